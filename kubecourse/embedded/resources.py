@@ -1,0 +1,215 @@
+"""The resource types the embedded API server serves, and how to find them.
+
+One `ResourceType` per served resource, with the facts discovery, routing, OpenAPI,
+Tables and the store need.  Everything that varies by kind is looked up here, so adding
+a kind is adding a line (plus its strategy, if it needs defaulting or validation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    group: str  # "" for the core group
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = (
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    )
+    has_status: bool = field(default=False)
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_version(self) -> str:
+        return self.api_version
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def list_kind(self) -> str:
+        return f"{self.kind}List"
+
+    @property
+    def key(self) -> str:
+        """Store key: `deployments.apps`, or `pods` for the core group."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def qualified(self) -> str:
+        """How Status messages name it: `deployments.apps` / `pods`."""
+        return self.key
+
+    def base_path(self, namespace: str | None = None) -> str:
+        root = f"/apis/{self.group}/{self.version}" if self.group else "/api/v1"
+        if self.namespaced and namespace:
+            return f"{root}/namespaces/{namespace}/{self.plural}"
+        return f"{root}/{self.plural}"
+
+
+def _rt(
+    group: str,
+    version: str,
+    kind: str,
+    plural: str,
+    namespaced: bool = True,
+    short: tuple[str, ...] = (),
+    categories: tuple[str, ...] = (),
+    sub: tuple[str, ...] = (),
+    verbs: tuple[str, ...] | None = None,
+) -> ResourceType:
+    kwargs: dict[str, object] = {}
+    if verbs is not None:
+        kwargs["verbs"] = verbs
+    return ResourceType(
+        group=group,
+        version=version,
+        kind=kind,
+        plural=plural,
+        namespaced=namespaced,
+        short_names=short,
+        categories=categories,
+        subresources=sub,
+        has_status="status" in sub,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+ALL = ("all",)
+
+RESOURCES: tuple[ResourceType, ...] = (
+    _rt("", "v1", "Namespace", "namespaces", False, ("ns",), sub=("status", "finalize")),
+    _rt("", "v1", "Node", "nodes", False, ("no",), sub=("status",)),
+    _rt(
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        short=("po",),
+        categories=ALL,
+        sub=("status", "binding", "eviction", "log"),
+    ),
+    _rt("", "v1", "Service", "services", short=("svc",), categories=ALL, sub=("status",)),
+    _rt("", "v1", "Endpoints", "endpoints", short=("ep",)),
+    _rt("", "v1", "Event", "events", short=("ev",)),
+    _rt("", "v1", "ConfigMap", "configmaps", short=("cm",)),
+    _rt("", "v1", "Secret", "secrets"),
+    _rt("", "v1", "ServiceAccount", "serviceaccounts", short=("sa",)),
+    _rt(
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        short=("pvc",),
+        sub=("status",),
+    ),
+    _rt(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        short=("deploy",),
+        categories=ALL,
+        sub=("status", "scale"),
+    ),
+    _rt(
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        short=("rs",),
+        categories=ALL,
+        sub=("status", "scale"),
+    ),
+    _rt(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        short=("sts",),
+        categories=ALL,
+        sub=("status", "scale"),
+    ),
+    _rt("", "v1", "PersistentVolume", "persistentvolumes", False, ("pv",), sub=("status",)),
+    _rt("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
+    _rt("networking.k8s.io", "v1", "Ingress", "ingresses", short=("ing",), sub=("status",)),
+    _rt("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False),
+    _rt("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short=("netpol",)),
+)
+
+# Subresource verbs as a real server advertises them.
+SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
+    "status": ("get", "patch", "update"),
+    "scale": ("get", "patch", "update"),
+    "finalize": ("update",),
+    "binding": ("create",),
+    "eviction": ("create",),
+    "log": ("get",),
+}
+
+# The kind a subresource speaks, when it is not the parent's own kind.
+SUBRESOURCE_KIND: dict[str, tuple[str, str, str]] = {
+    "scale": ("autoscaling", "v1", "Scale"),
+    "binding": ("", "v1", "Binding"),
+    "eviction": ("policy", "v1", "Eviction"),
+    "log": ("", "v1", "Pod"),
+}
+
+
+class Registry:
+    """Lookups over a set of resource types."""
+
+    def __init__(self, resources: tuple[ResourceType, ...] = RESOURCES) -> None:
+        self.resources = resources
+        self._by_path = {(r.group, r.version, r.plural): r for r in resources}
+        self._by_gvk = {(r.group, r.version, r.kind): r for r in resources}
+
+    def by_path(self, group: str, version: str, plural: str) -> ResourceType | None:
+        return self._by_path.get((group, version, plural))
+
+    def by_kind(self, api_version: str, kind: str) -> ResourceType | None:
+        group, _, version = api_version.rpartition("/")
+        return self._by_gvk.get((group, version, kind))
+
+    def get(self, key: str) -> ResourceType:
+        """By store key (`pods`, `deployments.apps`); the first version served."""
+        for r in self.resources:
+            if r.key == key:
+                return r
+        raise KeyError(key)
+
+    def group_versions(self) -> list[tuple[str, str]]:
+        seen: list[tuple[str, str]] = []
+        for r in self.resources:
+            if (r.group, r.version) not in seen:
+                seen.append((r.group, r.version))
+        return seen
+
+    def in_group_version(self, group: str, version: str) -> list[ResourceType]:
+        return [r for r in self.resources if r.group == group and r.version == version]
+
+
+REGISTRY = Registry()
+
+
+def rt(key: str) -> ResourceType:
+    """Shorthand for controllers: `rt("pods")`, `rt("deployments.apps")`."""
+    return REGISTRY.get(key)
