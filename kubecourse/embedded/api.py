@@ -1,0 +1,733 @@
+"""The API server's semantics, independent of HTTP: what kube-apiserver's registry does.
+
+`Api` is called by the HTTP layer (server.py) and, in-process, by the controllers, so
+both go through one path: defaulting, validation, resourceVersion checks, generation,
+status/spec separation, graceful deletion, garbage-collection hand-off and watch.
+Failures raise `StatusError` carrying the exact Status body a real server would send.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from kubecourse.embedded import defaults, status, validation
+from kubecourse.embedded.patch import (
+    PatchError,
+    apply_json_patch,
+    apply_merge_patch,
+    apply_strategic_merge_patch,
+)
+from kubecourse.embedded.resources import REGISTRY, Registry, ResourceType
+from kubecourse.embedded.selectors import (
+    label_selector_from_spec,
+    parse_field_selector,
+    parse_label_selector,
+    selector_spec_to_string,
+)
+from kubecourse.embedded.store import Change, Store
+
+Obj = dict[str, Any]
+
+NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+SERVICE_NETWORK = (10 << 24) | (96 << 16)  # 10.96.0.0/12
+SERVICE_NETWORK_SIZE = 1 << 20
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def random_suffix(n: int = 5) -> str:
+    return "".join(random.choice(NAME_ALPHABET) for _ in range(n))
+
+
+def ip_str(value: int) -> str:
+    return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
+
+
+@dataclass
+class WriteOptions:
+    dry_run: bool = False
+    field_manager: str | None = None
+
+
+class Api:
+    def __init__(self, store: Store, registry: Registry = REGISTRY) -> None:
+        self.store = store
+        self.registry = registry
+
+    # -- reads -------------------------------------------------------------------------
+
+    def get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
+        return copy.deepcopy(self._existing(rt, namespace, name))
+
+    def _existing(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
+        obj = self.store.get(rt.key, self._ns(rt, namespace), name)
+        if obj is None:
+            raise status.not_found(rt, name)
+        return obj
+
+    def list(
+        self,
+        rt: ResourceType,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int | None = None,
+        continue_token: str | None = None,
+    ) -> tuple[list[Obj], str, str | None]:
+        """Matching objects (read-only), the list resourceVersion, and a continue token."""
+        labels = self._label_selector(label_selector)
+        fields = self._field_selector(field_selector, rt)
+        ns = self._ns(rt, namespace) if namespace else None
+        items = [
+            obj
+            for obj in self.store.items(rt.key, ns)
+            if labels.matches(obj["metadata"].get("labels"))
+            and fields.matches(obj)
+        ]
+        items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        rv = str(self.store.rv)
+        if continue_token:
+            start_after, rv = _decode_continue(continue_token)
+            items = [o for o in items if _sort_key(o) > start_after]
+        if limit and len(items) > limit:
+            items = items[:limit]
+            return items, rv, _encode_continue(_sort_key(items[-1]), rv)
+        return items, rv, None
+
+    def _label_selector(self, text: str | None) -> Any:
+        try:
+            return parse_label_selector(text)
+        except ValueError as err:
+            raise status.bad_request(str(err)) from err
+
+    def _field_selector(self, text: str | None, rt: ResourceType) -> Any:
+        try:
+            return parse_field_selector(text, rt.kind)
+        except ValueError as err:
+            raise status.bad_request(str(err)) from err
+
+    def _ns(self, rt: ResourceType, namespace: str | None) -> str:
+        return (namespace or "") if rt.namespaced else ""
+
+    # -- create ------------------------------------------------------------------------
+
+    def create(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        body: Obj,
+        options: WriteOptions | None = None,
+    ) -> Obj:
+        options = options or WriteOptions()
+        obj = self._prepare_new(rt, namespace, body)
+        self._check_namespace(rt, obj["metadata"].get("namespace"))
+        self._admit_create(rt, obj)
+        causes = self._validate(rt, obj)
+        if causes:
+            raise status.invalid(rt, obj["metadata"].get("name") or "", causes)
+        key_ns = obj["metadata"].get("namespace") or ""
+        if self.store.get(rt.key, key_ns, obj["metadata"]["name"]) is not None:
+            raise status.already_exists(rt, obj["metadata"]["name"])
+        self._record_manager(obj, options, "Update")
+        if options.dry_run:
+            obj["metadata"].pop("resourceVersion", None)
+            return obj
+        return copy.deepcopy(self.store.write(rt.key, obj))
+
+    def _prepare_new(self, rt: ResourceType, namespace: str | None, body: Obj) -> Obj:
+        obj = copy.deepcopy(body)
+        self._check_type(rt, obj)
+        meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise status.bad_request("metadata must be an object")
+        self._apply_namespace(rt, meta, namespace)
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = self._generate_name(rt, meta)
+        for field in ("resourceVersion", "uid", "creationTimestamp", "deletionTimestamp"):
+            meta.pop(field, None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = now_iso()
+        if "spec" in obj or rt.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
+            meta["generation"] = 1
+        obj["apiVersion"] = rt.api_version
+        obj["kind"] = rt.kind
+        defaulter = defaults.DEFAULTERS.get(rt.kind)
+        if defaulter is not None:
+            defaulter(obj)
+        return obj
+
+    def _check_type(self, rt: ResourceType, obj: Any) -> None:
+        if not isinstance(obj, dict):
+            raise status.bad_request("the request body must be a JSON or YAML object")
+        kind = obj.get("kind")
+        api_version = obj.get("apiVersion")
+        if kind and kind != rt.kind:
+            raise status.bad_request(
+                f"the server could not process a {kind} at the {rt.qualified} endpoint "
+                f"(expected kind {rt.kind})"
+            )
+        if api_version and api_version != rt.api_version:
+            raise status.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected "
+                f"API version ({rt.api_version})"
+            )
+
+    def _apply_namespace(self, rt: ResourceType, meta: Obj, namespace: str | None) -> None:
+        if not rt.namespaced:
+            meta.pop("namespace", None)
+            return
+        given = meta.get("namespace")
+        if namespace and given and given != namespace:
+            raise status.bad_request(
+                "the namespace of the provided object does not match the namespace sent on "
+                "the request"
+            )
+        meta["namespace"] = namespace or given or "default"
+
+    def _generate_name(self, rt: ResourceType, meta: Obj) -> str:
+        base = str(meta["generateName"])[:58]
+        ns = meta.get("namespace") or ""
+        for _ in range(10):
+            name = base + random_suffix()
+            if self.store.get(rt.key, ns, name) is None:
+                return name
+        raise status.StatusError(500, "AlreadyExists", "could not generate a unique name")
+
+    def _check_namespace(self, rt: ResourceType, namespace: str | None) -> None:
+        if not rt.namespaced or namespace is None:
+            return
+        ns = self.store.get("namespaces", "", namespace)
+        if ns is None:
+            raise status.namespace_not_found(namespace)
+        if ns["metadata"].get("deletionTimestamp"):
+            raise status.forbidden(
+                f'{rt.plural} "" is forbidden: unable to create new content in namespace '
+                f"{namespace} because it is being terminated",
+                {"kind": rt.plural, "causes": [{"reason": "NamespaceTerminating"}]},
+            )
+
+    def _admit_create(self, rt: ResourceType, obj: Obj) -> None:
+        if rt.kind == "Service":
+            self._allocate_service_ips(obj)
+
+    def _allocate_service_ips(self, obj: Obj) -> None:
+        spec = obj["spec"]
+        if spec["type"] != "ExternalName" and not spec.get("clusterIP"):
+            spec["clusterIP"] = self._free_cluster_ip()
+        if spec.get("clusterIP") and spec["clusterIP"] != "None":
+            spec["clusterIPs"] = [spec["clusterIP"]]
+        elif spec.get("clusterIP") == "None":
+            spec["clusterIPs"] = ["None"]
+        if spec["type"] in ("NodePort", "LoadBalancer"):
+            used = self._used_node_ports()
+            for port in spec.get("ports") or []:
+                if not port.get("nodePort"):
+                    port["nodePort"] = next(p for p in range(30000, 32768) if p not in used)
+                    used.add(port["nodePort"])
+
+    def _free_cluster_ip(self) -> str:
+        used = {s["spec"].get("clusterIP") for s in self.store.items("services")}
+        reserved = min(max(16, SERVICE_NETWORK_SIZE // 16), 256)
+        for _ in range(1000):
+            candidate = ip_str(SERVICE_NETWORK + random.randrange(reserved, SERVICE_NETWORK_SIZE - 1))
+            if candidate not in used:
+                return candidate
+        raise status.StatusError(500, "InternalError", "no free ClusterIP in 10.96.0.0/12")
+
+    def _used_node_ports(self) -> set[int]:
+        return {
+            p["nodePort"]
+            for s in self.store.items("services")
+            for p in s["spec"].get("ports") or []
+            if p.get("nodePort")
+        }
+
+    def _validate(self, rt: ResourceType, obj: Obj) -> list[dict[str, str]]:
+        causes = validation.validate_metadata(rt, obj)
+        spec = obj.get("spec") or {}
+        if rt.kind == "Pod":
+            causes += validation.validate_pod_spec(spec, "spec")
+        elif rt.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
+            causes += validation.validate_replicas(spec)
+            causes += validation.validate_selector_matches_template(spec, _selector_matches)
+            causes += validation.validate_pod_spec(
+                (spec.get("template") or {}).get("spec"), "spec.template.spec"
+            )
+        elif rt.kind == "Service":
+            causes += validation.validate_service_spec(spec)
+        return causes
+
+    def _record_manager(self, obj: Obj, options: WriteOptions, operation: str) -> None:
+        if not options.field_manager:
+            return
+        entries = [
+            e
+            for e in obj["metadata"].get("managedFields") or []
+            if e.get("manager") != options.field_manager
+        ]
+        entries.append(
+            {
+                "manager": options.field_manager,
+                "operation": operation,
+                "apiVersion": obj["apiVersion"],
+                "time": now_iso(),
+                "fieldsType": "FieldsV1",
+                "fieldsV1": {},
+            }
+        )
+        obj["metadata"]["managedFields"] = entries
+
+    # -- update ------------------------------------------------------------------------
+
+    def update(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        body: Obj,
+        options: WriteOptions | None = None,
+        *,
+        subresource: str | None = None,
+    ) -> Obj:
+        options = options or WriteOptions()
+        old = self._existing(rt, namespace, name)
+        new = copy.deepcopy(body)
+        self._check_type(rt, new)
+        meta = new.get("metadata")
+        if not isinstance(meta, dict):
+            raise status.bad_request("metadata must be an object")
+        if meta.get("name") not in (None, name):
+            raise status.bad_request(
+                f"the name of the object ({meta.get('name')}) does not match the name on "
+                f"the URL ({name})"
+            )
+        self._apply_namespace(rt, meta, namespace or old["metadata"].get("namespace"))
+        given_rv = meta.get("resourceVersion")
+        if given_rv and given_rv != old["metadata"]["resourceVersion"]:
+            raise status.conflict(rt, name)
+        merged = self._merge_update(rt, old, new, subresource)
+        return self._commit_update(rt, old, merged, options)
+
+    def _merge_update(
+        self, rt: ResourceType, old: Obj, new: Obj, subresource: str | None
+    ) -> Obj:
+        if subresource == "status":
+            merged = copy.deepcopy(old)
+            merged["status"] = new.get("status", {})
+            return merged
+        meta = new["metadata"]
+        for field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "name"):
+            if field in old["metadata"]:
+                meta[field] = old["metadata"][field]
+            else:
+                meta.pop(field, None)
+        new["apiVersion"], new["kind"] = rt.api_version, rt.kind
+        if rt.has_status and rt.kind != "Namespace":
+            if "status" in old:
+                new["status"] = copy.deepcopy(old["status"])
+            else:
+                new.pop("status", None)
+        if rt.kind == "Namespace":
+            new["status"] = copy.deepcopy(old.get("status", {}))
+        redefault = defaults.UPDATE_DEFAULTERS.get(rt.kind)
+        if redefault is not None:
+            redefault(new)
+        if rt.kind == "Service":
+            self._keep_service_allocations(old, new)
+        if rt.kind == "Pod":
+            defaults.default_pod_spec(new.setdefault("spec", {}))
+        if "spec" in new and new.get("spec") != old.get("spec") and "generation" in meta:
+            meta["generation"] = int(meta["generation"]) + 1
+        return new
+
+    def _keep_service_allocations(self, old: Obj, new: Obj) -> None:
+        spec = new.setdefault("spec", {})
+        for field in ("clusterIP", "clusterIPs", "type", "sessionAffinity", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy"):
+            if field not in spec and field in old["spec"]:
+                spec[field] = copy.deepcopy(old["spec"][field])
+        for port in spec.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
+
+    def _commit_update(
+        self, rt: ResourceType, old: Obj, new: Obj, options: WriteOptions
+    ) -> Obj:
+        causes = self._validate(rt, new) + self._validate_update(rt, old, new)
+        if causes:
+            raise status.invalid(rt, old["metadata"]["name"], causes)
+        self._record_manager(new, options, "Update")
+        if new == {**old, "metadata": {**new["metadata"], "resourceVersion": old["metadata"]["resourceVersion"]}}:
+            return copy.deepcopy(old)  # a no-op write keeps its resourceVersion, as upstream
+        if options.dry_run:
+            return new
+        if self._finalized(new):
+            return self._remove(rt, new)
+        return copy.deepcopy(self.store.write(rt.key, new))
+
+    def _validate_update(self, rt: ResourceType, old: Obj, new: Obj) -> list[dict[str, str]]:
+        causes: list[dict[str, str]] = []
+        if rt.kind == "Pod":
+            causes += validation.validate_pod_update(old, new)
+        if rt.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
+            causes += validation.immutable(
+                "spec.selector", old["spec"].get("selector"), new["spec"].get("selector")
+            )
+        if rt.kind == "Service" and old["spec"].get("clusterIP") != "None":
+            causes += validation.immutable(
+                "spec.clusterIPs[0]", old["spec"].get("clusterIP"), new["spec"].get("clusterIP")
+            )
+        return causes
+
+    def _finalized(self, obj: Obj) -> bool:
+        meta = obj["metadata"]
+        return bool(meta.get("deletionTimestamp")) and not meta.get("finalizers")
+
+    # -- patch -------------------------------------------------------------------------
+
+    def patch(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        patch_type: str,
+        patch: Any,
+        options: WriteOptions | None = None,
+        *,
+        subresource: str | None = None,
+        force: bool = False,
+    ) -> Obj:
+        """All four patch types; server-side apply creates a missing object (201 upstream)."""
+        options = options or WriteOptions()
+        if patch_type == "apply":
+            return self._apply(rt, namespace, name, patch, options, force)
+        if subresource == "scale":
+            scale = self._patched(self.get_scale(rt, namespace, name), patch_type, patch, _SCALE)
+            return self.update_scale(rt, namespace, name, scale, options)
+        old = self._existing(rt, namespace, name)
+        new = self._patched(copy.deepcopy(old), patch_type, patch, rt)
+        new_rv = (new.get("metadata") or {}).get("resourceVersion")
+        if new_rv != old["metadata"]["resourceVersion"] and new_rv:
+            raise status.conflict(rt, name)
+        return self.update(rt, namespace, name, new, options, subresource=subresource)
+
+    def _patched(self, doc: Obj, patch_type: str, patch: Any, rt: Any) -> Obj:
+        try:
+            if patch_type == "json":
+                if not isinstance(patch, list):
+                    raise status.bad_request("json patch must be a list of operations")
+                return apply_json_patch(doc, patch)
+            if not isinstance(patch, dict):
+                raise status.bad_request(f"{patch_type} patch must be a JSON object")
+            if patch_type == "merge":
+                return apply_merge_patch(doc, patch)
+            return apply_strategic_merge_patch(
+                doc, patch, group=rt.group, version=rt.version, kind=rt.kind
+            )
+        except PatchError as err:
+            raise status.StatusError(err.code, err.reason, err.message) from err
+
+    def _apply(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        intent: Any,
+        options: WriteOptions,
+        force: bool,
+    ) -> Obj:
+        # Server-side apply, first cut: create when absent, else merge the intent
+        # strategically.  Field ownership and conflicts are not tracked yet.
+        if not options.field_manager:
+            raise status.bad_request(
+                "PATCH, application/apply-patch+yaml: fieldManager is required for apply requests"
+            )
+        if not isinstance(intent, dict):
+            raise status.bad_request("apply patch must be a YAML or JSON object")
+        self._check_type(rt, intent)
+        meta = intent.setdefault("metadata", {})
+        if meta.get("name") not in (None, name):
+            raise status.bad_request(
+                f"the name of the object ({meta.get('name')}) does not match the name on "
+                f"the URL ({name})"
+            )
+        meta["name"] = name
+        existing = self.store.get(rt.key, self._ns(rt, namespace), name)
+        if existing is None:
+            options_apply = WriteOptions(options.dry_run, options.field_manager)
+            return self.create(rt, namespace, intent, options_apply)
+        intent.pop("status", None)
+        intent["metadata"].pop("resourceVersion", None)
+        new = self._patched(copy.deepcopy(existing), "strategic", intent, rt)
+        return self.update(rt, namespace, name, new, options)
+
+    # -- scale subresource -------------------------------------------------------------
+
+    def get_scale(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
+        obj = self._existing(rt, namespace, name)
+        meta = obj["metadata"]
+        return {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                "name": meta["name"],
+                "namespace": meta.get("namespace"),
+                "uid": meta["uid"],
+                "resourceVersion": meta["resourceVersion"],
+                "creationTimestamp": meta["creationTimestamp"],
+            },
+            "spec": {"replicas": obj["spec"].get("replicas", 1)},
+            "status": {
+                "replicas": (obj.get("status") or {}).get("replicas", 0),
+                "selector": selector_spec_to_string(obj["spec"].get("selector")),
+            },
+        }
+
+    def update_scale(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        scale: Obj,
+        options: WriteOptions | None = None,
+    ) -> Obj:
+        old = self._existing(rt, namespace, name)
+        given_rv = (scale.get("metadata") or {}).get("resourceVersion")
+        if given_rv and given_rv != old["metadata"]["resourceVersion"]:
+            raise status.conflict(rt, name)
+        replicas = (scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise status.invalid(
+                rt,
+                name,
+                [validation.invalid_value("spec.replicas", replicas, "must be greater than or equal to 0")],
+            )
+        new = copy.deepcopy(old)
+        new["spec"]["replicas"] = replicas
+        if new["spec"] != old["spec"]:
+            new["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
+        self._commit_update(rt, old, new, options or WriteOptions())
+        return self.get_scale(rt, namespace, name)
+
+    # -- delete ------------------------------------------------------------------------
+
+    def delete(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        *,
+        grace_period_seconds: int | None = None,
+        propagation_policy: str | None = None,
+        preconditions: Obj | None = None,
+        dry_run: bool = False,
+    ) -> Obj:
+        obj = self._existing(rt, namespace, name)
+        self._check_preconditions(rt, obj, preconditions or {})
+        if dry_run:
+            return copy.deepcopy(obj)
+        if propagation_policy == "Orphan":
+            self._orphan_dependents(obj)
+        if rt.kind == "Pod":
+            return self._delete_pod(rt, obj, grace_period_seconds)
+        if rt.kind == "Namespace":
+            return self._start_termination(rt, obj, phase="Terminating")
+        if obj["metadata"].get("finalizers"):
+            return self._start_termination(rt, obj)
+        self._remove(rt, obj)
+        return self._success(rt, obj)
+
+    def _check_preconditions(self, rt: ResourceType, obj: Obj, pre: Obj) -> None:
+        meta = obj["metadata"]
+        if pre.get("uid") and pre["uid"] != meta["uid"]:
+            raise status.StatusError(
+                409,
+                "Conflict",
+                f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {meta['uid']}",
+                {"name": meta["name"], "kind": rt.plural},
+            )
+        if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
+            raise status.conflict(rt, meta["name"])
+
+    def _delete_pod(self, rt: ResourceType, pod: Obj, grace: int | None) -> Obj:
+        meta = pod["metadata"]
+        if grace is None:
+            grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
+        scheduled = bool(pod["spec"].get("nodeName"))
+        terminal = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+        if grace <= 0 or not scheduled or terminal:
+            return self._remove(rt, pod)
+        if meta.get("deletionTimestamp"):
+            return copy.deepcopy(pod)
+        new = copy.deepcopy(pod)
+        deadline = datetime.fromtimestamp(time.time() + grace, timezone.utc)
+        new["metadata"]["deletionTimestamp"] = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
+        new["metadata"]["deletionGracePeriodSeconds"] = grace
+        return copy.deepcopy(self.store.write(rt.key, new))
+
+    def _start_termination(self, rt: ResourceType, obj: Obj, phase: str | None = None) -> Obj:
+        if obj["metadata"].get("deletionTimestamp"):
+            return copy.deepcopy(obj)
+        new = copy.deepcopy(obj)
+        new["metadata"]["deletionTimestamp"] = now_iso()
+        new["metadata"]["deletionGracePeriodSeconds"] = 0
+        if phase:
+            new.setdefault("status", {})["phase"] = phase
+        return copy.deepcopy(self.store.write(rt.key, new))
+
+    def _remove(self, rt: ResourceType, obj: Obj) -> Obj:
+        meta = obj["metadata"]
+        final = self.store.remove(rt.key, meta.get("namespace") or "", meta["name"])
+        return copy.deepcopy(final or obj)
+
+    def _success(self, rt: ResourceType, obj: Obj) -> Obj:
+        details: Obj = {"name": obj["metadata"]["name"], "kind": rt.plural, "uid": obj["metadata"]["uid"]}
+        if rt.group:
+            details["group"] = rt.group
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+
+    def _orphan_dependents(self, owner: Obj) -> None:
+        uid = owner["metadata"]["uid"]
+        for rt in self.registry.resources:
+            for obj in list(self.store.items(rt.key)):
+                refs = obj["metadata"].get("ownerReferences") or []
+                if any(r.get("uid") == uid for r in refs):
+                    new = copy.deepcopy(obj)
+                    new["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != uid]
+                    self.store.write(rt.key, new)
+
+    def finalize_delete(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
+        """Remove an object now (the kubelet confirming a pod is gone; a drained namespace)."""
+        obj = self.store.get(rt.key, self._ns(rt, namespace), name)
+        return None if obj is None else self._remove(rt, obj)
+
+    # -- watch -------------------------------------------------------------------------
+
+    async def watch(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        *,
+        resource_version: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        send_initial: bool | None = None,
+    ) -> AsyncIterator[tuple[str, Obj]]:
+        """Yield (type, object) events: synthetic ADDED for the current state when no
+        resourceVersion (or "0") is given, otherwise every change after it; then live."""
+        labels = self._label_selector(label_selector)
+        fields = self._field_selector(field_selector, rt)
+        ns = self._ns(rt, namespace) if namespace else None
+        sub = self.store.subscribe(rt.key, ns)
+        try:
+            last_rv, backlog = self._watch_start(rt, ns, resource_version, labels, fields)
+            for event in backlog:
+                yield event
+            while True:
+                change = await sub.queue.get()
+                if change is None:
+                    return
+                if change.rv <= last_rv:
+                    continue
+                last_rv = change.rv
+                event = _filter_change(change, labels, fields)
+                if event is not None:
+                    yield event
+        finally:
+            self.store.unsubscribe(sub)
+
+    def _watch_start(
+        self, rt: ResourceType, ns: str | None, rv: str | None, labels: Any, fields: Any
+    ) -> tuple[int, list[tuple[str, Obj]]]:
+        if rv in (None, "", "0"):
+            items = [
+                ("ADDED", o)
+                for o in self.store.items(rt.key, ns)
+                if labels.matches(o["metadata"].get("labels")) and fields.matches(o)
+            ]
+            return self.store.rv, items
+        try:
+            since = int(str(rv))
+        except ValueError as err:
+            raise status.bad_request(f"invalid resource version: {rv}") from err
+        if since < self.store.oldest_rv:
+            raise status.StatusError(
+                410, "Expired", f"too old resource version: {since} ({self.store.oldest_rv})"
+            )
+        backlog = []
+        for change in self.store.changes_since(since):
+            if change.resource != rt.key:
+                continue
+            if ns is not None and (change.obj["metadata"].get("namespace") or "") != ns:
+                continue
+            event = _filter_change(change, labels, fields)
+            if event is not None:
+                backlog.append(event)
+        return self.store.rv, backlog
+
+    # -- helpers for controllers -------------------------------------------------------
+
+    def ensure_namespace(self, name: str) -> None:
+        if self.store.get("namespaces", "", name) is None:
+            self.create(self.registry.get("namespaces"), None, {"metadata": {"name": name}})
+
+
+class _ScaleType:
+    group, version, kind = "autoscaling", "v1", "Scale"
+
+
+_SCALE = _ScaleType()
+
+
+def _selector_matches(selector: Obj, labels: dict[str, str]) -> bool:
+    try:
+        return bool(label_selector_from_spec(selector).matches(labels))
+    except ValueError:
+        return False
+
+
+def _filter_change(change: Change, labels: Any, fields: Any) -> tuple[str, Obj] | None:
+    def matches(obj: Obj | None) -> bool:
+        return obj is not None and labels.matches(obj["metadata"].get("labels")) and fields.matches(obj)
+
+    now_matches = matches(change.obj)
+    if change.type == "DELETED":
+        return ("DELETED", change.obj) if matches(change.old) or now_matches else None
+    was_matching = matches(change.old) if change.old is not None else False
+    if now_matches and not was_matching:
+        return ("ADDED", change.obj)
+    if now_matches:
+        return ("MODIFIED", change.obj)
+    if was_matching:
+        return ("DELETED", change.obj)
+    return None
+
+
+def _sort_key(obj: Obj) -> str:
+    return f"{obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}"
+
+
+def _encode_continue(after: str, rv: str) -> str:
+    raw = json.dumps({"after": after, "rv": rv}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_continue(token: str) -> tuple[str, str]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return str(data["after"]), str(data["rv"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise status.bad_request("continue key is not valid: incorrect encoded start resourceVersion") from err
+

@@ -1,0 +1,303 @@
+"""One embedded cluster: store, API server, controllers and the initial objects.
+
+`EmbeddedCluster` runs everything in one asyncio event loop, either in a background
+thread (`start()`, for tests and notebooks that want it in-process) or as the main loop
+of a daemon process (`serve_forever()`, what `kubecourse up` runs).  The topology
+mirrors a kind cluster: `kubecourse-control-plane` (tainted NoSchedule) and three
+workers, each with its own podCIDR from 10.244.0.0/16.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from kubecourse.embedded.api import Api, now_iso
+from kubecourse.embedded.controllers import default_controllers
+from kubecourse.embedded.controllers.base import Context, Controller, Timings
+from kubecourse.embedded.resources import REGISTRY
+from kubecourse.embedded.server import ApiHttp
+from kubecourse.embedded.store import Store
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+CLUSTER_NAME = "kubecourse"
+KUBELET_VERSION = "v1.37.0"
+
+
+@dataclass
+class NodeSpec:
+    name: str
+    index: int
+    control_plane: bool = False
+    cpu: str = "4"
+    memory: str = "8Gi"
+    pods: str = "110"
+
+
+def default_topology(workers: int = 3) -> list[NodeSpec]:
+    nodes = [NodeSpec(f"{CLUSTER_NAME}-control-plane", 0, control_plane=True)]
+    for i in range(1, workers + 1):
+        suffix = "" if i == 1 else str(i)
+        nodes.append(NodeSpec(f"{CLUSTER_NAME}-worker{suffix}", i))
+    return nodes
+
+
+@dataclass
+class ClusterOptions:
+    host: str = "127.0.0.1"
+    port: int = 0
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    state_dir: Path | None = None  # None: in memory only
+    timings: Timings = field(default_factory=Timings)
+    topology: list[NodeSpec] = field(default_factory=default_topology)
+
+
+class EmbeddedCluster:
+    def __init__(self, options: ClusterOptions | None = None) -> None:
+        self.options = options or ClusterOptions()
+        if self.options.host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("the embedded API server listens on loopback only (127.0.0.1)")
+        db = self.options.state_dir / "state.sqlite" if self.options.state_dir else None
+        self.store = Store(db)
+        self.api = Api(self.store, REGISTRY)
+        self.ctx = Context(self.api, self.store, self.options.timings)
+        self.http = ApiHttp(self.api, REGISTRY, self.options.token, logs=self._logs)
+        self.controllers: list[Controller] = []
+        self.port: int = self.options.port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._stopped: asyncio.Event | None = None
+
+    # -- addresses -----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def token(self) -> str:
+        return self.options.token
+
+    def kubeconfig(self, context: str = CLUSTER_NAME) -> Obj:
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": context, "cluster": {"server": self.url}}],
+            "users": [{"name": f"{context}-admin", "user": {"token": self.token}}],
+            "contexts": [
+                {
+                    "name": context,
+                    "context": {"cluster": context, "user": f"{context}-admin", "namespace": "default"},
+                }
+            ],
+            "current-context": context,
+            "preferences": {},
+        }
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start_async(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopped = asyncio.Event()
+        self._bootstrap()
+        self.controllers = default_controllers(self.ctx)
+        for controller in self.controllers:
+            self.store.add_listener(controller.on_change)
+            controller.start()
+        self._runner = web.AppRunner(self.http.app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        sock = _bind(self.options.host, self.options.port)
+        self.port = sock.getsockname()[1]
+        self.http.server_address = f"127.0.0.1:{self.port}"
+        await web.SockSite(self._runner, sock, shutdown_timeout=0.5).start()
+        log.debug("embedded API server listening on %s", self.url)
+
+    async def stop_async(self) -> None:
+        self.store.close_subscriptions()
+        for controller in self.controllers:
+            await controller.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self.store.close()
+        if self._stopped is not None:
+            self._stopped.set()
+
+    async def serve_forever(self) -> None:
+        await self.start_async()
+        assert self._stopped is not None
+        await self._stopped.wait()
+
+    def start(self, timeout: float = 30.0) -> EmbeddedCluster:
+        """Run the cluster in a background thread; returns once it answers."""
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start_async())
+            except BaseException as err:  # reported to the starting thread
+                errors.append(err)
+                ready.set()
+                return
+            ready.set()
+            assert self._stopped is not None
+            loop.run_until_complete(self._stopped.wait())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="kubecourse-embedded", daemon=True)
+        self._thread.start()
+        if not ready.wait(timeout):
+            raise TimeoutError("the embedded cluster did not start in time")
+        if errors:
+            raise errors[0]
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(self.stop_async(), self._loop)
+        future.result(timeout=30)
+        self._thread.join(timeout=30)
+        self._thread = None
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """Run `fn` in the cluster's loop (for tests that poke at internals)."""
+        assert self._loop is not None
+
+        async def wrapper() -> Any:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(wrapper(), self._loop).result(timeout=30)
+
+    def __enter__(self) -> EmbeddedCluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- initial state -------------------------------------------------------------------
+
+    def _bootstrap(self) -> None:
+        if self.store.count("namespaces"):
+            return  # a restarted cluster keeps what it had
+        namespaces = REGISTRY.get("namespaces")
+        for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            self.api.create(namespaces, None, {"metadata": {"name": name}})
+        for spec in self.options.topology:
+            self.api.create(REGISTRY.get("nodes"), None, node_object(spec))
+        self.api.create(
+            REGISTRY.get("services"),
+            "default",
+            {
+                "metadata": {
+                    "name": "kubernetes",
+                    "labels": {"component": "apiserver", "provider": "kubernetes"},
+                },
+                "spec": {
+                    "clusterIP": "10.96.0.1",
+                    "ports": [{"name": "https", "port": 443, "targetPort": 6443}],
+                },
+            },
+        )
+
+    def _logs(self, namespace: str, pod: str, container: str | None) -> list[str]:
+        return list(self.ctx.logbook.get((namespace, pod, container or ""), []))
+
+
+def node_object(spec: NodeSpec) -> Obj:
+    labels = {
+        "beta.kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/hostname": spec.name,
+        "kubernetes.io/os": "linux",
+    }
+    taints: list[Obj] = []
+    if spec.control_plane:
+        labels["node-role.kubernetes.io/control-plane"] = ""
+        labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
+        taints.append({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"})
+    capacity = {
+        "cpu": spec.cpu,
+        "memory": spec.memory,
+        "pods": spec.pods,
+        "ephemeral-storage": "100Gi",
+        "hugepages-2Mi": "0",
+    }
+    node: Obj = {
+        "metadata": {"name": spec.name, "labels": labels, "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
+        "spec": {
+            "podCIDR": f"10.244.{spec.index}.0/24",
+            "podCIDRs": [f"10.244.{spec.index}.0/24"],
+            "providerID": f"kind://docker/{CLUSTER_NAME}/{spec.name}",
+        },
+        "status": node_status(spec, capacity),
+    }
+    if taints:
+        node["spec"]["taints"] = taints
+    return node
+
+
+def node_status(spec: NodeSpec, capacity: Obj) -> Obj:
+    now = now_iso()
+
+    def condition(type_: str, status_: str, reason: str, message: str) -> Obj:
+        return {
+            "type": type_,
+            "status": status_,
+            "lastHeartbeatTime": now,
+            "lastTransitionTime": now,
+            "reason": reason,
+            "message": message,
+        }
+
+    return {
+        "capacity": capacity,
+        "allocatable": dict(capacity),
+        "conditions": [
+            condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+            condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+            condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+            condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+        ],
+        "addresses": [
+            {"type": "InternalIP", "address": f"172.18.0.{spec.index + 2}"},
+            {"type": "Hostname", "address": spec.name},
+        ],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+        "nodeInfo": {
+            "machineID": f"{spec.index:032x}",
+            "systemUUID": f"{spec.index:08x}-0000-0000-0000-000000000000",
+            "bootID": f"{spec.index:08x}-b007-0000-0000-000000000000",
+            "kernelVersion": "6.1.0-kubecourse",
+            "osImage": "Debian GNU/Linux 12 (bookworm)",
+            "containerRuntimeVersion": "containerd://2.1.0",
+            "kubeletVersion": KUBELET_VERSION,
+            "kubeProxyVersion": KUBELET_VERSION,
+            "operatingSystem": "linux",
+            "architecture": "amd64",
+        },
+    }
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host if host != "localhost" else "127.0.0.1", port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock

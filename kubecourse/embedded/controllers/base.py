@@ -1,0 +1,246 @@
+"""Reconcile loops, as kube-controller-manager runs them, in the API server's event loop.
+
+A controller names the resources it watches and maps each change to the keys it must
+reconcile; a de-duplicating work queue feeds `reconcile(key)`, which reads the current
+state from the store and writes desired state through `Api` (the same code path as an
+HTTP client).  `reconcile` may ask to be called again later (timed transitions such as
+a container starting), and an exception is logged and retried with back-off, never
+fatal to the cluster.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import copy
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from kubecourse.embedded.api import Api, now_iso
+from kubecourse.embedded.resources import REGISTRY, ResourceType
+from kubecourse.embedded.status import StatusError
+from kubecourse.embedded.store import Change, Store
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+Key = tuple[str, str]  # (namespace, name)
+
+
+@dataclass
+class Timings:
+    """Every delay of the simulation, in seconds.  Defaults are a real cluster's, but for
+    image pulls and container start, which are quick here (a lesson may slow them)."""
+
+    schedule_delay: float = 0.05
+    container_create_delay: float = 0.4
+    container_start_delay: float = 0.3
+    pod_termination_delay: float = 0.5
+    node_status_update: float = 10.0
+    node_monitor_grace_period: float = 40.0
+    bookmark_interval: float = 30.0
+
+
+@dataclass
+class Context:
+    api: Api
+    store: Store
+    timings: Timings = field(default_factory=Timings)
+    logbook: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+
+    def rt(self, key: str) -> ResourceType:
+        return REGISTRY.get(key)
+
+    def record_event(
+        self,
+        obj: Obj,
+        reason: str,
+        message: str,
+        *,
+        component: str,
+        host: str | None = None,
+        type: str = "Normal",
+    ) -> None:
+        """An Event about `obj`; repeats of the same reason and message bump `count`."""
+        meta = obj["metadata"]
+        namespace = meta.get("namespace") or "default"
+        events = self.rt("events")
+        for existing in self.store.items("events", namespace):
+            involved = existing.get("involvedObject") or {}
+            if involved.get("uid") == meta.get("uid") and existing.get("reason") == reason and existing.get("message") == message:
+                updated = copy.deepcopy(existing)
+                updated["count"] = int(updated.get("count", 1)) + 1
+                updated["lastTimestamp"] = now_iso()
+                self.store.write("events", updated)
+                return
+        source: Obj = {"component": component}
+        if host:
+            source["host"] = host
+        event = {
+            "metadata": {"name": f"{meta['name']}.{uuid.uuid4().hex[:16]}", "namespace": namespace},
+            "involvedObject": {
+                "kind": obj.get("kind"),
+                "namespace": meta.get("namespace"),
+                "name": meta["name"],
+                "uid": meta.get("uid"),
+                "apiVersion": obj.get("apiVersion"),
+                "resourceVersion": meta.get("resourceVersion"),
+            },
+            "reason": reason,
+            "message": message,
+            "source": source,
+            "firstTimestamp": now_iso(),
+            "lastTimestamp": now_iso(),
+            "count": 1,
+            "type": type,
+            "eventTime": None,
+            "reportingComponent": component,
+            "reportingInstance": host or "",
+        }
+        try:
+            self.api.create(events, namespace, event)
+        except StatusError as err:  # the namespace may be going away; an event is not worth failing for
+            log.debug("event %s for %s dropped: %s", reason, meta["name"], err.message)
+
+
+class Controller(abc.ABC):
+    """Subclasses set `name` and `watches`, and implement `keys_for` and `reconcile`."""
+
+    name = "controller"
+    watches: tuple[str, ...] = ()
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.api = ctx.api
+        self.store = ctx.store
+        self._queue: asyncio.Queue[Key] = asyncio.Queue()
+        self._queued: set[Key] = set()
+        self._failures: dict[Key, int] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._timers: set[asyncio.TimerHandle] = set()
+
+    # -- what to reconcile ----------------------------------------------------------------
+
+    def keys_for(self, change: Change) -> Iterable[Key]:
+        """Keys to reconcile after a change to one of `watches` (default: the object)."""
+        meta = change.obj["metadata"]
+        return [(meta.get("namespace") or "", meta["name"])]
+
+    def initial_keys(self) -> Iterable[Key]:
+        for resource in self.watches:
+            for obj in self.store.items(resource):
+                yield from self.keys_for(Change(0, resource, "ADDED", obj))
+
+    @abc.abstractmethod
+    async def reconcile(self, key: Key) -> float | None:
+        """Bring `key` towards its desired state; return seconds to wait before the next
+        reconcile of the same key, or None."""
+
+    # -- machinery -------------------------------------------------------------------------
+
+    def on_change(self, change: Change) -> None:
+        if change.resource in self.watches:
+            for key in self.keys_for(change):
+                self.enqueue(key)
+
+    def enqueue(self, key: Key) -> None:
+        if key not in self._queued:
+            self._queued.add(key)
+            self._queue.put_nowait(key)
+
+    def enqueue_after(self, key: Key, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        handle: asyncio.TimerHandle
+
+        def fire() -> None:
+            self._timers.discard(handle)
+            self.enqueue(key)
+
+        handle = loop.call_later(max(delay, 0.0), fire)
+        self._timers.add(handle)
+
+    def start(self) -> None:
+        for key in self.initial_keys():
+            self.enqueue(key)
+        self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        for handle in self._timers:
+            handle.cancel()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        while True:
+            key = await self._queue.get()
+            self._queued.discard(key)
+            try:
+                again = await self.reconcile(key)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures = self._failures.get(key, 0) + 1
+                self._failures[key] = failures
+                log.exception("%s: reconcile of %s failed (attempt %d)", self.name, key, failures)
+                self.enqueue_after(key, min(0.05 * 2**failures, 10.0))
+                continue
+            self._failures.pop(key, None)
+            if again is not None:
+                self.enqueue_after(key, again)
+
+
+def owner_reference(owner: Obj) -> Obj:
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def controller_of(obj: Obj) -> Obj | None:
+    for ref in obj["metadata"].get("ownerReferences") or []:
+        if ref.get("controller"):
+            return dict(ref)
+    return None
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def set_condition(conditions: list[Obj], type_: str, status_: str, reason: str | None = None, message: str | None = None) -> bool:
+    """Set a condition in place; returns True when anything changed.  The transition
+    time moves only when the status does, as upstream."""
+    for condition in conditions:
+        if condition["type"] == type_:
+            changed = condition.get("status") != status_
+            if changed:
+                condition["lastTransitionTime"] = now_iso()
+            condition["status"] = status_
+            for k, v in (("reason", reason), ("message", message)):
+                if v is None:
+                    changed |= condition.pop(k, None) is not None
+                elif condition.get(k) != v:
+                    condition[k] = v
+                    changed = True
+            return changed
+    entry: Obj = {"type": type_, "status": status_, "lastProbeTime": None, "lastTransitionTime": now_iso()}
+    if reason is not None:
+        entry["reason"] = reason
+    if message is not None:
+        entry["message"] = message
+    conditions.append(entry)
+    return True

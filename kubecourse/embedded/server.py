@@ -1,0 +1,535 @@
+"""The Kubernetes REST API over HTTP (aiohttp), in front of `Api`.
+
+Routing follows the real URL layout (`/api/v1/namespaces/{ns}/pods/{name}/status`,
+`/apis/{group}/{version}/...`), content negotiation follows what kubectl and the
+official client send (Tables for `kubectl get`, JSON everywhere else, YAML bodies, the
+four patch content types), and every failure is a `Status` body.  Authentication is a
+single bearer token; the health and version endpoints are public as on a real cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from kubecourse.embedded import discovery, openapi, status
+from kubecourse.embedded.api import Api, WriteOptions
+from kubecourse.embedded.resources import Registry, ResourceType
+from kubecourse.embedded.tables import build_table
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+VERSION_INFO = {
+    "major": "1",
+    "minor": "37",
+    "gitVersion": "v1.37.0-kubecourse",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2026-11-01T00:00:00Z",
+    "goVersion": "go1.25.0",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
+PATCH_TYPES = {
+    "application/json-patch+json": "json",
+    "application/merge-patch+json": "merge",
+    "application/strategic-merge-patch+json": "strategic",
+    "application/apply-patch+yaml": "apply",
+    "application/apply-patch+cbor": "unsupported",
+}
+BOOKMARK_INTERVAL = 30.0
+
+
+@dataclass
+class Target:
+    rt: ResourceType
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def json_response(obj: Any, code: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        text=dumps(obj), status=code, content_type="application/json", headers=headers
+    )
+
+
+def status_response(err: status.StatusError) -> web.Response:
+    return json_response(err.body(), err.code)
+
+
+class ApiHttp:
+    """Builds the aiohttp application for one cluster."""
+
+    def __init__(
+        self,
+        api: Api,
+        registry: Registry,
+        token: str,
+        logs: Callable[[str, str, str | None], list[str]] | None = None,
+        on_eviction: Callable[[Target, Obj], Obj] | None = None,
+    ) -> None:
+        self.api = api
+        self.registry = registry
+        self.token = token
+        self.logs = logs
+        self.on_eviction = on_eviction
+        self.server_address = "127.0.0.1:0"
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._errors, self._auth], client_max_size=8 * 1024**2)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        return app
+
+    # -- middlewares -------------------------------------------------------------------
+
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except status.StatusError as err:
+            return status_response(err)
+        except web.HTTPException:
+            raise
+        except Exception:  # a bug of ours must still answer as an API server would
+            log.exception("internal error serving %s %s", request.method, request.path)
+            return status_response(
+                status.StatusError(500, "InternalError", "an error on the server has prevented the request from succeeding")
+            )
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in PUBLIC_PATHS:
+            return await handler(request)
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return status_response(status.unauthorized())
+        given = header[len("Bearer ") :].strip().encode()
+        if not hmac.compare_digest(given, self.token.encode()):
+            return status_response(
+                status.forbidden('forbidden: User "system:anonymous" cannot access this cluster: the token is not valid')
+            )
+        return await handler(request)
+
+    # -- routing -----------------------------------------------------------------------
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        parts = [p for p in path.split("/") if p]
+        if path in ("/healthz", "/livez", "/readyz"):
+            return web.Response(text="ok", content_type="text/plain")
+        if path == "/version":
+            return json_response(VERSION_INFO)
+        if parts and parts[0] == "openapi":
+            return self._openapi(request, parts)
+        if path in ("/api", "/apis") or (parts[:1] == ["api"] and len(parts) == 2) or (
+            parts[:1] == ["apis"] and len(parts) <= 3
+        ):
+            return self._discovery(request, parts)
+        target = self._target(parts)
+        return await self._serve(request, target)
+
+    def _discovery(self, request: web.Request, parts: list[str]) -> web.Response:
+        accept = request.headers.get("Accept", "")
+        if request.method != "GET":
+            raise status.method_not_allowed()
+        if len(parts) == 1:
+            if "as=APIGroupDiscoveryList" in accept and "g=apidiscovery.k8s.io" in accept:
+                body = discovery.aggregated_discovery(self.registry, parts[0] == "api")
+                ctype = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+                return web.Response(text=dumps(body), headers={"Content-Type": ctype})
+            if parts[0] == "api":
+                return json_response(discovery.api_versions(self.server_address))
+            return json_response(discovery.api_group_list(self.registry))
+        group, version = ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2] if len(parts) > 2 else "")
+        if not self.registry.in_group_version(group, version):
+            raise status.path_not_found()
+        return json_response(discovery.api_resource_list(self.registry, group, version))
+
+    def _openapi(self, request: web.Request, parts: list[str]) -> web.Response:
+        if parts[1:2] != ["v3"]:
+            raise status.path_not_found()
+        if len(parts) == 2:
+            return json_response(openapi.openapi_v3_root(self.registry))
+        rest = parts[2:]
+        group, version = ("", rest[1]) if rest[0] == "api" and len(rest) == 2 else (
+            (rest[1], rest[2]) if rest[0] == "apis" and len(rest) == 3 else ("", "")
+        )
+        if not version or not self.registry.in_group_version(group, version):
+            raise status.path_not_found()
+        return json_response(openapi.openapi_v3_document(self.registry, group, version))
+
+    def _target(self, parts: list[str]) -> Target:
+        if parts[:2] == ["api", "v1"]:
+            group, version, rest = "", "v1", parts[2:]
+        elif parts[:1] == ["apis"] and len(parts) >= 3:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise status.path_not_found()
+        namespace = None
+        if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] not in ("status", "finalize"):
+            namespace, rest = rest[1], rest[2:]
+        if not rest or len(rest) > 3:
+            raise status.path_not_found()
+        rt = self.registry.by_path(group, version, rest[0])
+        if rt is None or (namespace is not None and not rt.namespaced):
+            raise status.path_not_found()
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if sub is not None and sub not in rt.subresources:
+            raise status.path_not_found()
+        return Target(rt, namespace, name, sub)
+
+    async def _serve(self, request: web.Request, t: Target) -> web.StreamResponse:
+        method = request.method
+        if t.name is None:
+            if method == "GET":
+                if _truthy(request.query.get("watch")):
+                    return await self._watch(request, t)
+                return self._list(request, t)
+            if method == "POST":
+                return await self._create(request, t)
+            if method == "DELETE":
+                return await self._delete_collection(request, t)
+            raise status.method_not_allowed()
+        handler = {
+            "GET": self._get,
+            "PUT": self._put,
+            "PATCH": self._patch,
+            "DELETE": self._delete,
+            "POST": self._post_subresource,
+        }.get(method)
+        if handler is None:
+            raise status.method_not_allowed()
+        return await handler(request, t)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def _list(self, request: web.Request, t: Target) -> web.Response:
+        q = request.query
+        limit = _int(q.get("limit"), "limit")
+        items, rv, cont = self.api.list(
+            t.rt,
+            t.namespace,
+            label_selector=q.get("labelSelector"),
+            field_selector=q.get("fieldSelector"),
+            limit=limit,
+            continue_token=q.get("continue"),
+        )
+        if _wants_table(request):
+            return json_response(self._table(request, t.rt, items, rv))
+        meta: Obj = {"resourceVersion": rv}
+        if cont:
+            meta["continue"] = cont
+        body = {"kind": t.rt.list_kind, "apiVersion": t.rt.api_version, "metadata": meta, "items": items}
+        return json_response(body)
+
+    def _table(self, request: web.Request, rt: ResourceType, items: list[Obj], rv: str, headers: bool = True) -> Obj:
+        include = request.query.get("includeObject", "Metadata")
+        return build_table(rt, items, include_object=include, resource_version=rv, include_headers=headers)
+
+    async def _get(self, request: web.Request, t: Target) -> web.Response:
+        assert t.name is not None
+        if t.subresource == "scale":
+            return json_response(self.api.get_scale(t.rt, t.namespace, t.name))
+        if t.subresource == "log":
+            return self._log(request, t)
+        if t.subresource not in (None, "status"):
+            raise status.method_not_allowed()
+        obj = self.api.get(t.rt, t.namespace, t.name)
+        if _wants_table(request):
+            return json_response(self._table(request, t.rt, [obj], obj["metadata"]["resourceVersion"]))
+        return json_response(obj)
+
+    def _log(self, request: web.Request, t: Target) -> web.Response:
+        assert t.name is not None
+        pod = self.api.get(t.rt, t.namespace, t.name)
+        containers = [c["name"] for c in pod["spec"].get("containers", [])]
+        container = request.query.get("container")
+        if container is None and len(containers) > 1:
+            raise status.bad_request(
+                f"a container name must be specified for pod {t.name}, choose one of: [{' '.join(containers)}]"
+            )
+        container = container or containers[0]
+        if container not in containers:
+            raise status.bad_request(f"container {container} is not valid for pod {t.name}")
+        lines = self.logs(t.namespace or "", t.name, container) if self.logs else []
+        tail = _int(request.query.get("tailLines"), "tailLines")
+        if tail is not None:
+            lines = lines[-tail:] if tail > 0 else []
+        return web.Response(text="".join(line + "\n" for line in lines), content_type="text/plain")
+
+    async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
+        q = request.query
+        timeout = _int(q.get("timeoutSeconds"), "timeoutSeconds")
+        bookmarks = _truthy(q.get("allowWatchBookmarks"))
+        table = _wants_table(request)
+        events = self.api.watch(
+            t.rt,
+            t.namespace,
+            resource_version=q.get("resourceVersion"),
+            label_selector=q.get("labelSelector"),
+            field_selector=q.get("fieldSelector"),
+        )
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        deadline = time.monotonic() + timeout if timeout else None
+        first = await self._first_event(events)
+        await response.prepare(request)
+        if isinstance(first, status.StatusError):
+            await self._send(response, {"type": "ERROR", "object": first.body()})
+            return response
+        await self._pump(request, response, t, events, first, deadline, bookmarks, table)
+        return response
+
+    async def _first_event(self, events: Any) -> Any:
+        # Start the generator so a 410 is known before the response starts.
+        try:
+            return await asyncio.wait_for(events.__anext__(), timeout=0.05)
+        except asyncio.TimeoutError:
+            return None
+        except status.StatusError as err:
+            return err
+        except StopAsyncIteration:
+            return None
+
+    async def _pump(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        t: Target,
+        events: Any,
+        first: tuple[str, Obj] | None,
+        deadline: float | None,
+        bookmarks: bool,
+        table: bool,
+    ) -> None:
+        headers_sent = False
+        pending: asyncio.Task[Any] | None = None
+        last_bookmark = time.monotonic()
+        try:
+            if first is not None:
+                await self._send_event(request, response, t, first, table, not headers_sent)
+                headers_sent = True
+            while True:
+                wait = BOOKMARK_INTERVAL if bookmarks else 3600.0
+                if deadline is not None:
+                    wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    return
+                if pending is None:
+                    pending = asyncio.ensure_future(events.__anext__())
+                done, _ = await asyncio.wait({pending}, timeout=wait)
+                if not done:
+                    if bookmarks and time.monotonic() - last_bookmark >= BOOKMARK_INTERVAL:
+                        await self._send(response, _bookmark(t.rt, self.api.store.rv))
+                        last_bookmark = time.monotonic()
+                    continue
+                try:
+                    event = pending.result()
+                except StopAsyncIteration:
+                    return
+                pending = None
+                await self._send_event(request, response, t, event, table, not headers_sent)
+                headers_sent = True
+        except (ConnectionResetError, asyncio.CancelledError):
+            return
+        finally:
+            if pending is not None:
+                pending.cancel()
+            await events.aclose()
+
+    async def _send_event(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        t: Target,
+        event: tuple[str, Obj],
+        table: bool,
+        headers: bool,
+    ) -> None:
+        kind, obj = event
+        if table:
+            rv = obj["metadata"].get("resourceVersion", "")
+            obj = self._table(request, t.rt, [obj], rv, headers)
+        await self._send(response, {"type": kind, "object": obj})
+
+    async def _send(self, response: web.StreamResponse, event: Obj) -> None:
+        await response.write((dumps(event) + "\n").encode())
+
+    # -- writes ------------------------------------------------------------------------
+
+    async def _body(self, request: web.Request) -> Any:
+        raw = await request.read()
+        ctype = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
+        if ctype == "application/vnd.kubernetes.protobuf":
+            raise status.unsupported_media_type(ctype)
+        try:
+            if ctype in ("application/yaml", "application/apply-patch+yaml"):
+                return yaml.safe_load(raw) if raw else None
+            return json.loads(raw) if raw else None
+        except (ValueError, yaml.YAMLError) as err:
+            raise status.bad_request(f"the request body could not be decoded: {err}") from err
+
+    def _options(self, request: web.Request) -> WriteOptions:
+        q = request.query
+        dry_run = q.getall("dryRun", [])
+        for value in dry_run:
+            if value != "All":
+                raise status.bad_request(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+        return WriteOptions(dry_run=bool(dry_run), field_manager=q.get("fieldManager"))
+
+    async def _create(self, request: web.Request, t: Target) -> web.Response:
+        body = await self._body(request)
+        obj = self.api.create(t.rt, t.namespace, body, self._options(request))
+        return json_response(obj, 201)
+
+    async def _put(self, request: web.Request, t: Target) -> web.Response:
+        assert t.name is not None
+        body = await self._body(request)
+        options = self._options(request)
+        if t.subresource == "scale":
+            return json_response(self.api.update_scale(t.rt, t.namespace, t.name, body, options))
+        if t.subresource not in (None, "status"):
+            raise status.method_not_allowed()
+        obj = self.api.update(t.rt, t.namespace, t.name, body, options, subresource=t.subresource)
+        return json_response(obj)
+
+    async def _patch(self, request: web.Request, t: Target) -> web.Response:
+        assert t.name is not None
+        ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
+        patch_type = PATCH_TYPES.get(ctype)
+        if patch_type is None or patch_type == "unsupported":
+            raise status.unsupported_media_type(ctype or "none")
+        if t.subresource not in (None, "status", "scale"):
+            raise status.method_not_allowed()
+        body = await self._body(request)
+        existed = self.api.store.get(t.rt.key, t.namespace or "", t.name) is not None
+        obj = self.api.patch(
+            t.rt,
+            t.namespace,
+            t.name,
+            patch_type,
+            body,
+            self._options(request),
+            subresource=t.subresource,
+            force=_truthy(request.query.get("force")),
+        )
+        return json_response(obj, 200 if existed or patch_type != "apply" else 201)
+
+    async def _delete(self, request: web.Request, t: Target) -> web.Response:
+        assert t.name is not None
+        if t.subresource is not None:
+            raise status.method_not_allowed()
+        opts = await self._delete_options(request)
+        result = self.api.delete(
+            t.rt,
+            t.namespace,
+            t.name,
+            grace_period_seconds=opts.get("gracePeriodSeconds"),
+            propagation_policy=opts.get("propagationPolicy"),
+            preconditions=opts.get("preconditions"),
+            dry_run=bool(opts.get("dryRun")),
+        )
+        return json_response(result)
+
+    async def _delete_options(self, request: web.Request) -> Obj:
+        body = await self._body(request) or {}
+        if not isinstance(body, dict):
+            raise status.bad_request("DeleteOptions must be an object")
+        q = request.query
+        if "gracePeriodSeconds" in q:
+            body["gracePeriodSeconds"] = _int(q["gracePeriodSeconds"], "gracePeriodSeconds")
+        if "propagationPolicy" in q:
+            body["propagationPolicy"] = q["propagationPolicy"]
+        if q.get("dryRun"):
+            body["dryRun"] = [q["dryRun"]]
+        if body.get("orphanDependents") is True:
+            body["propagationPolicy"] = "Orphan"
+        return body
+
+    async def _delete_collection(self, request: web.Request, t: Target) -> web.Response:
+        opts = await self._delete_options(request)
+        items, _, _ = self.api.list(
+            t.rt,
+            t.namespace,
+            label_selector=request.query.get("labelSelector"),
+            field_selector=request.query.get("fieldSelector"),
+        )
+        deleted = []
+        for obj in list(items):
+            meta = obj["metadata"]
+            result = self.api.delete(
+                t.rt,
+                meta.get("namespace"),
+                meta["name"],
+                grace_period_seconds=opts.get("gracePeriodSeconds"),
+                propagation_policy=opts.get("propagationPolicy"),
+                dry_run=bool(opts.get("dryRun")),
+            )
+            deleted.append(result if result.get("kind") == t.rt.kind else obj)
+        body = {"kind": t.rt.list_kind, "apiVersion": t.rt.api_version, "metadata": {"resourceVersion": str(self.api.store.rv)}, "items": deleted}
+        return json_response(body)
+
+    async def _post_subresource(self, request: web.Request, t: Target) -> web.Response:
+        body = await self._body(request)
+        if t.rt.kind == "Pod" and t.subresource == "binding":
+            return json_response(self._bind(t, body), 201)
+        if t.rt.kind == "Pod" and t.subresource == "eviction" and self.on_eviction is not None:
+            return json_response(self.on_eviction(t, body or {}), 201)
+        raise status.method_not_allowed()
+
+    def _bind(self, t: Target, body: Any) -> Obj:
+        assert t.name is not None
+        node = ((body or {}).get("target") or {}).get("name")
+        if not node:
+            raise status.bad_request("binding target name is required")
+        pod = self.api.get(t.rt, t.namespace, t.name)
+        if pod["spec"].get("nodeName"):
+            raise status.StatusError(
+                409, "Conflict", f'Operation cannot be fulfilled on pods/binding "{t.name}": pod {t.name} is already assigned to node "{pod["spec"]["nodeName"]}"'
+            )
+        pod["spec"]["nodeName"] = node
+        self.api.store.write("pods", pod)
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+
+def _wants_table(request: web.Request) -> bool:
+    return "as=Table" in request.headers.get("Accept", "")
+
+
+def _truthy(value: str | None) -> bool:
+    return value in ("true", "1", "True")
+
+
+def _int(value: str | None, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError as err:
+        raise status.bad_request(f'invalid value for {name}: "{value}" is not an integer') from err
+
+
+def _bookmark(rt: ResourceType, rv: int) -> Obj:
+    return {
+        "type": "BOOKMARK",
+        "object": {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": str(rv)}},
+    }

@@ -1,0 +1,130 @@
+"""Kubernetes `Status` failures, raised inside the control plane and sent as they are.
+
+A `StatusError` carries the exact body a kube-apiserver would send, so kubectl prints
+`Error from server (NotFound): pods "x" not found` and the official client raises its
+matching `ApiException` subclass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubecourse.embedded.resources import ResourceType
+
+
+class StatusError(Exception):
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        status: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+        if self.details is not None:
+            status["details"] = self.details
+        return status
+
+
+def _details(rt: ResourceType, name: str, **extra: Any) -> dict[str, Any]:
+    details: dict[str, Any] = {"name": name, "kind": rt.plural}
+    if rt.group:
+        details["group"] = rt.group
+    details.update(extra)
+    return details
+
+
+def not_found(rt: ResourceType, name: str) -> StatusError:
+    return StatusError(404, "NotFound", f'{rt.qualified} "{name}" not found', _details(rt, name))
+
+
+def namespace_not_found(name: str) -> StatusError:
+    return StatusError(
+        404, "NotFound", f'namespaces "{name}" not found', {"name": name, "kind": "namespaces"}
+    )
+
+
+def path_not_found() -> StatusError:
+    return StatusError(404, "NotFound", "the server could not find the requested resource", {})
+
+
+def already_exists(rt: ResourceType, name: str) -> StatusError:
+    return StatusError(
+        409, "AlreadyExists", f'{rt.qualified} "{name}" already exists', _details(rt, name)
+    )
+
+
+def conflict(rt: ResourceType, name: str) -> StatusError:
+    return StatusError(
+        409,
+        "Conflict",
+        f'Operation cannot be fulfilled on {rt.qualified} "{name}": the object has been '
+        "modified; please apply your changes to the latest version and try again",
+        _details(rt, name),
+    )
+
+
+def cause(field: str, message: str, reason: str = "FieldValueInvalid") -> dict[str, str]:
+    return {"reason": reason, "message": message, "field": field}
+
+
+def invalid(rt: ResourceType, name: str, causes: list[dict[str, str]]) -> StatusError:
+    qualified_kind = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
+    parts = [f"{c['field']}: {c['message']}" if c.get("field") else c["message"] for c in causes]
+    if len(parts) == 1:
+        summary = parts[0]
+    else:
+        summary = "[" + ", ".join(parts) + "]"
+    details: dict[str, Any] = {"name": name, "kind": rt.kind, "causes": causes}
+    if rt.group:
+        details["group"] = rt.group
+    return StatusError(422, "Invalid", f'{qualified_kind} "{name}" is invalid: {summary}', details)
+
+
+def bad_request(message: str) -> StatusError:
+    return StatusError(400, "BadRequest", message)
+
+
+def forbidden(message: str, details: dict[str, Any] | None = None) -> StatusError:
+    return StatusError(403, "Forbidden", message, details)
+
+
+def gone(message: str) -> StatusError:
+    return StatusError(410, "Expired", message)
+
+
+def method_not_allowed(message: str = "the server does not allow this method on the requested resource") -> StatusError:
+    return StatusError(405, "MethodNotAllowed", message, {})
+
+
+def unsupported_media_type(content_type: str) -> StatusError:
+    return StatusError(
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format ({content_type}) - accepted "
+        "media types include: application/json, application/yaml",
+        {},
+    )
+
+
+def unauthorized() -> StatusError:
+    return StatusError(401, "Unauthorized", "Unauthorized")
+
+
+def too_many_requests(message: str, details: dict[str, Any] | None = None) -> StatusError:
+    return StatusError(429, "TooManyRequests", message, details)

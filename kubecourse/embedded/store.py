@@ -1,0 +1,187 @@
+"""The embedded cluster's object store: one resourceVersion counter, history, SQLite.
+
+Like etcd behind a kube-apiserver: every write gets the next cluster-wide
+resourceVersion, is appended to a bounded history that watches replay from, and is
+committed to SQLite (WAL) before the write returns, so an acknowledged write survives
+the process being killed.  History is kept in memory only: after a restart a watch from
+a resourceVersion older than the restart gets 410 Gone and the client relists, which is
+exactly what a real client does when etcd compacts.
+
+Objects handed out by `get`/`items` are the stored dicts themselves and must be treated
+as read-only; the API layer copies before it changes anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+Key = tuple[str, str, str]  # (resource key, namespace or "", name)
+
+HISTORY_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class Change:
+    rv: int
+    resource: str
+    type: str  # ADDED | MODIFIED | DELETED
+    obj: dict[str, Any]
+    old: dict[str, Any] | None = None
+
+
+@dataclass(eq=False)
+class Subscription:
+    resource: str
+    namespace: str | None
+    queue: asyncio.Queue[Change | None] = field(default_factory=asyncio.Queue)
+
+
+class Store:
+    def __init__(self, path: Path | None = None) -> None:
+        self._objects: dict[Key, dict[str, Any]] = {}
+        self._by_resource: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+        self._history: deque[Change] = deque(maxlen=HISTORY_LIMIT)
+        self._subscriptions: set[Subscription] = set()
+        self._listeners: list[Callable[[Change], None]] = []
+        self.rv = 0
+        self._oldest_rv = 0
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            self._open(path)
+        self._oldest_rv = self.rv
+
+    # -- persistence -------------------------------------------------------------
+
+    def _open(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS objects (resource TEXT, namespace TEXT, name TEXT,"
+            " body TEXT, PRIMARY KEY (resource, namespace, name))"
+        )
+        db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT)")
+        for resource, namespace, name, body in db.execute("SELECT * FROM objects"):
+            self._put((resource, namespace, name), json.loads(body))
+        row = db.execute("SELECT v FROM meta WHERE k='rv'").fetchone()
+        self.rv = int(row[0]) if row else 0
+        self._db = db
+
+    def _persist(self, key: Key, obj: dict[str, Any] | None) -> None:
+        if self._db is None:
+            return
+        with self._db:
+            if obj is None:
+                self._db.execute(
+                    "DELETE FROM objects WHERE resource=? AND namespace=? AND name=?", key
+                )
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO objects VALUES (?,?,?,?)",
+                    (*key, json.dumps(obj, separators=(",", ":"))),
+                )
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (str(self.rv),))
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def persistent(self) -> bool:
+        return self._db is not None
+
+    # -- reads ---------------------------------------------------------------------
+
+    def get(self, resource: str, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._objects.get((resource, namespace, name))
+
+    def items(self, resource: str, namespace: str | None = None) -> Iterator[dict[str, Any]]:
+        bucket = self._by_resource.get(resource, {})
+        if namespace is None:
+            yield from bucket.values()
+        else:
+            for (ns, _), obj in bucket.items():
+                if ns == namespace:
+                    yield obj
+
+    def count(self, resource: str) -> int:
+        return len(self._by_resource.get(resource, {}))
+
+    @property
+    def oldest_rv(self) -> int:
+        """The oldest resourceVersion a watch can resume from."""
+        return self._history[0].rv - 1 if self._history else self._oldest_rv
+
+    def changes_since(self, rv: int) -> list[Change]:
+        return [c for c in self._history if c.rv > rv]
+
+    # -- writes ----------------------------------------------------------------------
+
+    def next_rv(self) -> int:
+        return self.rv + 1
+
+    def write(self, resource: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create or replace; stamps the next resourceVersion and notifies watchers."""
+        meta = obj["metadata"]
+        key = (resource, meta.get("namespace") or "", meta["name"])
+        old = self._objects.get(key)
+        self.rv += 1
+        meta["resourceVersion"] = str(self.rv)
+        self._persist(key, obj)
+        self._put(key, obj)
+        self._publish(Change(self.rv, resource, "MODIFIED" if old else "ADDED", obj, old))
+        return obj
+
+    def remove(self, resource: str, namespace: str, name: str) -> dict[str, Any] | None:
+        key = (resource, namespace, name)
+        old = self._objects.get(key)
+        if old is None:
+            return None
+        self.rv += 1
+        final = dict(old)
+        final["metadata"] = {**old["metadata"], "resourceVersion": str(self.rv)}
+        self._persist(key, None)
+        del self._objects[key]
+        del self._by_resource[resource][(namespace, name)]
+        self._publish(Change(self.rv, resource, "DELETED", final, old))
+        return final
+
+    def _put(self, key: Key, obj: dict[str, Any]) -> None:
+        self._objects[key] = obj
+        self._by_resource.setdefault(key[0], {})[(key[1], key[2])] = obj
+
+    # -- notification ----------------------------------------------------------------
+
+    def subscribe(self, resource: str, namespace: str | None) -> Subscription:
+        sub = Subscription(resource, namespace)
+        self._subscriptions.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subscriptions.discard(sub)
+
+    def add_listener(self, listener: Callable[[Change], None]) -> None:
+        """Synchronous listeners (controllers' informers) see every change in order."""
+        self._listeners.append(listener)
+
+    def _publish(self, change: Change) -> None:
+        self._history.append(change)
+        for listener in self._listeners:
+            listener(change)
+        ns = change.obj["metadata"].get("namespace") or ""
+        for sub in self._subscriptions:
+            if sub.resource == change.resource and sub.namespace in (None, ns):
+                sub.queue.put_nowait(change)
+
+    def close_subscriptions(self) -> None:
+        for sub in list(self._subscriptions):
+            sub.queue.put_nowait(None)

@@ -1,0 +1,272 @@
+"""Validation as kube-apiserver applies it: names, required fields, selectors, immutability.
+
+Each check returns a list of causes (`{"reason", "message", "field"}`) so one request
+reports every problem at once, in the real message formats (`Invalid value: "Web": a
+lowercase RFC 1123 subdomain must consist of ...`).  Only the rules the course's kinds
+need are here; the docs' conformance table lists what is not checked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from kubecourse.embedded.resources import ResourceType
+from kubecourse.embedded.status import cause
+
+Causes = list[dict[str, str]]
+
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+DNS1123_LABEL = re.compile(rf"^{_LABEL}$")
+DNS1123_SUBDOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_QUALIFIED = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+    "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+    "'example.com', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+LABEL_MSG = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+    "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
+    "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+DNS1035_MSG = (
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
+    "with an alphabetic character, and end with an alphanumeric character (e.g. "
+    "'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+)
+
+# Kinds whose names are DNS labels rather than subdomains.
+_LABEL_NAMED = {"Namespace"}
+_DNS1035_NAMED = {"Service"}
+
+
+def invalid_value(field: str, value: Any, detail: str) -> dict[str, str]:
+    return cause(field, f"Invalid value: {go_repr(value)}: {detail}")
+
+
+def required(field: str) -> dict[str, str]:
+    return cause(field, "Required value", "FieldValueRequired")
+
+
+def forbidden(field: str, detail: str) -> dict[str, str]:
+    return cause(field, f"Forbidden: {detail}", "FieldValueForbidden")
+
+
+def go_repr(value: Any) -> str:
+    """Values as Go's %#v prints them in apiserver messages."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        inner = ", ".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in sorted(value.items()))
+        return f"map[string]string{{{inner}}}"
+    return json.dumps(value)
+
+
+def validate_name(rt: ResourceType, name: str, field: str = "metadata.name") -> Causes:
+    if rt.kind in _LABEL_NAMED:
+        pattern, message, limit = DNS1123_LABEL, LABEL_MSG, 63
+    elif rt.kind in _DNS1035_NAMED:
+        pattern, message, limit = DNS1035_LABEL, DNS1035_MSG, 63
+    else:
+        pattern, message, limit = DNS1123_SUBDOMAIN, SUBDOMAIN_MSG, 253
+    causes: Causes = []
+    if len(name) > limit:
+        causes.append(invalid_value(field, name, f"must be no more than {limit} characters"))
+    if not pattern.match(name):
+        causes.append(invalid_value(field, name, message))
+    return causes
+
+
+def validate_labels(labels: Any, field: str) -> Causes:
+    if labels is None:
+        return []
+    if not isinstance(labels, dict):
+        return [invalid_value(field, labels, "must be a map of string keys to string values")]
+    causes: Causes = []
+    for key, value in labels.items():
+        name = key.rpartition("/")[2]
+        if not name or len(name) > 63 or not _QUALIFIED.match(name):
+            causes.append(
+                invalid_value(
+                    field,
+                    key,
+                    "name part must consist of alphanumeric characters, '-', '_' or '.', "
+                    "and must start and end with an alphanumeric character",
+                )
+            )
+        if not isinstance(value, str) or (value and not _QUALIFIED.match(value)) or len(
+            str(value)
+        ) > 63:
+            causes.append(
+                invalid_value(
+                    f"{field}",
+                    value,
+                    "a valid label must be an empty string or consist of alphanumeric "
+                    "characters, '-', '_' or '.', and must start and end with an "
+                    "alphanumeric character",
+                )
+            )
+    return causes
+
+
+def validate_metadata(rt: ResourceType, obj: dict[str, Any]) -> Causes:
+    meta = obj.get("metadata") or {}
+    causes: Causes = []
+    name = meta.get("name")
+    if not name:
+        causes.append(cause("metadata.name", "Required value: name or generateName is required", "FieldValueRequired"))
+    else:
+        causes += validate_name(rt, name)
+    causes += validate_labels(meta.get("labels"), "metadata.labels")
+    return causes
+
+
+def validate_containers(containers: Any, field: str) -> Causes:
+    if not containers:
+        return [required(field)]
+    causes: Causes = []
+    seen: set[str] = set()
+    for i, container in enumerate(containers):
+        here = f"{field}[{i}]"
+        name = container.get("name")
+        if not name:
+            causes.append(required(f"{here}.name"))
+        elif not DNS1123_LABEL.match(name):
+            causes.append(invalid_value(f"{here}.name", name, LABEL_MSG))
+        elif name in seen:
+            causes.append(cause(f"{here}.name", f"Duplicate value: {go_repr(name)}", "FieldValueDuplicate"))
+        seen.add(name or "")
+        if not container.get("image"):
+            causes.append(required(f"{here}.image"))
+        causes += _validate_ports(container.get("ports") or [], f"{here}.ports")
+    return causes
+
+
+def _validate_ports(ports: list[dict[str, Any]], field: str) -> Causes:
+    causes: Causes = []
+    for j, port in enumerate(ports):
+        number = port.get("containerPort")
+        if not isinstance(number, int) or not 0 < number < 65536:
+            causes.append(
+                invalid_value(f"{field}[{j}].containerPort", number, "must be between 1 and 65535, inclusive")
+            )
+    return causes
+
+
+def validate_pod_spec(spec: Any, field: str) -> Causes:
+    if not isinstance(spec, dict):
+        return [required(field)]
+    causes = validate_containers(spec.get("containers"), f"{field}.containers")
+    if spec.get("initContainers"):
+        causes += validate_containers(spec["initContainers"], f"{field}.initContainers")
+    policy = spec.get("restartPolicy")
+    if policy not in (None, "Always", "OnFailure", "Never"):
+        causes.append(
+            cause(
+                f"{field}.restartPolicy",
+                f'Unsupported value: {go_repr(policy)}: supported values: "Always", "OnFailure", "Never"',
+                "FieldValueNotSupported",
+            )
+        )
+    return causes
+
+
+def validate_selector_matches_template(
+    spec: dict[str, Any], matches: Callable[[dict[str, Any], dict[str, str]], bool]
+) -> Causes:
+    selector = spec.get("selector")
+    if not selector or not (selector.get("matchLabels") or selector.get("matchExpressions")):
+        return [required("spec.selector")]
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    if not matches(selector, labels):
+        return [
+            invalid_value(
+                "spec.template.metadata.labels",
+                labels,
+                "`selector` does not match template `labels`",
+            )
+        ]
+    return []
+
+
+def validate_replicas(spec: dict[str, Any]) -> Causes:
+    replicas = spec.get("replicas")
+    if replicas is not None and (not isinstance(replicas, int) or replicas < 0):
+        return [invalid_value("spec.replicas", replicas, "must be greater than or equal to 0")]
+    return []
+
+
+def validate_service_spec(spec: dict[str, Any]) -> Causes:
+    causes: Causes = []
+    kind = spec.get("type", "ClusterIP")
+    ports = spec.get("ports") or []
+    if not ports and kind != "ExternalName" and spec.get("clusterIP") != "None":
+        causes.append(required("spec.ports"))
+    names: set[str] = set()
+    for i, port in enumerate(ports):
+        number = port.get("port")
+        if not isinstance(number, int) or not 0 < number < 65536:
+            causes.append(invalid_value(f"spec.ports[{i}].port", number, "must be between 1 and 65535, inclusive"))
+        name = port.get("name", "")
+        if len(ports) > 1 and not name:
+            causes.append(required(f"spec.ports[{i}].name"))
+        if name in names and name:
+            causes.append(cause(f"spec.ports[{i}].name", f"Duplicate value: {go_repr(name)}", "FieldValueDuplicate"))
+        names.add(name)
+    if kind not in ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"):
+        causes.append(
+            cause(
+                "spec.type",
+                f'Unsupported value: {go_repr(kind)}: supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"',
+                "FieldValueNotSupported",
+            )
+        )
+    return causes
+
+
+POD_MUTABLE_MESSAGE = (
+    "pod updates may not change fields other than `spec.containers[*].image`,"
+    "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` "
+    "(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
+    "(allow it to be set to 1 if it was previously negative)"
+)
+
+
+def validate_pod_update(old: dict[str, Any], new: dict[str, Any]) -> Causes:
+    """A Pod's spec is immutable but for images, deadlines and added tolerations."""
+    old_spec = _mutable_stripped(old.get("spec") or {})
+    new_spec = _mutable_stripped(new.get("spec") or {})
+    old_tol = (old.get("spec") or {}).get("tolerations") or []
+    new_tol = (new.get("spec") or {}).get("tolerations") or []
+    tolerations_ok = all(t in new_tol for t in old_tol)
+    if old_spec == new_spec and tolerations_ok:
+        return []
+    changed = sorted(k for k in set(old_spec) | set(new_spec) if old_spec.get(k) != new_spec.get(k))
+    detail = POD_MUTABLE_MESSAGE
+    if changed:
+        detail += "\n  changed: " + ", ".join(f"spec.{k}" for k in changed)
+    return [forbidden("spec", detail)]
+
+
+def _mutable_stripped(spec: dict[str, Any]) -> dict[str, Any]:
+    stripped = {
+        k: v
+        for k, v in spec.items()
+        if k not in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds")
+    }
+    for key in ("containers", "initContainers"):
+        if key in stripped:
+            stripped[key] = [{k: v for k, v in c.items() if k != "image"} for c in stripped[key]]
+    return stripped
+
+
+def immutable(field: str, old: Any, new: Any) -> Causes:
+    if old is not None and old != new:
+        return [invalid_value(field, new, "field is immutable")]
+    return []
