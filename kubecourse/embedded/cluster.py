@@ -109,6 +109,7 @@ class EmbeddedCluster:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start_async(self) -> None:
+        sock = _bind(self.options.host, self.options.port)  # fail before starting anything
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
         self._bootstrap()
@@ -118,7 +119,6 @@ class EmbeddedCluster:
             controller.start()
         self._runner = web.AppRunner(self.http.app(), access_log=None, handle_signals=False)
         await self._runner.setup()
-        sock = _bind(self.options.host, self.options.port)
         self.port = sock.getsockname()[1]
         self.http.server_address = f"127.0.0.1:{self.port}"
         await web.SockSite(self._runner, sock, shutdown_timeout=0.5).start()
@@ -297,7 +297,11 @@ def node_status(spec: NodeSpec, capacity: Obj) -> Obj:
 def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host if host != "localhost" else "127.0.0.1", port))
-    sock.listen(128)
+    try:
+        sock.bind((host if host != "localhost" else "127.0.0.1", port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
     sock.setblocking(False)
     return sock

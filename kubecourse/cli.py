@@ -1,0 +1,116 @@
+"""The `kubecourse` command: run the embedded cluster and translate compose files.
+
+    kubecourse up                 start the embedded cluster in the background
+    kubecourse status             is it running, where, and what is on it
+    kubecourse kubeconfig         print the kubeconfig path (export KUBECONFIG=$(...))
+    kubecourse down               stop it (its state stays under $KUBECOURSE_HOME)
+    kubecourse translate FILE...  compose file(s) -> Kubernetes YAML and an explanation
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kubecourse.embedded import daemon
+from kubecourse.errors import ClusterError, ComposeError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args))
+    except (ComposeError, ClusterError) as err:
+        print(f"kubecourse {args.command}: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kubecourse", description="Learn Kubernetes from docker-compose, by doing it.")
+    parser.add_argument("--home", help="state folder of the embedded cluster (default: $KUBECOURSE_HOME or ~/.kubecourse)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("up", help="start the embedded cluster in the background").set_defaults(run=_up)
+    sub.add_parser("down", help="stop the embedded cluster").set_defaults(run=_down)
+    sub.add_parser("status", help="show whether the embedded cluster runs, and its nodes").set_defaults(run=_status)
+    sub.add_parser("kubeconfig", help="print the path of the embedded cluster's kubeconfig").set_defaults(run=_kubeconfig)
+    translate = sub.add_parser("translate", help="translate compose file(s) into Kubernetes manifests")
+    translate.add_argument("files", nargs="+", metavar="FILE", help="compose files, merged in order (like docker compose -f)")
+    translate.add_argument("-o", "--output", metavar="DIR", help="write YAML files here (default: print one stream)")
+    translate.add_argument("--single-file", action="store_true", help="with -o, write one all.yaml instead of a file per service")
+    translate.add_argument("--env-file", help="variables for interpolation (default: .env beside the first file)")
+    translate.add_argument("--profile", action="append", default=[], help="enable a compose profile (repeatable)")
+    translate.add_argument("--image-prefix", help="registry prefix for build-only services (e.g. ghcr.io/me)")
+    translate.add_argument("--report", metavar="FILE", help="also write the explanation report (Markdown) here")
+    translate.set_defaults(run=_translate)
+    return parser
+
+
+def _up(args: argparse.Namespace) -> int:
+    was = daemon.running(args.home)
+    info = daemon.ensure_running(args.home)
+    state = "already running" if was else "started"
+    print(f"embedded cluster {state} at {info.url} (pid {info.pid})")
+    print(f"kubeconfig: {info.kubeconfig}")
+    print(f"use it from a shell:  export KUBECONFIG={info.kubeconfig}")
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    if daemon.stop(args.home):
+        print(f"embedded cluster stopped; its state stays in {daemon.home(args.home)}")
+    else:
+        print("embedded cluster was not running")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    info = daemon.running(args.home)
+    if info is None:
+        print(f"embedded cluster is not running (state folder {daemon.home(args.home)}); start it with: kubecourse up")
+        return 3
+    from kubecourse.client import connect
+
+    cluster = connect(home=info.home)
+    print(f"embedded cluster running at {info.url} (pid {info.pid})")
+    print(f"kubeconfig: {info.kubeconfig}")
+    print(cluster.nodes())
+    return 0
+
+
+def _kubeconfig(args: argparse.Namespace) -> int:
+    print(daemon.home(args.home) / "kubeconfig")
+    return 0
+
+
+def _translate(args: argparse.Namespace) -> int:
+    from kubecourse.compose import translate
+
+    result = translate(
+        [Path(f) for f in args.files],
+        env_file=args.env_file,
+        profiles=tuple(args.profile),
+        image_prefix=args.image_prefix,
+    )
+    if args.output:
+        written = result.write(Path(args.output), single_file=args.single_file)
+        for path in written:
+            print(path)
+    else:
+        sys.stdout.write(result.yaml())
+    if args.report:
+        Path(args.report).write_text(result.report_markdown())
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

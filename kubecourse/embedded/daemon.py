@@ -1,0 +1,210 @@
+"""The embedded cluster as a background process under `$KUBECOURSE_HOME`.
+
+`kubecourse up` calls `ensure_running()`: it starts `python -m kubecourse.embedded.daemon`
+detached from the terminal (or notebook kernel), which writes, with mode 0600:
+
+    $KUBECOURSE_HOME/state.sqlite   the store (a restart loses nothing)
+    $KUBECOURSE_HOME/kubeconfig     cluster URL and token (KUBECONFIG=$(kubecourse kubeconfig))
+    $KUBECOURSE_HOME/server.json    pid and port of the running server
+    $KUBECOURSE_HOME/server.log     its log (never the token)
+
+The daemon keeps its previous port when it is free, so a kubeconfig or an open kubectl
+session stays valid across `kubecourse down` / `up`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT = 60.0
+
+
+def home(path: str | os.PathLike[str] | None = None) -> Path:
+    if path is not None:
+        return Path(path).expanduser()
+    return Path(os.environ.get("KUBECOURSE_HOME") or "~/.kubecourse").expanduser()
+
+
+@dataclass
+class ServerInfo:
+    home: Path
+    pid: int
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.home / "kubeconfig"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def read_info(state: Path) -> ServerInfo | None:
+    try:
+        data = json.loads((state / "server.json").read_text())
+        return ServerInfo(state, int(data["pid"]), int(data["port"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def running(path: str | os.PathLike[str] | None = None) -> ServerInfo | None:
+    """The running server of this home, if there is one that answers."""
+    state = home(path)
+    info = read_info(state)
+    if info is None or not _alive(info.pid) or not _answers(info.port):
+        return None
+    return info
+
+
+def ensure_running(path: str | os.PathLike[str] | None = None) -> ServerInfo:
+    """Start the embedded cluster for this home unless it is already up; wait for it."""
+    state = home(path)
+    info = running(state)
+    if info is not None:
+        return info
+    state.mkdir(parents=True, exist_ok=True)
+    os.chmod(state, 0o700)
+    (state / "server.json").unlink(missing_ok=True)
+    with open(state / "server.log", "ab") as logfile:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kubecourse.embedded.daemon", "--home", str(state)],
+            stdin=subprocess.DEVNULL,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    return _wait_started(state, proc)
+
+
+def _wait_started(state: Path, proc: subprocess.Popen[bytes]) -> ServerInfo:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"the embedded cluster exited at start (code {proc.returncode}); "
+                f"see {state / 'server.log'}"
+            )
+        info = read_info(state)
+        if info is not None and info.pid == proc.pid and _answers(info.port):
+            return info
+        time.sleep(0.05)
+    proc.terminate()
+    raise RuntimeError(f"the embedded cluster did not start within {START_TIMEOUT:.0f} s; see {state / 'server.log'}")
+
+
+def stop(path: str | os.PathLike[str] | None = None, timeout: float = 15.0) -> bool:
+    """Stop the server of this home; True when one was running."""
+    state = home(path)
+    info = read_info(state)
+    if info is None or not _alive(info.pid):
+        (state / "server.json").unlink(missing_ok=True)
+        return False
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(info.pid):
+        time.sleep(0.05)
+    if _alive(info.pid):
+        os.kill(info.pid, signal.SIGKILL)
+    (state / "server.json").unlink(missing_ok=True)
+    return True
+
+
+def _previous(state: Path) -> tuple[int, str]:
+    """Port and token of the last run, so kubeconfigs and connected kernels stay valid."""
+    try:
+        config = yaml.safe_load((state / "kubeconfig").read_text())
+        server = str(config["clusters"][0]["cluster"]["server"])
+        token = str(config["users"][0]["user"]["token"])
+        return int(server.rsplit(":", 1)[1]), token
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, yaml.YAMLError):
+        return 0, secrets.token_urlsafe(32)
+
+
+async def _serve(state: Path) -> None:
+    from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
+
+    port, token = _previous(state)
+    cluster = EmbeddedCluster(ClusterOptions(state_dir=state, token=token, port=port))
+    try:
+        await cluster.start_async()
+    except OSError:
+        cluster.options.port = 0
+        await cluster.start_async()
+    write_private(state / "kubeconfig", yaml.safe_dump(cluster.kubeconfig(), sort_keys=False))
+    write_private(state / "server.json", json.dumps({"pid": os.getpid(), "port": cluster.port}))
+    log.info("embedded cluster listening on %s (state in %s)", cluster.url, state)
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, done.set)
+    await done.wait()
+    await cluster.stop_async()
+    log.info("embedded cluster stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kubecourse.embedded.daemon")
+    parser.add_argument("--home", required=True, help="state folder ($KUBECOURSE_HOME)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    state = home(args.home)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(state))
+    return 0
+
+
+def describe(info: ServerInfo) -> dict[str, Any]:
+    return {"url": info.url, "pid": info.pid, "kubeconfig": str(info.kubeconfig), "home": str(info.home)}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
