@@ -1,1 +1,5 @@
-"""kubecourse."""
+"""ipywidgets views over the facade (they talk to a cluster only through `Cluster`)."""
+
+from kubecourse.widgets.scaler import ScaleWidget, scaler
+
+__all__ = ["ScaleWidget", "scaler"]
