@@ -1,0 +1,150 @@
+"""Decisions and warnings for compose keys that produce no object of their own.
+
+`depends_on`, `restart`, `container_name`, networks and the Traefik proxy all mean
+something a compose user relies on; each gets a sentence saying what takes its place
+in Kubernetes. Keys the translator does not handle at all become warnings.
+"""
+
+from __future__ import annotations
+
+from kubecourse.compose.context import Plan, Translation
+from kubecourse.compose.validate import WORKLOAD_LABEL
+
+HANDLED = frozenset(
+    """image build command entrypoint environment env_file labels ports expose volumes
+    tmpfs healthcheck depends_on networks restart deploy profiles container_name
+    working_dir user privileged read_only stop_grace_period mem_limit cpus scale""".split()
+)
+HANDLED_DEPLOY = frozenset({"replicas", "mode", "resources"})
+_DEPLOY_NOTES = {
+    "placement": "the scheduler chooses nodes; use a nodeSelector only for real hardware "
+    "needs (lesson 05), so placement constraints were not copied",
+    "restart_policy": "pods of a workload are always restarted by Kubernetes; "
+    "restart_policy has no equivalent",
+    "update_config": "rolling updates are tuned by strategy.rollingUpdate (maxSurge, "
+    "maxUnavailable); update_config was not copied",
+}
+
+
+def explain_service_keys(t: Translation, plan: Plan) -> None:
+    """Everything about one deployed service that is not an object field."""
+    _depends_on(t, plan)
+    _restart(t, plan)
+    _container_name(t, plan)
+    _labels(t, plan)
+    _deploy_leftovers(t, plan)
+    _leftovers(t, plan)
+
+
+def _depends_on(t: Translation, plan: Plan) -> None:
+    for other, condition in plan.service.depends_on.items():
+        target = t.names.get(other, other)
+        why = ("Kubernetes has no start order: all pods start together. "
+               f"{target}'s readiness probe keeps it out of its Service until it is "
+               "ready, and this service must retry its connection until then")  # fmt: skip
+        if condition == "service_completed_successfully":
+            why += f"; {other} should run as a Job that finishes first"
+        t.decide(plan.service.name, f"depends_on.{other}", "(no equivalent)", why)
+
+
+def _restart(t: Translation, plan: Plan) -> None:
+    restart = plan.service.restart
+    if restart is None or plan.kind == "Job":
+        return
+    why = f"restart: {restart} -> a {plan.kind} always restarts its pods (restartPolicy: Always)"
+    if restart.startswith("on-failure") or restart == "no":
+        t.warn(plan.service.name, "restart", "restartPolicy: Always", why + "; compose would not have restarted a cleanly stopped container")
+    else:
+        t.decide(plan.service.name, "restart", "restartPolicy: Always", why)
+
+
+def _container_name(t: Translation, plan: Plan) -> None:
+    if "container_name" in plan.service.raw:
+        t.decide(plan.service.name, "container_name", "(not needed)",
+                 "Kubernetes names pods itself (name plus a random suffix, new on every "
+                 f"restart); other services reach it through the Service name {plan.name}")  # fmt: skip
+
+
+def _labels(t: Translation, plan: Plan) -> None:
+    other = [key for key in plan.service.labels
+             if not key.startswith("traefik.") and key != WORKLOAD_LABEL]  # fmt: skip
+    if other:
+        t.warn(plan.service.name, "labels", "(not copied)",
+               f"container labels {', '.join(other)} are Docker metadata; add them as "
+               "pod labels or annotations if a tool reads them")  # fmt: skip
+
+
+def _deploy_leftovers(t: Translation, plan: Plan) -> None:
+    for key in plan.service.deploy:
+        if key in HANDLED_DEPLOY:
+            continue
+        why = _DEPLOY_NOTES.get(key, f"deploy.{key} has no translation yet")
+        t.warn(plan.service.name, f"deploy.{key}", "(dropped)", why)
+
+
+def _leftovers(t: Translation, plan: Plan) -> None:
+    for key in plan.service.raw:
+        if key in HANDLED or str(key).startswith("x-"):
+            continue
+        t.warn(plan.service.name, str(key), "(dropped)", _leftover_reason(str(key)))
+
+
+def _leftover_reason(key: str) -> str:
+    reasons = {
+        "secrets": "compose secrets are not translated yet; create a Secret and mount it "
+        "at /run/secrets/<name>",
+        "configs": "compose configs are not translated yet; use a ConfigMap",
+        "network_mode": "a pod has its own network namespace; network_mode has no "
+        "direct equivalent (a sidecar container in the same pod comes closest)",
+        "links": "links are obsolete in compose; Service names do the job",
+        "extra_hosts": "extra_hosts would be hostAliases on the pod; not translated yet",
+    }
+    return reasons.get(key, f"`{key}` is not translated yet")
+
+
+def explain_proxy(t: Translation, plan: Plan) -> None:
+    """The Traefik container is replaced by the cluster's ingress controller."""
+    service = plan.service
+    for spec in service.ports:
+        t.decide(service.name, spec.key, "(ingress controller)",
+                 f"port {spec.published or spec.container} was where browsers reached "
+                 "Traefik; the ingress controller now listens for the cluster")  # fmt: skip
+    for mount in service.mounts:
+        if (mount.source or "").endswith("docker.sock"):
+            t.decide(service.name, mount.key, "(not needed)",
+                     "Traefik read the containers' labels through the Docker socket; "
+                     "the ingress controller reads Ingress objects from the Kubernetes "
+                     "API instead")  # fmt: skip
+    argv = [*(service.entrypoint or []), *(service.command or [])]
+    if any(arg.startswith("--providers.docker") for arg in argv):
+        t.decide(service.name, "command", "(not needed)",
+                 "--providers.docker made Traefik discover routes from container labels; "
+                 "those labels became the Ingress, which the controller watches")  # fmt: skip
+
+
+def explain_networks(t: Translation, plans: list[Plan]) -> None:
+    """One decision per compose network: Kubernetes has one flat pod network."""
+    for network, options in t.project.networks.items():
+        members = [p.service.name for p in plans if network in p.service.networks]
+        t.decide("", f"networks.{network}", "(one flat pod network)",
+                 f"compose network {network} ({', '.join(members) or 'no services'}) "
+                 "isolated its members; Kubernetes has one flat Pod network where every "
+                 "pod can reach every other. NetworkPolicies that restore the isolation "
+                 "come in lesson 06")  # fmt: skip
+        if options.get("driver") or options.get("driver_opts") or options.get("ipam"):
+            t.warn("", f"networks.{network}", "(dropped)",
+                   "network drivers, options and IP ranges belong to Docker; the "
+                   "cluster's network plugin decides these")  # fmt: skip
+    for plan in plans:
+        _aliases(t, plan)
+
+
+def _aliases(t: Translation, plan: Plan) -> None:
+    networks = plan.service.raw.get("networks")
+    if not isinstance(networks, dict):
+        return
+    for network, options in networks.items():
+        if isinstance(options, dict) and options.get("aliases"):
+            t.warn(plan.service.name, f"networks.{network}.aliases", "(dropped)",
+                   "network aliases are extra DNS names; add a Service per alias "
+                   "(not generated yet)")  # fmt: skip

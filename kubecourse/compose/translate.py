@@ -1,0 +1,111 @@
+"""Compose project -> Kubernetes manifests, with every decision explained.
+
+`translate()` loads the files (see `loader`), plans each service (see `workloads`),
+then emits ConfigMaps, claims, workloads, Services and the Ingress through one
+`Translation`, which insists on an explanation for each object. Whatever compose key
+is not translated becomes a warning naming the service and key: nothing is dropped
+silently. Pure: no cluster, no network, no files written.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+
+from kubecourse.compose.context import Plan, Translation
+from kubecourse.compose.errors import ComposeValidationError, Problem
+from kubecourse.compose.ingress import build_ingress
+from kubecourse.compose.loader import PathArg, load
+from kubecourse.compose.model import ComposeProject
+from kubecourse.compose.names import assign_names, derived_name
+from kubecourse.compose.notes import explain_networks, explain_proxy, explain_service_keys
+from kubecourse.compose.result import TranslationResult
+from kubecourse.compose.services import build_service
+from kubecourse.compose.storage import plan_claims
+from kubecourse.compose.workloads import build_workload, plan_service
+from kubecourse.errors import TranslationWarning
+
+
+def translate(
+    paths: PathArg | Sequence[PathArg],
+    *,
+    env_file: PathArg | Sequence[PathArg] | None = None,
+    profiles: Iterable[str] = (),
+    image_prefix: str | None = None,
+    project_name: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    warn: bool = False,
+) -> TranslationResult:
+    """Translate compose files into Kubernetes manifests plus their explanation.
+
+    Raises `ComposeValidationError` listing every problem in the input. Lossy steps
+    are collected in `result.warnings`; with `warn=True` each is also emitted as a
+    `TranslationWarning`.
+    """
+    project = load(
+        paths, env_file=env_file, profiles=profiles, project_name=project_name,
+        environ=environ, image_prefix=image_prefix,
+    )  # fmt: skip
+    return translate_project(project, image_prefix=image_prefix, warn=warn)
+
+
+def translate_project(
+    project: ComposeProject, *, image_prefix: str | None = None, warn: bool = False
+) -> TranslationResult:
+    """Translate an already loaded project (see `load`)."""
+    t = Translation(project, _names(project))
+    t.decisions += project.decisions
+    t.warnings += project.warnings
+    plans = [plan_service(t, service) for service in project.services.values()]
+    claims = plan_claims(t, plans)
+    for plan in plans:
+        if plan.kind is None:
+            explain_proxy(t, plan)
+            continue
+        _env_config_map(t, plan)
+        build_workload(t, plan, claims[plan.service.name], _image(t, plan, image_prefix))
+        build_service(t, plan)
+        explain_service_keys(t, plan)
+    build_ingress(t, plans)
+    explain_networks(t, plans)
+    result = TranslationResult.from_translation(t)
+    if warn:
+        for record in result.warnings:
+            warnings.warn(str(record), TranslationWarning, stacklevel=2)
+    return result
+
+
+def _names(project: ComposeProject) -> dict[str, str]:
+    names, messages = assign_names(list(project.services))
+    if messages:
+        file, line = project.locations.get("services", (str(project.files[0]), 0))
+        raise ComposeValidationError(
+            Problem(file, line or None, "services", message) for message in messages
+        )
+    return names
+
+
+def _image(t: Translation, plan: Plan, image_prefix: str | None) -> str:
+    service = plan.service
+    if service.image is not None:
+        if service.build is not None:
+            t.decide(service.name, "build", "(not translated)",
+                     f"a cluster pulls images and cannot build them: build and push "
+                     f"`{service.image}` first (docker compose build, then push)")  # fmt: skip
+        return service.image
+    image = f"{(image_prefix or '').rstrip('/')}/{plan.name}:latest"
+    t.warn(service.name, "build", f"image: {image}",
+           f"the service had only `build`; the image name was made from image_prefix. "
+           f"Build and push it (docker build -t {image} ... && docker push {image})")  # fmt: skip
+    return image
+
+
+def _env_config_map(t: Translation, plan: Plan) -> None:
+    service = plan.service
+    if not service.env_files:
+        return
+    name = derived_name(plan.name, "env")
+    manifest = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+                "data": dict(service.env_from_files)}  # fmt: skip
+    files = ", ".join(path.name for path in service.env_files)
+    t.emit(manifest, (service.name,), f"the variables of env_file {files}")
