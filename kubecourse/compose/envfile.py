@@ -57,5 +57,7 @@ def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == "'":
         return value[1:-1]
     if len(value) >= 2 and value[0] == value[-1] == '"':
-        return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(0)), value[1:-1])
+        return re.sub(
+            r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(0)), value[1:-1]
+        )
     return re.sub(r"\s+#.*$", "", value)

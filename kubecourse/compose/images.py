@@ -30,7 +30,9 @@ def repository(image: str) -> str:
     if ":" in name[last_slash + 1 :]:
         name = name[: name.rfind(":")]
     parts = name.split("/")
-    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+    if len(parts) > 1 and (
+        "." in parts[0] or ":" in parts[0] or parts[0] == "localhost"
+    ):
         parts = parts[1:]
     if len(parts) > 1 and parts[0] == "library":
         parts = parts[1:]

@@ -16,7 +16,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kubecourse.compose.context import STRIP_PREFIX_ANNOTATION, Manifest, Plan, Translation
+from kubecourse.compose.context import (
+    STRIP_PREFIX_ANNOTATION,
+    Manifest,
+    Plan,
+    Translation,
+)
 from kubecourse.compose.images import is_traefik_proxy
 from kubecourse.compose.traefik import (
     Match,
@@ -28,7 +33,9 @@ from kubecourse.compose.traefik import (
     service_ports,
 )
 
-_HOST = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_HOST = re.compile(
+    r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,9 @@ def _enabled(t: Translation, plan: Plan, exposed_by_default: bool) -> bool:
     return False
 
 
-def _service_routes(t: Translation, plan: Plan, shared: dict[str, dict[str, str]]) -> list[Route]:
+def _service_routes(
+    t: Translation, plan: Plan, shared: dict[str, dict[str, str]]
+) -> list[Route]:
     routes: list[Route] = []
     for router in routers(plan.service.labels):
         routes += _router_routes(t, plan, router, shared)
@@ -97,7 +106,12 @@ def _router_routes(
     key = f"labels.traefik.http.routers.{router.name}"
     rule = router.attributes.get("rule")
     if rule is None:
-        t.warn(plan.service.name, key, "(not routed)", "the router has no rule; add `.rule`")
+        t.warn(
+            plan.service.name,
+            key,
+            "(not routed)",
+            "the router has no rule; add `.rule`",
+        )
         return []
     try:
         matches = parse_rule(rule)
@@ -110,7 +124,13 @@ def _router_routes(
     _note_router_options(t, plan, router, key)
     prefixes = _strip_prefixes(t, plan, router, shared, key)
     return [
-        Route(plan.service.name, router.name, match, port, _strip_for(match.path, prefixes))
+        Route(
+            plan.service.name,
+            router.name,
+            match,
+            port,
+            _strip_for(match.path, prefixes),
+        )
         for match in matches
         if _usable(t, plan, match, key)
     ]
@@ -148,7 +168,11 @@ def _backend_port(t: Translation, plan: Plan, router: Router, key: str) -> int |
 
 
 def _strip_prefixes(
-    t: Translation, plan: Plan, router: Router, shared: dict[str, dict[str, str]], key: str
+    t: Translation,
+    plan: Plan,
+    router: Router,
+    shared: dict[str, dict[str, str]],
+    key: str,
 ) -> list[str]:
     prefixes: list[str] = []
     for raw in router.attributes.get("middlewares", "").split(","):
@@ -157,9 +181,15 @@ def _strip_prefixes(
             continue
         middleware = shared.get(name)
         if middleware is not None and middleware["type"] == "stripprefix":
-            prefixes += [p.strip() for p in middleware.get("prefixes", "").split(",") if p.strip()]
+            prefixes += [
+                p.strip()
+                for p in middleware.get("prefixes", "").split(",")
+                if p.strip()
+            ]
             continue
-        kind = middleware["type"] if middleware else "defined outside the compose labels"
+        kind = (
+            middleware["type"] if middleware else "defined outside the compose labels"
+        )
         t.warn(plan.service.name, f"{key}.middlewares", "(dropped)",
                f"middleware `{name}` ({kind}) has no Ingress equivalent; configure it "
                "on the ingress controller")  # fmt: skip
@@ -168,7 +198,9 @@ def _strip_prefixes(
 
 def _strip_for(path: str, prefixes: list[str]) -> str | None:
     """The prefix Traefik would strip from requests on `path` (the longest that fits)."""
-    fitting = [prefix for prefix in prefixes if path.startswith(prefix.rstrip("/") or "/")]
+    fitting = [
+        prefix for prefix in prefixes if path.startswith(prefix.rstrip("/") or "/")
+    ]
     return max(fitting, key=len) if fitting else None
 
 
@@ -212,7 +244,9 @@ def _emit(t: Translation, plans: list[Plan], routes: list[Route]) -> Manifest:
     }  # fmt: skip
     strips = {_strip_key(r): r.strip for r in routes if r.strip}
     if strips:
-        manifest["metadata"]["annotations"] = {STRIP_PREFIX_ANNOTATION: json.dumps(strips)}
+        manifest["metadata"]["annotations"] = {
+            STRIP_PREFIX_ANNOTATION: json.dumps(strips)
+        }
     services = tuple(dict.fromkeys(route.service for route in routes))
     _explain(t, plans, routes)
     return t.emit(manifest, services, _summary(routes))
@@ -247,7 +281,12 @@ def _explain(t: Translation, plans: list[Plan], routes: list[Route]) -> None:
                     f"{route.match.path[len(route.strip.rstrip('/')):] or '/'}/1 "
                     f"(recorded in the {STRIP_PREFIX_ANNOTATION} annotation, since the "
                     "Ingress API has no field for it)")  # fmt: skip
-        t.decide(route.service, f"labels.traefik.http.routers.{route.router}.rule", target, why)
+        t.decide(
+            route.service,
+            f"labels.traefik.http.routers.{route.router}.rule",
+            target,
+            why,
+        )
 
 
 def _summary(routes: list[Route]) -> str:

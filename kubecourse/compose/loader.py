@@ -23,7 +23,12 @@ from kubecourse.compose.errors import ComposeError, ComposeValidationError, Prob
 from kubecourse.compose.interpolate import Interpolator, interpolate_tree
 from kubecourse.compose.merge import merge_documents
 from kubecourse.compose.model import ComposeProject, Decision, Location, Service
-from kubecourse.compose.validate import Context, Reporter, build_service, check_top_level
+from kubecourse.compose.validate import (
+    Context,
+    Reporter,
+    build_service,
+    check_top_level,
+)
 from kubecourse.compose.yamlread import read_yaml
 
 PathArg = str | os.PathLike[str]
@@ -76,7 +81,13 @@ def _environment(
     problems: list[Problem] = []
     notes: list[Decision] = []
     candidates = [(base_dir / ".env", False)]
-    extra = [] if env_file is None else [env_file] if isinstance(env_file, (str, os.PathLike)) else list(env_file)
+    extra = (
+        []
+        if env_file is None
+        else [env_file]
+        if isinstance(env_file, (str, os.PathLike))
+        else list(env_file)
+    )
     candidates += [(Path(item), True) for item in extra]
     for path, required in candidates:
         if not path.is_file():
@@ -85,7 +96,9 @@ def _environment(
             continue
         parsed = read_env_file(path)
         env.update(parsed.values)
-        problems += [Problem(str(path), n, "", message) for n, message in parsed.problems]
+        problems += [
+            Problem(str(path), n, "", message) for n, message in parsed.problems
+        ]
         notes.append(Decision("", "env_file", "interpolation variables",
                               f"variables from {path} fill `${{...}}` in the compose files"))  # fmt: skip
     env.update(os.environ if environ is None else environ)

@@ -19,8 +19,12 @@ APPEND_UNIQUE = frozenset(
         "volumes_from", "devices", "links", "group_add",
     }
 )  # fmt: skip
-AS_MAPPING = frozenset({"environment", "labels", "depends_on", "networks", "annotations"})
-_PER_NAME_SECTIONS = frozenset({"services", "volumes", "networks", "secrets", "configs"})
+AS_MAPPING = frozenset(
+    {"environment", "labels", "depends_on", "networks", "annotations"}
+)
+_PER_NAME_SECTIONS = frozenset(
+    {"services", "volumes", "networks", "secrets", "configs"}
+)
 
 
 def merge_documents(documents: list[dict[str, Any]]) -> dict[str, Any]:

@@ -46,7 +46,9 @@ def assign_names(compose_names: list[str]) -> tuple[dict[str, str], list[str]]:
     for original in compose_names:
         cleaned = clean_name(original)
         if not cleaned:
-            problems.append(f"`{original}` has no letters or digits to build a name from")
+            problems.append(
+                f"`{original}` has no letters or digits to build a name from"
+            )
             continue
         if cleaned in owners:
             problems.append(

@@ -7,6 +7,8 @@ in Kubernetes. Keys the translator does not handle at all become warnings.
 
 from __future__ import annotations
 
+import re
+
 from kubecourse.compose.context import Plan, Translation
 from kubecourse.compose.validate import WORKLOAD_LABEL
 
@@ -14,6 +16,12 @@ HANDLED = frozenset(
     """image build command entrypoint environment env_file labels ports expose volumes
     tmpfs healthcheck depends_on networks restart deploy profiles container_name
     working_dir user privileged read_only stop_grace_period mem_limit cpus scale""".split()
+)
+_UNDERSTOOD = re.compile(
+    r"^traefik\.(enable"
+    r"|http\.routers\.[^.]+\.(rule|middlewares|service|priority|entrypoints|tls.*)"
+    r"|http\.services\.[^.]+\.loadbalancer\.server\.port"
+    r"|http\.middlewares\.[^.]+\.stripprefix\.prefixes)$"
 )
 HANDLED_DEPLOY = frozenset({"replicas", "mode", "resources"})
 _DEPLOY_NOTES = {
@@ -53,7 +61,12 @@ def _restart(t: Translation, plan: Plan) -> None:
         return
     why = f"restart: {restart} -> a {plan.kind} always restarts its pods (restartPolicy: Always)"
     if restart.startswith("on-failure") or restart == "no":
-        t.warn(plan.service.name, "restart", "restartPolicy: Always", why + "; compose would not have restarted a cleanly stopped container")
+        t.warn(
+            plan.service.name,
+            "restart",
+            "restartPolicy: Always",
+            why + "; compose would not have restarted a cleanly stopped container",
+        )
     else:
         t.decide(plan.service.name, "restart", "restartPolicy: Always", why)
 
@@ -66,7 +79,17 @@ def _container_name(t: Translation, plan: Plan) -> None:
 
 
 def _labels(t: Translation, plan: Plan) -> None:
-    other = [key for key in plan.service.labels
+    labels = plan.service.labels
+    unknown = [
+        key
+        for key in labels
+        if key.startswith("traefik.") and not _UNDERSTOOD.match(key)
+    ]
+    if unknown:
+        t.warn(plan.service.name, "labels", "(not translated)",
+               f"Traefik labels {', '.join(unknown)} have no Ingress equivalent; "
+               "configure them on the ingress controller if you need them")  # fmt: skip
+    other = [key for key in labels
              if not key.startswith("traefik.") and key != WORKLOAD_LABEL]  # fmt: skip
     if other:
         t.warn(plan.service.name, "labels", "(not copied)",
@@ -124,6 +147,10 @@ def explain_proxy(t: Translation, plan: Plan) -> None:
 
 def explain_networks(t: Translation, plans: list[Plan]) -> None:
     """One decision per compose network: Kubernetes has one flat pod network."""
+    if "version" in t.project.top_level:
+        t.decide("", "version", "(not needed)",
+                 "the top-level version is obsolete in compose; Kubernetes objects carry "
+                 "their own apiVersion")  # fmt: skip
     for network, options in t.project.networks.items():
         members = [p.service.name for p in plans if network in p.service.networks]
         t.decide("", f"networks.{network}", "(one flat pod network)",

@@ -28,7 +28,9 @@ def k8s_literal(text: str) -> str:
     return _K8S_EXPANSION.sub("$$", text)
 
 
-def pod_spec(t: Translation, plan: Plan, claim: ClaimLookup, image: str) -> dict[str, Any]:
+def pod_spec(
+    t: Translation, plan: Plan, claim: ClaimLookup, image: str
+) -> dict[str, Any]:
     """The pod spec; `claim` maps a named volume to (claim name, is_template)."""
     volumes, mounts = _volumes(t, plan, claim)
     container = _container(t, plan, image, mounts)
@@ -49,7 +51,9 @@ def _container(
     _argv(t, plan, container)
     _env(t, plan, container)
     if plan.ports:
-        container["ports"] = [_container_port(p.container, p.protocol) for p in plan.ports]
+        container["ports"] = [
+            _container_port(p.container, p.protocol) for p in plan.ports
+        ]
     probe = readiness_probe(t, plan)
     if probe is not None:
         container["readinessProbe"] = probe
@@ -60,13 +64,19 @@ def _container(
         container["volumeMounts"] = mounts
     if isinstance(service.raw.get("working_dir"), str):
         container["workingDir"] = service.raw["working_dir"]
-        t.decide(service.name, "working_dir", "containers[0].workingDir", "same meaning")
+        t.decide(
+            service.name, "working_dir", "containers[0].workingDir", "same meaning"
+        )
     _security(t, plan, container)
     return container
 
 
 def _container_port(number: int, protocol: str) -> dict[str, Any]:
-    return {"name": port_name(number, protocol), "containerPort": number, "protocol": protocol}
+    return {
+        "name": port_name(number, protocol),
+        "containerPort": number,
+        "protocol": protocol,
+    }
 
 
 def port_name(number: int, protocol: str) -> str:
@@ -125,12 +135,20 @@ def _security(t: Translation, plan: Plan, container: dict[str, Any]) -> None:
             security["runAsUser"] = int(uid)
             if gid:
                 security["runAsGroup"] = int(gid)
-            t.decide(service.name, "user", "securityContext.runAsUser", "numeric user id kept")
+            t.decide(
+                service.name,
+                "user",
+                "securityContext.runAsUser",
+                "numeric user id kept",
+            )
         else:
             t.warn(service.name, "user", "(dropped)",
                    f"`{user}` is a user name; Kubernetes needs a numeric id "
                    "(runAsUser), so the image's default user is used")  # fmt: skip
-    for key, field in (("privileged", "privileged"), ("read_only", "readOnlyRootFilesystem")):
+    for key, field in (
+        ("privileged", "privileged"),
+        ("read_only", "readOnlyRootFilesystem"),
+    ):
         if service.raw.get(key) is True:
             security[field] = True
             t.decide(service.name, key, f"securityContext.{field}", "same meaning")

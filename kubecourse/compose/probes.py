@@ -25,7 +25,12 @@ def readiness_probe(t: Translation, plan: Plan) -> dict[str, Any] | None:
     if check is None:
         return None
     if check.disabled:
-        t.decide(name, "healthcheck", "(no probe)", "the healthcheck is disabled, so no probe")
+        t.decide(
+            name,
+            "healthcheck",
+            "(no probe)",
+            "the healthcheck is disabled, so no probe",
+        )
         return None
     if check.command is None:
         t.warn(name, "healthcheck", "(no probe)",
@@ -56,7 +61,7 @@ def _explain(form: str) -> str:
             "retries become periodSeconds, timeoutSeconds and failureThreshold, and "
             "start_period becomes initialDelaySeconds")  # fmt: skip
     if form in ("CMD-SHELL", "string"):
-        return base + "; the shell form runs as `sh -c \"...\"` exactly as compose ran it"
+        return base + '; the shell form runs as `sh -c "..."` exactly as compose ran it'
     return base + "; the CMD form runs the program directly, without a shell"
 
 

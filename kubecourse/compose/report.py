@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from kubecourse.compose.context import Manifest
 from kubecourse.compose.model import Decision
 
 if TYPE_CHECKING:
@@ -28,7 +29,9 @@ def report_markdown(result: TranslationResult) -> str:
     for service in result.by_service:
         lines += _service_section(result, service)
     project_level = [d for d in result.decisions if d.service not in result.by_service]
-    project_warnings = [w for w in result.warnings if w.service not in result.by_service]
+    project_warnings = [
+        w for w in result.warnings if w.service not in result.by_service
+    ]
     if project_level or project_warnings:
         lines += _section("Project", project_level, project_warnings)
     return "\n".join(lines).rstrip() + "\n"
@@ -49,7 +52,9 @@ def _service_section(result: TranslationResult, service: str) -> list[str]:
     return _section(f"Service `{service}`", decisions, warnings)
 
 
-def _section(title: str, decisions: list[Decision], warnings: list[Decision]) -> list[str]:
+def _section(
+    title: str, decisions: list[Decision], warnings: list[Decision]
+) -> list[str]:
     lines = [f"## {title}", ""]
     if decisions:
         lines += ["| compose | Kubernetes | why |", "|---|---|---|"]
@@ -58,7 +63,9 @@ def _section(title: str, decisions: list[Decision], warnings: list[Decision]) ->
         lines.append("")
     if warnings:
         lines += ["**Dropped or approximated:**", ""]
-        lines += [f"- `{w.compose_key}` → {w.target}: {w.explanation}" for w in warnings]
+        lines += [
+            f"- `{w.compose_key}` → {w.target}: {w.explanation}" for w in warnings
+        ]
         lines.append("")
     return lines
 
@@ -82,39 +89,41 @@ def mermaid(result: TranslationResult) -> str:
         lines += [f"    {_node(m)}" for m in workers]
         lines.append("  end")
     for service in services:
-        lines.append(f"  {_node(service)} --> {_id(_kind_of(workloads, _selector(service)), _selector(service))}")
+        lines.append(
+            f"  {_node(service)} --> {_id(_kind_of(workloads, _selector(service)), _selector(service))}"
+        )
     for ingress in (m for m in result.objects if m["kind"] == "Ingress"):
         lines += _ingress_edges(ingress)
     return "\n".join(lines) + "\n"
 
 
-def _ingress_edges(ingress: dict[str, object]) -> list[str]:
+def _ingress_edges(ingress: Manifest) -> list[str]:
     lines = [f"  {_node(ingress)}"]
     spec = ingress["spec"]
-    assert isinstance(spec, dict)
     for rule in spec.get("rules", []):
         for path in rule["http"]["paths"]:
             backend = path["backend"]["service"]
             label = f"{rule.get('host', '')}{path['path']}"
-            lines.append(f'  {_id("Ingress", str(_name(ingress)))} -- "{label}" --> {_id("Service", backend["name"])}')
+            lines.append(
+                f'  {_id("Ingress", str(_name(ingress)))} -- "{label}" --> {_id("Service", backend["name"])}'
+            )
     return lines
 
 
-def _node(manifest: dict[str, object]) -> str:
+def _node(manifest: Manifest) -> str:
     kind, name = str(manifest["kind"]), _name(manifest)
     node_id = _id(kind, name)
     if kind == "Ingress":
         return f'{node_id}[/"Ingress {name}"/]'
     if kind == "Service":
-        ports = ", ".join(str(p["port"]) for p in manifest["spec"]["ports"])  # type: ignore[index]
+        ports = ", ".join(str(p["port"]) for p in manifest["spec"]["ports"])
         return f'{node_id}(["Service {name} :{ports}"])'
     detail = _workload_detail(manifest)
     return f'{node_id}["{kind} {name}<br/>{detail}"]'
 
 
-def _workload_detail(manifest: dict[str, object]) -> str:
+def _workload_detail(manifest: Manifest) -> str:
     spec = manifest["spec"]
-    assert isinstance(spec, dict)
     if manifest["kind"] == "Job":
         return "runs once"
     if manifest["kind"] == "DaemonSet":
@@ -124,19 +133,19 @@ def _workload_detail(manifest: dict[str, object]) -> str:
     return f"replicas {replicas}" + (f", {strategy}" if strategy else "")
 
 
-def _kind_of(workloads: list[dict[str, object]], name: str) -> str:
+def _kind_of(workloads: list[Manifest], name: str) -> str:
     for manifest in workloads:
         if _name(manifest) == name:
             return str(manifest["kind"])
     return "Deployment"
 
 
-def _selector(service: dict[str, object]) -> str:
-    return str(service["spec"]["selector"]["app.kubernetes.io/name"])  # type: ignore[index]
+def _selector(service: Manifest) -> str:
+    return str(service["spec"]["selector"]["app.kubernetes.io/name"])
 
 
-def _name(manifest: dict[str, object]) -> str:
-    return str(manifest["metadata"]["name"])  # type: ignore[index]
+def _name(manifest: Manifest) -> str:
+    return str(manifest["metadata"]["name"])
 
 
 def _id(kind: str, name: str) -> str:

@@ -37,9 +37,15 @@ def container_resources(t: Translation, plan: Plan) -> dict[str, Any]:
     """`requests`/`limits` for the container; every conversion is recorded."""
     service = plan.service
     resources = service.deploy.get("resources") or {}
-    sections = {"limits": resources.get("limits"), "requests": resources.get("reservations")}
+    sections = {
+        "limits": resources.get("limits"),
+        "requests": resources.get("reservations"),
+    }
     if service.raw.get("mem_limit") is not None:
-        sections["limits"] = {"memory": service.raw["mem_limit"], **(sections["limits"] or {})}
+        sections["limits"] = {
+            "memory": service.raw["mem_limit"],
+            **(sections["limits"] or {}),
+        }
     if service.raw.get("cpus") is not None:
         sections["limits"] = {"cpus": service.raw["cpus"], **(sections["limits"] or {})}
     result: dict[str, Any] = {}

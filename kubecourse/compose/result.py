@@ -46,7 +46,9 @@ class TranslationResult:
     @classmethod
     def from_translation(cls, t: Translation) -> TranslationResult:
         ordered = sorted(t.emitted, key=lambda e: KIND_ORDER.get(e.manifest["kind"], 9))
-        by_service: dict[str, list[Manifest]] = {name: [] for name in t.project.services}
+        by_service: dict[str, list[Manifest]] = {
+            name: [] for name in t.project.services
+        }
         shared: list[Manifest] = []
         for item in ordered:
             if len(item.services) == 1 and item.services[0] in by_service:
@@ -74,7 +76,9 @@ class TranslationResult:
         """All objects as one YAML stream, in apply order."""
         return _dump(self.objects)
 
-    def write(self, directory: str | os.PathLike[str], *, single_file: bool = False) -> list[Path]:
+    def write(
+        self, directory: str | os.PathLike[str], *, single_file: bool = False
+    ) -> list[Path]:
         """Write one file per compose service plus shared.yaml, or one stream file.
 
         Returns the written paths. Existing files of the same names are replaced;
@@ -102,7 +106,9 @@ class TranslationResult:
                 name = objects[0]["metadata"]["labels"]["app.kubernetes.io/name"]
                 files[f"{name}.yaml"] = _header(service) + _dump(objects)
         if self.shared:
-            files[f"{SHARED_FILE}.yaml"] = _header("several services") + _dump(self.shared)
+            files[f"{SHARED_FILE}.yaml"] = _header("several services") + _dump(
+                self.shared
+            )
         return files
 
 
@@ -122,4 +128,6 @@ def _header(source: str) -> str:
 
 
 def _dump(objects: list[dict[str, Any]]) -> str:
-    return yaml.safe_dump_all(objects, sort_keys=False, default_flow_style=False, width=100)
+    return yaml.safe_dump_all(
+        objects, sort_keys=False, default_flow_style=False, width=100
+    )

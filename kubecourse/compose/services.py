@@ -16,7 +16,9 @@ from kubecourse.compose.images import well_known_ports
 from kubecourse.compose.model import PortSpec, Service
 from kubecourse.compose.podspec import port_name
 
-_TRAEFIK_PORT = re.compile(r"^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$")
+_TRAEFIK_PORT = re.compile(
+    r"^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$"
+)
 
 
 def effective_ports(service: Service) -> list[PortSpec]:
@@ -48,8 +50,8 @@ def build_service(t: Translation, plan: Plan) -> Manifest | None:
                  "no ports, no expose and no well-known image port: nothing connects to "
                  "it, so it needs no Service (a background worker)")  # fmt: skip
         return None
-    for spec in plan.ports:
-        _explain_port(t, plan, spec)
+    for port in plan.ports:
+        _explain_port(t, plan, port)
     spec: dict[str, Any] = {
         "selector": {NAME_LABEL: plan.name},
         "ports": [_service_port(p) for p in plan.ports],

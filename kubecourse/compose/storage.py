@@ -22,7 +22,10 @@ def claim_template(volume: str) -> dict[str, Any]:
 
 
 def _claim_spec() -> dict[str, Any]:
-    return {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": DEFAULT_SIZE}}}
+    return {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": DEFAULT_SIZE}},
+    }
 
 
 def plan_claims(t: Translation, plans: list[Plan]) -> dict[str, ClaimLookup]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kubecourse.compose.model import Mount, PortSpec
+from kubecourse.compose.model import Mount, MountKind, PortSpec
 
 MAX_RANGE = 1000
 
@@ -19,7 +19,15 @@ _PORT = re.compile(
     r"(?P<target>\d+(?:-\d+)?)(?:/(?P<proto>[A-Za-z]+))?$"
 )
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+_DURATION_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1,
+    "m": 60,
+    "h": 3600,
+}
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _PROTOCOLS = {"tcp": "TCP", "udp": "UDP", "sctp": "SCTP"}
@@ -38,7 +46,7 @@ def parse_port(value: Any, key: str, source: str = "ports") -> list[PortSpec]:
     if isinstance(value, dict):
         return [_long_port(value, key, source)]
     if not isinstance(value, str):
-        raise SyntaxProblem(f"{value!r} is not a port; write `\"8080:80\"` or `80`")
+        raise SyntaxProblem(f'{value!r} is not a port; write `"8080:80"` or `80`')
     return _short_port(value.strip(), key, source)
 
 
@@ -56,7 +64,7 @@ def _short_port(text: str, key: str, source: str) -> list[PortSpec]:
     hosts = _published_per_target(published, len(targets))
     return [
         PortSpec(port, protocol, host, host_ip, source, key)
-        for port, host in zip(targets, hosts)
+        for port, host in zip(targets, hosts, strict=True)
     ]
 
 
@@ -73,7 +81,9 @@ def _long_port(value: dict[str, Any], key: str, source: str) -> PortSpec:
     unknown = set(value) - {"target", "published", "host_ip", "protocol", "mode", "name",
                             "app_protocol"}  # fmt: skip
     if unknown:
-        raise SyntaxProblem(f"unknown port key(s): {', '.join(sorted(map(str, unknown)))}")
+        raise SyntaxProblem(
+            f"unknown port key(s): {', '.join(sorted(map(str, unknown)))}"
+        )
     if "target" not in value:
         raise SyntaxProblem("a long-syntax port needs `target` (the container port)")
     published = value.get("published")
@@ -92,7 +102,9 @@ def _port_range(text: str) -> list[int]:
     start = _port_number(first)
     end = _port_number(last) if last else start
     if end < start or end - start >= MAX_RANGE:
-        raise SyntaxProblem(f"port range `{text}` is reversed or longer than {MAX_RANGE}")
+        raise SyntaxProblem(
+            f"port range `{text}` is reversed or longer than {MAX_RANGE}"
+        )
     return list(range(start, end + 1))
 
 
@@ -139,14 +151,18 @@ def parse_mount(value: Any, key: str) -> Mount:
     if isinstance(value, dict):
         return _long_mount(value, key)
     if not isinstance(value, str) or not value:
-        raise SyntaxProblem(f"{value!r} is not a volume; write `name:/path` or `./dir:/path`")
+        raise SyntaxProblem(
+            f"{value!r} is not a volume; write `name:/path` or `./dir:/path`"
+        )
     parts = _split_mount(value)
     if len(parts) == 1:
         return Mount("anonymous", None, _absolute(parts[0]), key=key)
     if len(parts) > 3:
-        raise SyntaxProblem(f"`{value}` has too many `:`; expected `SOURCE:TARGET[:MODE]`")
+        raise SyntaxProblem(
+            f"`{value}` has too many `:`; expected `SOURCE:TARGET[:MODE]`"
+        )
     options = tuple(parts[2].split(",")) if len(parts) == 3 else ()
-    kind = "bind" if is_host_path(parts[0]) else "volume"
+    kind: MountKind = "bind" if is_host_path(parts[0]) else "volume"
     return Mount(kind, parts[0], _absolute(parts[1]), "ro" in options, options, key)
 
 
@@ -161,13 +177,18 @@ def _long_mount(value: dict[str, Any], key: str) -> Mount:
     kind = str(value.get("type", "volume"))
     target = value.get("target")
     if not isinstance(target, str):
-        raise SyntaxProblem("a long-syntax volume needs `target` (the path in the container)")
+        raise SyntaxProblem(
+            "a long-syntax volume needs `target` (the path in the container)"
+        )
     if kind not in ("volume", "bind", "tmpfs"):
-        raise SyntaxProblem(f"volume type `{kind}` is not supported; use volume, bind or tmpfs")
+        raise SyntaxProblem(
+            f"volume type `{kind}` is not supported; use volume, bind or tmpfs"
+        )
     source = value.get("source")
-    mount_kind = "anonymous" if kind == "volume" and not source else kind
+    kinds: dict[str, MountKind] = {"volume": "volume", "bind": "bind", "tmpfs": "tmpfs"}
+    mount_kind = "anonymous" if kind == "volume" and not source else kinds[kind]
     read_only = bool(value.get("read_only", False))
-    return Mount(mount_kind, source, _absolute(target), read_only, (), key)  # type: ignore[arg-type]
+    return Mount(mount_kind, source, _absolute(target), read_only, (), key)
 
 
 def _absolute(path: str) -> str:
@@ -178,4 +199,6 @@ def _absolute(path: str) -> str:
 
 def is_host_path(source: str) -> bool:
     """Compose reads a source with a path character as a bind mount, else a volume name."""
-    return source.startswith(("/", ".", "~")) or bool(re.match(r"^[A-Za-z]:[\\/]", source))
+    return source.startswith(("/", ".", "~")) or bool(
+        re.match(r"^[A-Za-z]:[\\/]", source)
+    )

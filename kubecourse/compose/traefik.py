@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 MAX_ALTERNATIVES = 32
 _TOKEN = re.compile(r"\s*(?:(&&)|(\|\|)|([()!,])|`([^`]*)`|\"([^\"]*)\"|([A-Za-z]+))")
 _ROUTER = re.compile(r"^traefik\.http\.routers\.([^.]+)\.(.+)$")
-_SERVICE_PORT = re.compile(r"^traefik\.http\.services\.([^.]+)\.loadbalancer\.server\.port$")
+_SERVICE_PORT = re.compile(
+    r"^traefik\.http\.services\.([^.]+)\.loadbalancer\.server\.port$"
+)
 _MIDDLEWARE = re.compile(r"^traefik\.http\.middlewares\.([^.]+)\.([^.]+)(?:\.(.+))?$")
 
 Matcher = tuple[str, tuple[str, ...]]
@@ -111,8 +113,9 @@ class _Parser:
         return token
 
     def expect_end(self) -> None:
-        if self.peek() is not None:
-            raise RuleError(f"unexpected `{self.peek()[1]}` in `{self.rule}`")  # type: ignore[index]
+        token = self.peek()
+        if token is not None:
+            raise RuleError(f"unexpected `{token[1]}` in `{self.rule}`")
 
     def expression(self) -> list[Conjunction]:
         alternatives = self.term()

@@ -18,7 +18,11 @@ from kubecourse.compose.ingress import build_ingress
 from kubecourse.compose.loader import PathArg, load
 from kubecourse.compose.model import ComposeProject
 from kubecourse.compose.names import assign_names, derived_name
-from kubecourse.compose.notes import explain_networks, explain_proxy, explain_service_keys
+from kubecourse.compose.notes import (
+    explain_networks,
+    explain_proxy,
+    explain_service_keys,
+)
 from kubecourse.compose.result import TranslationResult
 from kubecourse.compose.services import build_service
 from kubecourse.compose.storage import plan_claims
@@ -63,7 +67,9 @@ def translate_project(
             explain_proxy(t, plan)
             continue
         _env_config_map(t, plan)
-        build_workload(t, plan, claims[plan.service.name], _image(t, plan, image_prefix))
+        build_workload(
+            t, plan, claims[plan.service.name], _image(t, plan, image_prefix)
+        )
         build_service(t, plan)
         explain_service_keys(t, plan)
     build_ingress(t, plans)

@@ -17,7 +17,12 @@ from kubecourse.compose.envfile import read_env_file
 from kubecourse.compose.errors import Problem
 from kubecourse.compose.merge import as_mapping
 from kubecourse.compose.model import Decision, Healthcheck, Location, Mount, Service
-from kubecourse.compose.syntax import SyntaxProblem, parse_duration, parse_mount, parse_port
+from kubecourse.compose.syntax import (
+    SyntaxProblem,
+    parse_duration,
+    parse_mount,
+    parse_port,
+)
 from kubecourse.compose.yamlread import key_path
 
 WORKLOAD_LABEL = "kubecourse.io/workload"
@@ -42,7 +47,15 @@ SERVICE_KEYS = frozenset(
     volumes_from working_dir""".split()
 )
 HEALTHCHECK_KEYS = frozenset(
-    {"test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"}
+    {
+        "test",
+        "interval",
+        "timeout",
+        "retries",
+        "start_period",
+        "start_interval",
+        "disable",
+    }
 )
 
 
@@ -118,7 +131,9 @@ class _ServiceBuilder:
         self.ctx = ctx
 
     def problem(self, key: str, message: str) -> None:
-        self.ctx.reporter.problem(key_path(self.path, key) if key else self.path, message)
+        self.ctx.reporter.problem(
+            key_path(self.path, key) if key else self.path, message
+        )
 
     def build(self) -> Service:
         self._unknown_keys()
@@ -143,7 +158,10 @@ class _ServiceBuilder:
             elif key not in SERVICE_KEYS and not key.startswith("x-"):
                 self.problem(key, f"unknown service key `{key}`")
         if "extends" in self.raw:
-            self.problem("extends", "`extends` is not supported yet; copy the keys or use an anchor")
+            self.problem(
+                "extends",
+                "`extends` is not supported yet; copy the keys or use an anchor",
+            )
 
     def _image(self) -> None:
         image, build = self.raw.get("image"), self.raw.get("build")
@@ -154,7 +172,9 @@ class _ServiceBuilder:
             self.problem("build", "`build` must be a path or a mapping")
         self.service.build = {"context": build} if isinstance(build, str) else build
         if image is None and build is None:
-            self.problem("", "the service has neither `image` nor `build`; add `image:`")
+            self.problem(
+                "", "the service has neither `image` nor `build`; add `image:`"
+            )
         elif image is None and self.ctx.image_prefix is None:
             self.problem(
                 "build",
@@ -171,7 +191,9 @@ class _ServiceBuilder:
             setattr(self.service, key, argv)
 
     def _argv(self, key: str, value: Any) -> list[str] | None:
-        if isinstance(value, list) and all(isinstance(i, (str, int, float)) for i in value):
+        if isinstance(value, list) and all(
+            isinstance(i, (str, int, float)) for i in value
+        ):
             return [str(item) for item in value]
         if isinstance(value, str):
             try:
@@ -188,11 +210,16 @@ class _ServiceBuilder:
             return
         mapping = as_mapping(value)
         if mapping is None:
-            self.problem("environment", "`environment` must be a mapping or a list of `KEY=VALUE`")
+            self.problem(
+                "environment",
+                "`environment` must be a mapping or a list of `KEY=VALUE`",
+            )
             return
         for key, item in mapping.items():
             if isinstance(item, (dict, list)):
-                self.problem(f"environment.{key}", "an environment value must be a scalar")
+                self.problem(
+                    f"environment.{key}", "an environment value must be a scalar"
+                )
                 continue
             self.service.environment[str(key)] = None if item is None else _text(item)
 
@@ -240,13 +267,19 @@ class _ServiceBuilder:
             return
         mapping = as_mapping(value)
         if mapping is None:
-            self.problem("labels", "`labels` must be a mapping or a list of `key=value`")
+            self.problem(
+                "labels", "`labels` must be a mapping or a list of `key=value`"
+            )
             return
-        self.service.labels = {str(k): "" if v is None else _text(v) for k, v in mapping.items()}
+        self.service.labels = {
+            str(k): "" if v is None else _text(v) for k, v in mapping.items()
+        }
         kind = self.service.labels.get(WORKLOAD_LABEL)
         if kind is not None and kind not in WORKLOAD_KINDS:
             choices = ", ".join(WORKLOAD_KINDS)
-            self.problem(f"labels.{WORKLOAD_LABEL}", f"`{kind}` is not one of {choices}")
+            self.problem(
+                f"labels.{WORKLOAD_LABEL}", f"`{kind}` is not one of {choices}"
+            )
 
     def _ports(self) -> None:
         for key in ("ports", "expose"):
@@ -267,7 +300,9 @@ class _ServiceBuilder:
             self.problem(item_key, str(exc))
             return
         if key == "expose" and any(spec.published for spec in specs):
-            self.problem(item_key, "`expose` takes container ports only, not `HOST:CONTAINER`")
+            self.problem(
+                item_key, "`expose` takes container ports only, not `HOST:CONTAINER`"
+            )
         getattr(self.service, key).extend(specs)
 
     def _mounts(self) -> None:
@@ -278,9 +313,13 @@ class _ServiceBuilder:
         for index, item in enumerate(value or []):
             self._mount(f"volumes[{index}]", item)
         tmpfs = self.raw.get("tmpfs")
-        for index, item in enumerate(tmpfs if isinstance(tmpfs, list) else [tmpfs] if tmpfs else []):
+        for index, item in enumerate(
+            tmpfs if isinstance(tmpfs, list) else [tmpfs] if tmpfs else []
+        ):
             target = str(item).split(":")[0]
-            self.service.mounts.append(Mount("tmpfs", None, target, key=f"tmpfs[{index}]"))
+            self.service.mounts.append(
+                Mount("tmpfs", None, target, key=f"tmpfs[{index}]")
+            )
 
     def _mount(self, key: str, item: Any) -> None:
         try:
@@ -289,7 +328,10 @@ class _ServiceBuilder:
             self.problem(key, str(exc))
             return
         if mount.kind == "volume" and mount.source not in self.ctx.volume_names:
-            self.problem(key, f"volume `{mount.source}` is not declared under top-level `volumes:`")
+            self.problem(
+                key,
+                f"volume `{mount.source}` is not declared under top-level `volumes:`",
+            )
         self.service.mounts.append(mount)
 
     def _healthcheck(self) -> None:
@@ -310,7 +352,10 @@ class _ServiceBuilder:
                    for key in ("interval", "timeout", "start_period")}  # fmt: skip
         retries = value.get("retries")
         if retries is not None and (not isinstance(retries, int) or retries < 1):
-            self.problem("healthcheck.retries", f"`retries` must be a positive integer, not {retries!r}")
+            self.problem(
+                "healthcheck.retries",
+                f"`retries` must be a positive integer, not {retries!r}",
+            )
             retries = None
         disabled = value.get("disable") is True or form == "NONE"
         return Healthcheck(command, form, disabled, retries=retries, **timings)
@@ -320,8 +365,14 @@ class _ServiceBuilder:
             return None, "none"
         if isinstance(test, str):
             return ("sh", "-c", test), "string"
-        if not isinstance(test, list) or not test or not all(isinstance(t, str) for t in test):
-            self.problem("healthcheck.test", "`test` must be a string or a list of strings")
+        if (
+            not isinstance(test, list)
+            or not test
+            or not all(isinstance(t, str) for t in test)
+        ):
+            self.problem(
+                "healthcheck.test", "`test` must be a string or a list of strings"
+            )
             return None, "invalid"
         form, rest = test[0], tuple(test[1:])
         if form == "CMD-SHELL" and rest:
@@ -330,7 +381,10 @@ class _ServiceBuilder:
             return rest, form
         if form == "NONE":
             return None, form
-        self.problem("healthcheck.test", f"`test` must start with CMD, CMD-SHELL or NONE, not {form!r}")
+        self.problem(
+            "healthcheck.test",
+            f"`test` must start with CMD, CMD-SHELL or NONE, not {form!r}",
+        )
         return None, "invalid"
 
     def _duration(self, key: str, value: Any) -> float | None:
@@ -346,12 +400,17 @@ class _ServiceBuilder:
         value = self.raw.get("depends_on")
         mapping = as_mapping(value) if value is not None else {}
         if mapping is None:
-            self.problem("depends_on", "`depends_on` must be a list of services or a mapping")
+            self.problem(
+                "depends_on", "`depends_on` must be a list of services or a mapping"
+            )
             return
         for other, options in mapping.items():
             condition = options.get("condition") if isinstance(options, dict) else None
             if other not in self.ctx.service_names:
-                self.problem(f"depends_on.{other}", f"depends on `{other}`, which is not a service")
+                self.problem(
+                    f"depends_on.{other}",
+                    f"depends on `{other}`, which is not a service",
+                )
             self.service.depends_on[str(other)] = str(condition or "service_started")
 
     def _networks(self) -> None:
@@ -362,7 +421,10 @@ class _ServiceBuilder:
             return
         for network in mapping:
             if network not in self.ctx.network_names and network != "default":
-                self.problem(f"networks.{network}", f"network `{network}` is not declared under top-level `networks:`")
+                self.problem(
+                    f"networks.{network}",
+                    f"network `{network}` is not declared under top-level `networks:`",
+                )
             self.service.networks.append(str(network))
 
     def _restart_and_deploy(self) -> None:
@@ -370,7 +432,9 @@ class _ServiceBuilder:
         if restart is not None:
             text = str(restart)
             if text.split(":")[0] not in RESTART_VALUES:
-                self.problem("restart", f"`{text}` is not one of {', '.join(RESTART_VALUES)}")
+                self.problem(
+                    "restart", f"`{text}` is not one of {', '.join(RESTART_VALUES)}"
+                )
             self.service.restart = text
         deploy = self.raw.get("deploy")
         if deploy is not None and not isinstance(deploy, dict):
@@ -378,11 +442,18 @@ class _ServiceBuilder:
             return
         self.service.deploy = deploy or {}
         replicas = self.service.deploy.get("replicas")
-        if replicas is not None and (not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0):
-            self.problem("deploy.replicas", f"`replicas` must be a whole number, not {replicas!r}")
+        if replicas is not None and (
+            not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0
+        ):
+            self.problem(
+                "deploy.replicas",
+                f"`replicas` must be a whole number, not {replicas!r}",
+            )
         mode = self.service.deploy.get("mode")
         if mode is not None and mode not in ("replicated", "global"):
-            self.problem("deploy.mode", f"`mode` must be replicated or global, not {mode!r}")
+            self.problem(
+                "deploy.mode", f"`mode` must be replicated or global, not {mode!r}"
+            )
 
     def _profiles(self) -> None:
         value = self.raw.get("profiles")

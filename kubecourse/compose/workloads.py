@@ -56,7 +56,9 @@ def plan_service(t: Translation, service: Service) -> Plan:
 def _role(service: Service, listens: bool) -> tuple[str, str]:
     override = service.labels.get(WORKLOAD_LABEL)
     if override is not None:
-        return _OVERRIDE_ROLE[override], f"chosen by the label {WORKLOAD_LABEL}={override}"
+        return _OVERRIDE_ROLE[
+            override
+        ], f"chosen by the label {WORKLOAD_LABEL}={override}"
     if is_traefik_proxy(service.image):
         return "proxy", WHY_PROXY
     if service.restart == "no":
@@ -80,12 +82,16 @@ def _is_server(service: Service) -> bool:
 def _role_key(service: Service, role: str) -> str:
     if WORKLOAD_LABEL in service.labels:
         return f"labels.{WORKLOAD_LABEL}"
-    return {"job": "restart", "daemonset": "deploy.mode", "proxy": "image"}.get(role, "(service)")
+    return {"job": "restart", "daemonset": "deploy.mode", "proxy": "image"}.get(
+        role, "(service)"
+    )
 
 
 def _requested_replicas(service: Service) -> int:
     replicas = service.deploy.get("replicas", service.raw.get("scale", 1))
-    return replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else 1
+    return (
+        replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else 1
+    )
 
 
 def _replicas(t: Translation, plan: Plan) -> int:
@@ -110,7 +116,9 @@ WHY_JOB = (
     'restart: "no" means it runs once and stops; a Job runs a pod to completion and '
     "does not restart it, where a Deployment would restart it forever"
 )
-WHY_DAEMONSET = "deploy.mode: global runs one copy per machine; a DaemonSet runs one pod per node"
+WHY_DAEMONSET = (
+    "deploy.mode: global runs one copy per machine; a DaemonSet runs one pod per node"
+)
 WHY_STATEFULSET = (
     "a database with a named volume keeps state: a StatefulSet gives its pod a stable "
     "name (-0) and its own PersistentVolumeClaim that follows it to any node"
@@ -132,7 +140,9 @@ WHY_SINGLETON = (
 )
 
 
-def build_workload(t: Translation, plan: Plan, claim: ClaimLookup, image: str) -> Manifest:
+def build_workload(
+    t: Translation, plan: Plan, claim: ClaimLookup, image: str
+) -> Manifest:
     """The Deployment, StatefulSet, Job or DaemonSet for `plan`."""
     template = {
         "metadata": {"labels": t.pod_labels(plan)},
@@ -167,7 +177,9 @@ def _uses_claims(template: dict[str, Any]) -> bool:
     return any("persistentVolumeClaim" in volume for volume in volumes)
 
 
-def _statefulset(t: Translation, plan: Plan, template: dict[str, Any]) -> dict[str, Any]:
+def _statefulset(
+    t: Translation, plan: Plan, template: dict[str, Any]
+) -> dict[str, Any]:
     templates = plan_claim_templates(plan)
     spec = {"serviceName": plan.name, "replicas": plan.replicas,
             "selector": _selector(plan), "template": template}  # fmt: skip
@@ -187,7 +199,11 @@ def plan_claim_templates(plan: Plan) -> list[dict[str, Any]]:
 
 
 def _job(t: Translation, plan: Plan, template: dict[str, Any]) -> dict[str, Any]:
-    policy = "OnFailure" if (plan.service.restart or "").startswith("on-failure") else "Never"
+    policy = (
+        "OnFailure"
+        if (plan.service.restart or "").startswith("on-failure")
+        else "Never"
+    )
     template["spec"]["restartPolicy"] = policy
     t.decide(plan.service.name, "restart", f"restartPolicy: {policy}, backoffLimit: 0",
              "the pod runs once; backoffLimit 0 means a failed run is not retried, as "
