@@ -8,13 +8,14 @@ Failures raise `StatusError` carrying the exact Status body a real server would 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import json
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -615,7 +616,7 @@ class Api:
 
     # -- watch -------------------------------------------------------------------------
 
-    async def watch(
+    def watch(
         self,
         rt: ResourceType,
         namespace: str | None,
@@ -623,30 +624,20 @@ class Api:
         resource_version: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
-        send_initial: bool | None = None,
-    ) -> AsyncIterator[tuple[str, Obj]]:
-        """Yield (type, object) events: synthetic ADDED for the current state when no
-        resourceVersion (or "0") is given, otherwise every change after it; then live."""
+    ) -> WatchStream:
+        """A stream of (type, object) events: synthetic ADDED for the current state when
+        no resourceVersion (or "0") is given, otherwise every change after it; then live.
+        Raises StatusError 410 when the resourceVersion is older than the history."""
         labels = self._label_selector(label_selector)
         fields = self._field_selector(field_selector, rt)
         ns = self._ns(rt, namespace) if namespace else None
         sub = self.store.subscribe(rt.key, ns)
         try:
             last_rv, backlog = self._watch_start(rt, ns, resource_version, labels, fields)
-            for event in backlog:
-                yield event
-            while True:
-                change = await sub.queue.get()
-                if change is None:
-                    return
-                if change.rv <= last_rv:
-                    continue
-                last_rv = change.rv
-                event = _filter_change(change, labels, fields)
-                if event is not None:
-                    yield event
-        finally:
+        except BaseException:
             self.store.unsubscribe(sub)
+            raise
+        return WatchStream(self.store, sub, last_rv, backlog, labels, fields)
 
     def _watch_start(
         self, rt: ResourceType, ns: str | None, rv: str | None, labels: Any, fields: Any
@@ -689,6 +680,53 @@ class _ScaleType:
 
 
 _SCALE = _ScaleType()
+
+
+class WatchStream:
+    """One watcher's events.  `next()` waits at most `timeout` seconds and returns None
+    when nothing happened; CLOSED when the cluster is shutting down."""
+
+    CLOSED = ("CLOSED", {})
+
+    def __init__(
+        self,
+        store: Store,
+        sub: Any,
+        last_rv: int,
+        backlog: list[tuple[str, Obj]],
+        labels: Any,
+        fields: Any,
+    ) -> None:
+        self._store = store
+        self._sub = sub
+        self._last_rv = last_rv
+        self._backlog = deque(backlog)
+        self._labels = labels
+        self._fields = fields
+
+    async def next(self, timeout: float) -> tuple[str, Obj] | None:
+        if self._backlog:
+            return self._backlog.popleft()
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                change = await asyncio.wait_for(self._sub.queue.get(), remaining)
+            except asyncio.TimeoutError:
+                return None
+            if change is None:
+                return self.CLOSED
+            if change.rv <= self._last_rv:
+                continue
+            self._last_rv = change.rv
+            event = _filter_change(change, self._labels, self._fields)
+            if event is not None:
+                return event
+
+    def close(self) -> None:
+        self._store.unsubscribe(self._sub)
 
 
 def _selector_matches(selector: Obj, labels: dict[str, str]) -> bool:

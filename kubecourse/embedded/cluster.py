@@ -117,11 +117,13 @@ class EmbeddedCluster:
         for controller in self.controllers:
             self.store.add_listener(controller.on_change)
             controller.start()
-        self._runner = web.AppRunner(self.http.app(), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            self.http.app(), access_log=None, handle_signals=False, shutdown_timeout=0.5
+        )
         await self._runner.setup()
         self.port = sock.getsockname()[1]
         self.http.server_address = f"127.0.0.1:{self.port}"
-        await web.SockSite(self._runner, sock, shutdown_timeout=0.5).start()
+        await web.SockSite(self._runner, sock).start()
         log.debug("embedded API server listening on %s", self.url)
 
     async def stop_async(self) -> None:
@@ -151,6 +153,8 @@ class EmbeddedCluster:
                 loop.run_until_complete(self.start_async())
             except BaseException as err:  # reported to the starting thread
                 errors.append(err)
+                self.store.close()
+                loop.close()
                 ready.set()
                 return
             ready.set()

@@ -22,7 +22,7 @@ import yaml
 from aiohttp import web
 
 from kubecourse.embedded import discovery, openapi, status
-from kubecourse.embedded.api import Api, WriteOptions
+from kubecourse.embedded.api import Api, WatchStream, WriteOptions
 from kubecourse.embedded.resources import Registry, ResourceType
 from kubecourse.embedded.tables import build_table
 
@@ -281,80 +281,60 @@ class ApiHttp:
         timeout = _int(q.get("timeoutSeconds"), "timeoutSeconds")
         bookmarks = _truthy(q.get("allowWatchBookmarks"))
         table = _wants_table(request)
-        events = self.api.watch(
-            t.rt,
-            t.namespace,
-            resource_version=q.get("resourceVersion"),
-            label_selector=q.get("labelSelector"),
-            field_selector=q.get("fieldSelector"),
-        )
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
         response.enable_chunked_encoding()
-        deadline = time.monotonic() + timeout if timeout else None
-        first = await self._first_event(events)
-        await response.prepare(request)
-        if isinstance(first, status.StatusError):
-            await self._send(response, {"type": "ERROR", "object": first.body()})
-            return response
-        await self._pump(request, response, t, events, first, deadline, bookmarks, table)
-        return response
-
-    async def _first_event(self, events: Any) -> Any:
-        # Start the generator so a 410 is known before the response starts.
         try:
-            return await asyncio.wait_for(events.__anext__(), timeout=0.05)
-        except asyncio.TimeoutError:
-            return None
+            stream = self.api.watch(
+                t.rt,
+                t.namespace,
+                resource_version=q.get("resourceVersion"),
+                label_selector=q.get("labelSelector"),
+                field_selector=q.get("fieldSelector"),
+            )
         except status.StatusError as err:
-            return err
-        except StopAsyncIteration:
-            return None
+            if err.code != 410:
+                raise
+            await response.prepare(request)  # upstream sends 410 as an ERROR event
+            await self._send(response, {"type": "ERROR", "object": err.body()})
+            return response
+        await response.prepare(request)
+        try:
+            await self._pump(request, response, t, stream, timeout, bookmarks, table)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            stream.close()
+        return response
 
     async def _pump(
         self,
         request: web.Request,
         response: web.StreamResponse,
         t: Target,
-        events: Any,
-        first: tuple[str, Obj] | None,
-        deadline: float | None,
+        stream: WatchStream,
+        timeout: int | None,
         bookmarks: bool,
         table: bool,
     ) -> None:
-        headers_sent = False
-        pending: asyncio.Task[Any] | None = None
+        deadline = time.monotonic() + timeout if timeout else None
         last_bookmark = time.monotonic()
-        try:
-            if first is not None:
-                await self._send_event(request, response, t, first, table, not headers_sent)
-                headers_sent = True
-            while True:
-                wait = BOOKMARK_INTERVAL if bookmarks else 3600.0
-                if deadline is not None:
-                    wait = min(wait, deadline - time.monotonic())
+        first = True
+        while True:
+            wait = BOOKMARK_INTERVAL if bookmarks else 3600.0
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
                 if wait <= 0:
                     return
-                if pending is None:
-                    pending = asyncio.ensure_future(events.__anext__())
-                done, _ = await asyncio.wait({pending}, timeout=wait)
-                if not done:
-                    if bookmarks and time.monotonic() - last_bookmark >= BOOKMARK_INTERVAL:
-                        await self._send(response, _bookmark(t.rt, self.api.store.rv))
-                        last_bookmark = time.monotonic()
-                    continue
-                try:
-                    event = pending.result()
-                except StopAsyncIteration:
-                    return
-                pending = None
-                await self._send_event(request, response, t, event, table, not headers_sent)
-                headers_sent = True
-        except (ConnectionResetError, asyncio.CancelledError):
-            return
-        finally:
-            if pending is not None:
-                pending.cancel()
-            await events.aclose()
+            event = await stream.next(wait)
+            if event is WatchStream.CLOSED:
+                return
+            if event is None:
+                if bookmarks and time.monotonic() - last_bookmark >= BOOKMARK_INTERVAL:
+                    await self._send(response, _bookmark(t.rt, self.api.store.rv))
+                    last_bookmark = time.monotonic()
+                continue
+            await self._send_event(request, response, t, event, table, first)
+            first = False
 
     async def _send_event(
         self,
