@@ -10,7 +10,9 @@ workers, each with its own podCIDR from 10.244.0.0/16.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import tempfile
 import secrets
 import socket
 import threading
@@ -27,6 +29,7 @@ from kubecourse.embedded.controllers.base import Context, Controller, Timings
 from kubecourse.embedded.resources import REGISTRY
 from kubecourse.embedded.server import ApiHttp
 from kubecourse.embedded.store import Store
+from kubecourse.embedded.tls import ensure_certificates
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,12 @@ class EmbeddedCluster:
         self.options = options or ClusterOptions()
         if self.options.host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the embedded API server listens on loopback only (127.0.0.1)")
-        db = self.options.state_dir / "state.sqlite" if self.options.state_dir else None
+        state = self.options.state_dir
+        db = state / "state.sqlite" if state else None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if state is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="kubecourse-pki-")
+        self.certificates = ensure_certificates(state / "pki" if state else Path(self._tmp.name))  # type: ignore[union-attr]
         self.store = Store(db)
         self.api = Api(self.store, REGISTRY)
         self.ctx = Context(self.api, self.store, self.options.timings)
@@ -84,7 +92,12 @@ class EmbeddedCluster:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA that signed the server's certificate (for clients' ssl_ca_cert)."""
+        return self.certificates.ca_file
 
     @property
     def token(self) -> str:
@@ -94,7 +107,15 @@ class EmbeddedCluster:
         return {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": context, "cluster": {"server": self.url}}],
+            "clusters": [
+                {
+                    "name": context,
+                    "cluster": {
+                        "server": self.url,
+                        "certificate-authority-data": base64.b64encode(self.certificates.ca_pem).decode(),
+                    },
+                }
+            ],
             "users": [{"name": f"{context}-admin", "user": {"token": self.token}}],
             "contexts": [
                 {
@@ -123,7 +144,7 @@ class EmbeddedCluster:
         await self._runner.setup()
         self.port = sock.getsockname()[1]
         self.http.server_address = f"127.0.0.1:{self.port}"
-        await web.SockSite(self._runner, sock).start()
+        await web.SockSite(self._runner, sock, ssl_context=self.certificates.server_context()).start()
         log.debug("embedded API server listening on %s", self.url)
 
     async def stop_async(self) -> None:
@@ -133,6 +154,8 @@ class EmbeddedCluster:
         if self._runner is not None:
             await self._runner.cleanup()
         self.store.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
         if self._stopped is not None:
             self._stopped.set()
 

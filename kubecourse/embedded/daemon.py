@@ -22,6 +22,7 @@ import logging
 import os
 import secrets
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -52,7 +53,7 @@ class ServerInfo:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
 
     @property
     def kubeconfig(self) -> Path:
@@ -87,11 +88,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _answers(port: int) -> bool:
+def _answers(state: Path, port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:
+        context = ssl.create_default_context(cafile=str(state / "pki" / "ca.crt"))
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/readyz", timeout=2, context=context) as resp:
             return bool(resp.status == 200)
-    except (urllib.error.URLError, OSError):
+    except (urllib.error.URLError, OSError, ssl.SSLError):
         return False
 
 
@@ -99,7 +101,7 @@ def running(path: str | os.PathLike[str] | None = None) -> ServerInfo | None:
     """The running server of this home, if there is one that answers."""
     state = home(path)
     info = read_info(state)
-    if info is None or not _alive(info.pid) or not _answers(info.port):
+    if info is None or not _alive(info.pid) or not _answers(state, info.port):
         return None
     return info
 
@@ -134,7 +136,7 @@ def _wait_started(state: Path, proc: subprocess.Popen[bytes]) -> ServerInfo:
                 f"see {state / 'server.log'}"
             )
         info = read_info(state)
-        if info is not None and info.pid == proc.pid and _answers(info.port):
+        if info is not None and info.pid == proc.pid and _answers(state, info.port):
             return info
         time.sleep(0.05)
     proc.terminate()

@@ -31,6 +31,7 @@ def cluster() -> Iterator[EmbeddedCluster]:
 def api_client(cluster: EmbeddedCluster) -> Iterator[k8s.ApiClient]:
     config = k8s.Configuration(host=cluster.url)
     config.api_key = {"authorization": "Bearer " + cluster.token}
+    config.ssl_ca_cert = str(cluster.ca_file)
     with k8s.ApiClient(config) as client:
         yield client
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import urllib.error
 import urllib.request
 
@@ -10,15 +11,24 @@ import pytest
 from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
 
 
-def _status(url: str, token: str | None) -> int:
+def _status(url: str, token: str | None, ca: str | None = None) -> int:
     request = urllib.request.Request(url)
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
+    context = ssl.create_default_context(cafile=ca or _CA[0])
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=5, context=context) as response:
             return int(response.status)
     except urllib.error.HTTPError as err:
         return int(err.code)
+
+
+_CA: list[str] = [""]
+
+
+@pytest.fixture(autouse=True)
+def _trust(cluster: EmbeddedCluster) -> None:
+    _CA[0] = str(cluster.ca_file)
 
 
 def test_requests_without_a_token_are_401(cluster: EmbeddedCluster) -> None:

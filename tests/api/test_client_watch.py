@@ -58,6 +58,7 @@ def test_too_old_resource_version_is_410_gone() -> None:
         small.store._history = Store(history_limit=3)._history  # keep almost no history
         config = k8s.Configuration(host=small.url)
         config.api_key = {"authorization": "Bearer " + small.token}
+        config.ssl_ca_cert = str(small.ca_file)
         with k8s.ApiClient(config) as api_client:
             core = k8s.CoreV1Api(api_client)
             for i in range(6):
