@@ -248,7 +248,7 @@ def _emit(t: Translation, plans: list[Plan], routes: list[Route]) -> Manifest:
             STRIP_PREFIX_ANNOTATION: json.dumps(strips)
         }
     services = tuple(dict.fromkeys(route.service for route in routes))
-    _explain(t, plans, routes)
+    _explain(t, routes)
     return t.emit(manifest, services, _summary(routes))
 
 
@@ -270,7 +270,7 @@ def _strip_key(route: Route) -> str:
     return f"{route.match.host or ''}{route.match.path}"
 
 
-def _explain(t: Translation, plans: list[Plan], routes: list[Route]) -> None:
+def _explain(t: Translation, routes: list[Route]) -> None:
     for route in routes:
         target = f"Ingress/{t.project.name} {route.match.host or ''}{route.match.path} ({route.match.path_type})"
         why = (f"Traefik router `{route.router}` becomes an Ingress path sending "

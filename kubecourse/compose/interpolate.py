@@ -35,8 +35,7 @@ class Interpolator:
         return _Template(text, self).render()
 
     def lookup(self, name: str) -> str | None:
-        value = self.env.get(name)
-        return value
+        return self.env.get(name)
 
 
 class _Template:

@@ -22,7 +22,7 @@ from kubecourse.compose.envfile import read_env_file
 from kubecourse.compose.errors import ComposeError, ComposeValidationError, Problem
 from kubecourse.compose.interpolate import Interpolator, interpolate_tree
 from kubecourse.compose.merge import merge_documents
-from kubecourse.compose.model import ComposeProject, Decision, Location, Service
+from kubecourse.compose.model import ComposeProject, Decision, Location
 from kubecourse.compose.validate import (
     Context,
     Reporter,
@@ -80,29 +80,31 @@ def _environment(
     env: dict[str, str] = {}
     problems: list[Problem] = []
     notes: list[Decision] = []
-    candidates = [(base_dir / ".env", False)]
-    extra = (
-        []
-        if env_file is None
-        else [env_file]
-        if isinstance(env_file, (str, os.PathLike))
-        else list(env_file)
-    )
-    candidates += [(Path(item), True) for item in extra]
-    for path, required in candidates:
+    for path, required in _variable_files(base_dir, env_file):
         if not path.is_file():
             if required:
                 problems.append(Problem(str(path), None, "", "env file not found"))
             continue
         parsed = read_env_file(path)
         env.update(parsed.values)
-        problems += [
-            Problem(str(path), n, "", message) for n, message in parsed.problems
-        ]
+        problems += [Problem(str(path), n, "", msg) for n, msg in parsed.problems]
         notes.append(Decision("", "env_file", "interpolation variables",
                               f"variables from {path} fill `${{...}}` in the compose files"))  # fmt: skip
     env.update(os.environ if environ is None else environ)
     return env, problems, notes
+
+
+def _variable_files(
+    base_dir: Path, env_file: PathArg | Sequence[PathArg] | None
+) -> list[tuple[Path, bool]]:
+    """`.env` beside the first file (optional), then the `env_file=` ones (required)."""
+    if env_file is None:
+        extra: list[PathArg] = []
+    elif isinstance(env_file, (str, os.PathLike)):
+        extra = [env_file]
+    else:
+        extra = list(env_file)
+    return [(base_dir / ".env", False)] + [(Path(item), True) for item in extra]
 
 
 def _read_all(
@@ -200,12 +202,3 @@ def _unset_warnings(
                  "(as compose does); set it in .env or pass env_file=")
         for name in sorted(interpolator.unset)
     ]  # fmt: skip
-
-
-def service_by_name(project: ComposeProject, name: str) -> Service:
-    """The service called `name`, or a ComposeError naming the known ones."""
-    try:
-        return project.services[name]
-    except KeyError:
-        known = ", ".join(project.services)
-        raise ComposeError(f"no service {name!r}; the project has {known}") from None

@@ -18,7 +18,8 @@ from kubecourse.compose import ComposeValidationError, TranslationResult, transl
 
 CASES = Path(__file__).resolve().parents[2].parent / "shared" / "cases" / "compose"
 pytestmark = pytest.mark.skipif(
-    not CASES.is_dir(), reason=f"the shared compose cases are not checked out at {CASES}"
+    not CASES.is_dir(),
+    reason=f"the shared compose cases are not checked out at {CASES}",
 )
 AUTHENTIK_REQUIRED = ["POSTGRES_PASSWORD", "AUTHENTIK_SECRET_KEY", "EMAIL_HOST",
                       "EMAIL_USERNAME", "EMAIL_PASSWORD", "EMAIL_FROM"]  # fmt: skip
@@ -32,11 +33,17 @@ def valid(result: TranslationResult) -> TranslationResult:
 
 def kinds(result: TranslationResult) -> dict[str, str]:
     workloads = ("Deployment", "StatefulSet", "DaemonSet", "Job")
-    return {o["metadata"]["name"]: o["kind"] for o in result.objects if o["kind"] in workloads}
+    return {
+        o["metadata"]["name"]: o["kind"]
+        for o in result.objects
+        if o["kind"] in workloads
+    }
 
 
 def get(result: TranslationResult, kind: str, name: str) -> dict[str, Any]:
-    (found,) = [o for o in result.objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    (found,) = [
+        o for o in result.objects if o["kind"] == kind and o["metadata"]["name"] == name
+    ]
     return found
 
 
@@ -54,8 +61,14 @@ def test_voting_app_translates_with_an_image_prefix_and_the_seed_profile() -> No
     assert kinds(result) == {"vote": "Deployment", "result": "Deployment", "worker": "Deployment",
                              "redis": "Deployment", "db": "StatefulSet", "seed": "Job"}  # fmt: skip
     assert get(result, "Deployment", "worker")["spec"]["strategy"]["type"] == "Recreate"
-    probe = get(result, "Deployment", "redis")["spec"]["template"]["spec"]["containers"][0]
-    assert probe["readinessProbe"]["exec"]["command"] == ["sh", "-c", "/healthchecks/redis.sh"]
+    probe = get(result, "Deployment", "redis")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    assert probe["readinessProbe"]["exec"]["command"] == [
+        "sh",
+        "-c",
+        "/healthchecks/redis.sh",
+    ]
 
 
 def test_voting_app_without_the_profile_skips_the_seeder() -> None:
@@ -64,12 +77,21 @@ def test_voting_app_without_the_profile_skips_the_seeder() -> None:
 
 
 def test_eshop_base_and_override_merge_into_services_on_container_ports() -> None:
-    result = valid(translate([CASES / "eshop-compose.yml", CASES / "eshop-override.yml"], environ={}))
+    result = valid(
+        translate(
+            [CASES / "eshop-compose.yml", CASES / "eshop-override.yml"], environ={}
+        )
+    )
     assert len(kinds(result)) == 21
     assert kinds(result)["nosqldata"] == "StatefulSet"
     ports = [p["port"] for p in get(result, "Service", "basket-api")["spec"]["ports"]]
-    assert ports == [80, 81]  # callers use http://basket-api and basket-api:81, not 5103/9103
-    image = get(result, "Deployment", "basket-api")["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert ports == [
+        80,
+        81,
+    ]  # callers use http://basket-api and basket-api:81, not 5103/9103
+    image = get(result, "Deployment", "basket-api")["spec"]["template"]["spec"][
+        "containers"
+    ][0]["image"]
     assert image == "eshop/basket.api:linux-latest"
 
 
@@ -83,14 +105,27 @@ def test_authentik_fails_naming_every_required_variable() -> None:
 
 def test_authentik_translates_once_variables_are_given(tmp_path: Path) -> None:
     env = tmp_path / "authentik.env"
-    env.write_text("".join(f"{name}=value-{name.lower()}\n" for name in AUTHENTIK_REQUIRED))
-    result = valid(translate(CASES / "boilerplates-authentik.yml", env_file=env, environ={}))
+    env.write_text(
+        "".join(f"{name}=value-{name.lower()}\n" for name in AUTHENTIK_REQUIRED)
+    )
+    result = valid(
+        translate(CASES / "boilerplates-authentik.yml", env_file=env, environ={})
+    )
     assert kinds(result)["postgres"] == "StatefulSet"
     (rule,) = get(result, "Ingress", result.project)["spec"]["rules"]
     assert rule["host"] == "your-authentik-fqdn"
-    assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "server", "port": {"number": 9000}}
-    redis = get(result, "Deployment", "redis")["spec"]["template"]["spec"]["containers"][0]
-    assert redis["readinessProbe"]["exec"]["command"] == ["sh", "-c", "redis-cli ping | grep PONG"]
+    assert rule["http"]["paths"][0]["backend"]["service"] == {
+        "name": "server",
+        "port": {"number": 9000},
+    }
+    redis = get(result, "Deployment", "redis")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    assert redis["readinessProbe"]["exec"]["command"] == [
+        "sh",
+        "-c",
+        "redis-cli ping | grep PONG",
+    ]
 
 
 def test_netbox_fails_naming_each_missing_env_file() -> None:
@@ -104,27 +139,46 @@ def test_netbox_translates_with_env_files_beside_a_copy(tmp_path: Path) -> None:
     shutil.copy(CASES / "netbox-docker.yml", tmp_path / "compose.yml")
     (tmp_path / "env").mkdir()
     for name in ("netbox", "postgres", "redis", "redis-cache"):
-        (tmp_path / "env" / f"{name}.env").write_text(f"FROM_{name.upper().replace('-', '_')}=1\n")
+        (tmp_path / "env" / f"{name}.env").write_text(
+            f"FROM_{name.upper().replace('-', '_')}=1\n"
+        )
     result = valid(translate(tmp_path / "compose.yml", environ={}))
     assert kinds(result)["postgres"] == "StatefulSet"
-    assert get(result, "ConfigMap", "redis-cache-env")["data"] == {"FROM_REDIS_CACHE": "1"}
+    assert get(result, "ConfigMap", "redis-cache-env")["data"] == {
+        "FROM_REDIS_CACHE": "1"
+    }
     media = get(result, "PersistentVolumeClaim", "netbox-media-files")
     annotation = media["metadata"]["annotations"]["kubecourse.io/compose-service"]
     assert annotation == "netbox,netbox-worker,netbox-housekeeping"
-    redis = get(result, "Deployment", "redis")["spec"]["template"]["spec"]["containers"][0]
-    assert redis["args"][2].startswith("valkey-server --appendonly yes --requirepass $REDIS_PASSWORD")
+    redis = get(result, "Deployment", "redis")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    assert redis["args"][2].startswith(
+        "valkey-server --appendonly yes --requirepass $REDIS_PASSWORD"
+    )
 
 
 def test_atsea_renames_underscored_services_and_scales_the_appserver() -> None:
     result = valid(translate(CASES / "atsea-stack.yml", environ={}))
-    assert result.renames == {"reverse_proxy": "reverse-proxy", "payment_gateway": "payment-gateway"}
+    assert result.renames == {
+        "reverse_proxy": "reverse-proxy",
+        "payment_gateway": "payment-gateway",
+    }
     assert get(result, "Deployment", "appserver")["spec"]["replicas"] == 2
     keys = {(w.service, w.compose_key) for w in result.warnings}
     assert ("database", "secrets") in keys and ("database", "deploy.placement") in keys
 
 
 def test_petclinic_memory_limits_are_mebibytes() -> None:
-    result = valid(translate(CASES / "petclinic.yml", environ={}, image_prefix="r.example/petclinic"))
-    server = get(result, "Deployment", "config-server")["spec"]["template"]["spec"]["containers"][0]
+    result = valid(
+        translate(
+            CASES / "petclinic.yml", environ={}, image_prefix="r.example/petclinic"
+        )
+    )
+    server = get(result, "Deployment", "config-server")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
     assert server["resources"] == {"limits": {"memory": "512Mi"}}
-    assert [p["port"] for p in get(result, "Service", "config-server")["spec"]["ports"]] == [8888]
+    assert [
+        p["port"] for p in get(result, "Service", "config-server")["spec"]["ports"]
+    ] == [8888]

@@ -19,7 +19,9 @@ def write(directory: Path, name: str, text: str) -> Path:
     return path
 
 
-def problems_of(excinfo: pytest.ExceptionInfo[ComposeValidationError]) -> dict[str, str]:
+def problems_of(
+    excinfo: pytest.ExceptionInfo[ComposeValidationError],
+) -> dict[str, str]:
     return {p.key_path: p.message for p in excinfo.value.problems}
 
 
@@ -27,36 +29,54 @@ def problems_of(excinfo: pytest.ExceptionInfo[ComposeValidationError]) -> dict[s
 
 
 def test_later_file_overrides_scalars_and_merges_mappings(tmp_path: Path) -> None:
-    base = write(tmp_path, "compose.yaml", """
+    base = write(
+        tmp_path,
+        "compose.yaml",
+        """
         services:
           api:
             image: example/api:1
             environment: [MODE=prod, LEVEL=info]
             ports: ["8080:80"]
-    """)
-    override = write(tmp_path, "override.yaml", """
+    """,
+    )
+    override = write(
+        tmp_path,
+        "override.yaml",
+        """
         services:
           api:
             image: example/api:2
             environment: {LEVEL: debug, EXTRA: "1"}
             ports: ["8080:80", "9090:90"]
-    """)
+    """,
+    )
     api = load([base, override], environ={}).services["api"]
     assert api.image == "example/api:2"
     assert api.environment == {"MODE": "prod", "LEVEL": "debug", "EXTRA": "1"}
     assert [p.container for p in api.ports] == [80, 90]
 
 
-def test_override_file_can_add_a_service_and_volumes_merge_by_target(tmp_path: Path) -> None:
-    base = write(tmp_path, "a.yaml", """
+def test_override_file_can_add_a_service_and_volumes_merge_by_target(
+    tmp_path: Path,
+) -> None:
+    base = write(
+        tmp_path,
+        "a.yaml",
+        """
         services:
           web: {image: nginx, volumes: ["./a:/site", "./logs:/logs"]}
-    """)
-    override = write(tmp_path, "b.yaml", """
+    """,
+    )
+    override = write(
+        tmp_path,
+        "b.yaml",
+        """
         services:
           web: {volumes: ["./b:/site"]}
           extra: {image: busybox}
-    """)
+    """,
+    )
     project = load([base, override], environ={})
     assert list(project.services) == ["web", "extra"]
     sources = {m.target: m.source for m in project.services["web"].mounts}
@@ -93,7 +113,10 @@ def test_interpolation_follows_compose_rules(template: str, expected: str) -> No
 @pytest.mark.parametrize(
     ("template", "message"),
     [
-        ("${UNSET:?give a password}", "required variable UNSET is missing a value: give a password"),
+        (
+            "${UNSET:?give a password}",
+            "required variable UNSET is missing a value: give a password",
+        ),
         ("${EMPTY:?nope}", "required variable EMPTY"),
         ("${UNSET?x}", "required variable UNSET"),
         ("$(date)", "write `$$` for a literal dollar sign"),
@@ -102,26 +125,40 @@ def test_interpolation_follows_compose_rules(template: str, expected: str) -> No
         ("${SET/x}", "invalid interpolation"),
     ],
 )
-def test_bad_or_unsatisfied_templates_raise_a_clear_error(template: str, message: str) -> None:
-    with pytest.raises(InterpolationError, match=message.replace("$", r"\$").replace("(", r"\(")):
+def test_bad_or_unsatisfied_templates_raise_a_clear_error(
+    template: str, message: str
+) -> None:
+    with pytest.raises(
+        InterpolationError, match=message.replace("$", r"\$").replace("(", r"\(")
+    ):
         Interpolator({"SET": "value", "EMPTY": ""}).expand(template)
 
 
 def test_unset_variable_becomes_empty_and_is_reported(tmp_path: Path) -> None:
-    path = write(tmp_path, "compose.yaml", """
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        """
         services:
           api: {image: "example/api:${TAG}"}
-    """)
+    """,
+    )
     project = load(path, environ={})
     assert project.services["api"].image == "example/api:"
     assert any("TAG" in w.compose_key for w in project.warnings)
 
 
-def test_dot_env_beside_the_file_and_env_file_argument_fill_variables(tmp_path: Path) -> None:
-    path = write(tmp_path, "compose.yaml", """
+def test_dot_env_beside_the_file_and_env_file_argument_fill_variables(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        """
         services:
           api: {image: "example/api:${TAG}", environment: {LEVEL: "${LEVEL}"}}
-    """)
+    """,
+    )
     write(tmp_path, ".env", "TAG=1.0\nLEVEL=info\n")
     extra = write(tmp_path, "prod.env", "export LEVEL='warn'  \n# comment\n")
     api = load(path, env_file=extra, environ={}).services["api"]
@@ -131,31 +168,45 @@ def test_dot_env_beside_the_file_and_env_file_argument_fill_variables(tmp_path: 
 def test_process_environment_wins_over_dot_env(tmp_path: Path) -> None:
     path = write(tmp_path, "compose.yaml", "services: {api: {image: 'a:${TAG}'}}\n")
     write(tmp_path, ".env", "TAG=from-file\n")
-    assert load(path, environ={"TAG": "from-shell"}).services["api"].image == "a:from-shell"
+    assert (
+        load(path, environ={"TAG": "from-shell"}).services["api"].image
+        == "a:from-shell"
+    )
 
 
 def test_missing_required_variables_are_all_reported_with_lines(tmp_path: Path) -> None:
-    path = write(tmp_path, "compose.yaml", """
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        """
         services:
           db:
             image: postgres:16
             environment:
               - POSTGRES_PASSWORD=${DB_PASSWORD:?set DB_PASSWORD}
               - OTHER=${OTHER:?set OTHER}
-    """)
+    """,
+    )
     with pytest.raises(ComposeValidationError) as excinfo:
         load(path, environ={})
     found = {(p.key_path, p.line) for p in excinfo.value.problems}
-    assert found == {("services.db.environment[0]", 6), ("services.db.environment[1]", 7)}
+    assert found == {
+        ("services.db.environment[0]", 6),
+        ("services.db.environment[1]", 7),
+    }
     assert "set DB_PASSWORD" in str(excinfo.value)
 
 
 def test_extension_fields_are_not_interpolated_or_validated(tmp_path: Path) -> None:
-    path = write(tmp_path, "compose.yaml", """
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        """
         x-notes: {text: "${WOULD_FAIL:?not needed}"}
         services:
           api: {image: example/api}
-    """)
+    """,
+    )
     assert list(load(path, environ={}).services) == ["api"]
 
 
@@ -163,7 +214,10 @@ def test_extension_fields_are_not_interpolated_or_validated(tmp_path: Path) -> N
 
 
 def test_anchors_and_merge_keys_share_settings_between_services(tmp_path: Path) -> None:
-    path = write(tmp_path, "compose.yaml", """
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        """
         x-common: &common
           image: example/app
           environment: {LOG_LEVEL: info}
@@ -174,7 +228,8 @@ def test_anchors_and_merge_keys_share_settings_between_services(tmp_path: Path) 
           worker:
             <<: *common
             command: ["worker"]
-    """)
+    """,
+    )
     services = load(path, environ={}).services
     assert services["web"].image == services["worker"].image == "example/app"
     assert services["worker"].environment == {"LOG_LEVEL": "info"}
@@ -182,7 +237,10 @@ def test_anchors_and_merge_keys_share_settings_between_services(tmp_path: Path) 
 
 
 def test_yaml_1_2_scalars_keep_no_and_port_pairs_as_strings(tmp_path: Path) -> None:
-    path = write(tmp_path, "compose.yaml", """
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        """
         services:
           job:
             image: busybox
@@ -190,7 +248,8 @@ def test_yaml_1_2_scalars_keep_no_and_port_pairs_as_strings(tmp_path: Path) -> N
             environment: {ENABLED: yes, COUNT: 010}
             ports:
               - 22:22
-    """)
+    """,
+    )
     job = load(path, environ={}).services["job"]
     assert job.restart == "no"
     assert job.environment == {"ENABLED": "yes", "COUNT": "10"}
@@ -201,15 +260,22 @@ def test_yaml_1_2_scalars_keep_no_and_port_pairs_as_strings(tmp_path: Path) -> N
 
 
 def test_services_with_profiles_are_skipped_unless_selected(tmp_path: Path) -> None:
-    path = write(tmp_path, "compose.yaml", """
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        """
         services:
           app: {image: example/app}
           seed: {image: example/seed, profiles: [seed]}
-    """)
+    """,
+    )
     default = load(path, environ={})
     assert list(default.services) == ["app"]
     assert default.skipped == {"seed": ["seed"]}
-    assert any(d.service == "seed" and "profile seed" in d.explanation for d in default.decisions)
+    assert any(
+        d.service == "seed" and "profile seed" in d.explanation
+        for d in default.decisions
+    )
     assert list(load(path, profiles=["seed"], environ={}).services) == ["app", "seed"]
 
 
@@ -217,10 +283,14 @@ def test_services_with_profiles_are_skipped_unless_selected(tmp_path: Path) -> N
 
 
 def test_service_env_file_is_read_relative_to_the_compose_file(tmp_path: Path) -> None:
-    path = write(tmp_path, "compose.yaml", """
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        """
         services:
           app: {image: example/app, env_file: [./env/app.env]}
-    """)
+    """,
+    )
     write(tmp_path, "env/app.env", 'A=1\nB="two words"\nSECRET\n')
     project = load(path, environ={"SECRET": "leaked?"})
     assert project.services["app"].env_from_files == {"A": "1", "B": "two words"}
@@ -228,13 +298,17 @@ def test_service_env_file_is_read_relative_to_the_compose_file(tmp_path: Path) -
 
 
 def test_missing_env_file_is_a_problem_naming_the_file(tmp_path: Path) -> None:
-    path = write(tmp_path, "compose.yaml", """
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        """
         services:
           app: {image: example/app, env_file: env/app.env}
           opt:
             image: example/opt
             env_file: [{path: ./missing.env, required: false}]
-    """)
+    """,
+    )
     with pytest.raises(ComposeValidationError) as excinfo:
         load(path, environ={})
     assert problems_of(excinfo) == {
@@ -245,8 +319,13 @@ def test_missing_env_file_is_a_problem_naming_the_file(tmp_path: Path) -> None:
 # --- validation ------------------------------------------------------------------------
 
 
-def test_validation_collects_every_problem_with_key_path_and_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "compose.yaml", """
+def test_validation_collects_every_problem_with_key_path_and_line(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        """
         services:
           web:
             image: nginx
@@ -262,7 +341,8 @@ def test_validation_collects_every_problem_with_key_path_and_line(tmp_path: Path
             comand: ["sleep"]
           builder:
             build: ./src
-    """)
+    """,
+    )
     with pytest.raises(ComposeValidationError) as excinfo:
         load(path, environ={})
     located = {(p.key_path, p.line) for p in excinfo.value.problems}
@@ -276,18 +356,26 @@ def test_validation_collects_every_problem_with_key_path_and_line(tmp_path: Path
     }
     message = str(excinfo.value)
     assert message.startswith("6 problems in the compose input:")
-    assert f"{path}:7 services.web.ports[1]: `80:abc` is not valid port syntax" in message
+    assert (
+        f"{path}:7 services.web.ports[1]: `80:abc` is not valid port syntax" in message
+    )
 
 
-def test_undeclared_volumes_networks_and_dependencies_are_problems(tmp_path: Path) -> None:
-    path = write(tmp_path, "compose.yaml", """
+def test_undeclared_volumes_networks_and_dependencies_are_problems(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        """
         services:
           api:
             image: example/api
             volumes: [data:/data]
             networks: [backend]
             depends_on: [db]
-    """)
+    """,
+    )
     with pytest.raises(ComposeValidationError) as excinfo:
         load(path, environ={})
     assert set(problems_of(excinfo)) == {
@@ -295,21 +383,32 @@ def test_undeclared_volumes_networks_and_dependencies_are_problems(tmp_path: Pat
     }  # fmt: skip
 
 
-def test_unknown_top_level_key_and_bad_workload_label_are_problems(tmp_path: Path) -> None:
-    path = write(tmp_path, "compose.yaml", """
+def test_unknown_top_level_key_and_bad_workload_label_are_problems(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        """
         servces: {}
         services:
           api:
             image: example/api
             labels: {kubecourse.io/workload: pet}
-    """)
+    """,
+    )
     with pytest.raises(ComposeValidationError) as excinfo:
         load(path, environ={})
-    assert set(problems_of(excinfo)) == {"servces", "services.api.labels.kubecourse.io/workload"}
+    assert set(problems_of(excinfo)) == {
+        "servces",
+        "services.api.labels.kubecourse.io/workload",
+    }
 
 
 def test_duplicate_keys_are_refused(tmp_path: Path) -> None:
-    path = write(tmp_path, "compose.yaml", "services:\n  a: {image: x}\n  a: {image: y}\n")
+    path = write(
+        tmp_path, "compose.yaml", "services:\n  a: {image: x}\n  a: {image: y}\n"
+    )
     with pytest.raises(ComposeValidationError, match="duplicate key `a`"):
         load(path, environ={})
 
@@ -354,7 +453,11 @@ def test_alias_expansion_bomb_is_refused_quickly(tmp_path: Path) -> None:
 
 
 def test_deeply_nested_yaml_is_refused(tmp_path: Path) -> None:
-    path = write(tmp_path, "compose.yaml", "x-deep: " + "[" * 200 + "]" * 200 + "\nservices: {}\n")
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        "x-deep: " + "[" * 200 + "]" * 200 + "\nservices: {}\n",
+    )
     with pytest.raises(ComposeError, match="nested"):
         load(path, environ={})
 

@@ -21,7 +21,9 @@ def shop() -> TranslationResult:
     return translate(SHOP, environ={})
 
 
-def test_every_shop_manifest_is_valid_against_the_kubernetes_schema(shop: TranslationResult) -> None:
+def test_every_shop_manifest_is_valid_against_the_kubernetes_schema(
+    shop: TranslationResult,
+) -> None:
     for manifest in shop.objects:
         kubernetes_validate.validate(manifest, "1.37.0", strict=True)
         assert DNS_LABEL.match(manifest["metadata"]["name"])
@@ -40,20 +42,28 @@ def test_write_puts_one_file_per_service_and_shared_objects_apart(
     assert [o["kind"] for o in shared] == ["Ingress"]
 
 
-def test_write_single_file_is_one_stream_in_apply_order(shop: TranslationResult, tmp_path: Path) -> None:
+def test_write_single_file_is_one_stream_in_apply_order(
+    shop: TranslationResult, tmp_path: Path
+) -> None:
     (path,) = shop.write(tmp_path, single_file=True)
     assert path.name == "shop.yaml"
     assert list(yaml.safe_load_all(path.read_text())) == shop.objects
 
 
-def test_write_into_an_existing_directory_keeps_other_files(shop: TranslationResult, tmp_path: Path) -> None:
+def test_write_into_an_existing_directory_keeps_other_files(
+    shop: TranslationResult, tmp_path: Path
+) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     shop.write(tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "mine"
-    assert not [p for p in tmp_path.parent.iterdir() if p.name.startswith(f".{tmp_path.name}-")]
+    assert not [
+        p for p in tmp_path.parent.iterdir() if p.name.startswith(f".{tmp_path.name}-")
+    ]
 
 
-def test_write_to_a_file_path_fails_and_writes_nothing(shop: TranslationResult, tmp_path: Path) -> None:
+def test_write_to_a_file_path_fails_and_writes_nothing(
+    shop: TranslationResult, tmp_path: Path
+) -> None:
     target = tmp_path / "taken"
     target.write_text("x")
     with pytest.raises(ComposeError, match="not a directory"):
@@ -105,11 +115,15 @@ def test_report_lists_dropped_things_under_their_service(tmp_path: Path) -> None
     assert "**Dropped or approximated:**" in section and "`ulimits`" in section
 
 
-def test_mermaid_draws_ingress_services_and_workers_apart(shop: TranslationResult) -> None:
+def test_mermaid_draws_ingress_services_and_workers_apart(
+    shop: TranslationResult,
+) -> None:
     chart = shop.mermaid()
     assert chart.startswith("flowchart LR\n")
     assert 'ingress_shop -- "/api/orders" --> service_orders_api' in chart
-    assert "service_db([\"Service db :5432\"]) --> statefulset_db" in chart
-    workers = chart.split('subgraph workers["background work (no Service)"]')[1].split("end")[0]
+    assert 'service_db(["Service db :5432"]) --> statefulset_db' in chart
+    workers = chart.split('subgraph workers["background work (no Service)"]')[1].split(
+        "end"
+    )[0]
     assert "deployment_orders_worker" in workers and "deployment_web" not in workers
     assert "proxy" not in chart

@@ -27,7 +27,9 @@ def test_cleaned_names_are_empty_or_valid_dns_labels(name: str) -> None:
     assert cleaned == "" or is_dns_label(cleaned)
 
 
-@given(NAMES.filter(lambda n: clean_name(n) != ""), st.sampled_from(["env", "data", "2"]))
+@given(
+    NAMES.filter(lambda n: clean_name(n) != ""), st.sampled_from(["env", "data", "2"])
+)
 def test_derived_names_stay_valid_and_keep_their_suffix(name: str, suffix: str) -> None:
     derived = derived_name(clean_name(name), suffix)
     assert is_dns_label(derived) and derived.endswith(f"-{suffix}")

@@ -24,7 +24,9 @@ def translate_text(tmp_path: Path, text: str, **options: Any) -> TranslationResu
 
 
 def get(result: TranslationResult, kind: str, name: str) -> dict[str, Any]:
-    matches = [o for o in result.objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    matches = [
+        o for o in result.objects if o["kind"] == kind and o["metadata"]["name"] == name
+    ]
     assert len(matches) == 1, f"expected one {kind}/{name}"
     return matches[0]
 
@@ -41,7 +43,9 @@ def shop() -> TranslationResult:
 # --- the shop ------------------------------------------------------------------------
 
 
-def test_shop_becomes_nine_workloads_six_services_and_one_ingress(shop: TranslationResult) -> None:
+def test_shop_becomes_nine_workloads_six_services_and_one_ingress(
+    shop: TranslationResult,
+) -> None:
     kinds = [(o["kind"], o["metadata"]["name"]) for o in shop.objects]
     workloads = sorted(name for kind, name in kinds if kind in WORKLOADS)
     assert workloads == sorted([
@@ -49,7 +53,9 @@ def test_shop_becomes_nine_workloads_six_services_and_one_ingress(shop: Translat
         "orders-worker", "catalog-worker", "db", "queue",
     ])  # fmt: skip
     services = sorted(name for kind, name in kinds if kind == "Service")
-    assert services == sorted(["web", "account-api", "orders-api", "catalog-api", "db", "queue"])
+    assert services == sorted(
+        ["web", "account-api", "orders-api", "catalog-api", "db", "queue"]
+    )
     assert [name for kind, name in kinds if kind == "Ingress"] == ["shop"]
     assert len(kinds) == 16
 
@@ -59,22 +65,35 @@ def test_shop_apis_are_rolling_update_deployments(shop: TranslationResult) -> No
         spec = get(shop, "Deployment", name)["spec"]
         assert spec["strategy"] == {"type": "RollingUpdate"}
         assert spec["replicas"] == 1
-        assert container(get(shop, "Deployment", name))["image"].startswith("traefik/whoami:")
+        assert container(get(shop, "Deployment", name))["image"].startswith(
+            "traefik/whoami:"
+        )
 
 
-def test_shop_workers_are_recreate_singletons_without_services(shop: TranslationResult) -> None:
+def test_shop_workers_are_recreate_singletons_without_services(
+    shop: TranslationResult,
+) -> None:
     for name in ("account-worker", "orders-worker", "catalog-worker"):
         spec = get(shop, "Deployment", name)["spec"]
         assert (spec["replicas"], spec["strategy"]) == (1, {"type": "Recreate"})
-        assert not any(o["kind"] == "Service" and o["metadata"]["name"] == name for o in shop.objects)
-        why = [d for d in shop.decisions if d.service == name and d.target == f"Deployment/{name}"]
+        assert not any(
+            o["kind"] == "Service" and o["metadata"]["name"] == name
+            for o in shop.objects
+        )
+        why = [
+            d
+            for d in shop.decisions
+            if d.service == name and d.target == f"Deployment/{name}"
+        ]
         assert "two copies" in why[0].explanation and "Recreate" in why[0].explanation
 
 
 def test_worker_command_keeps_its_dollar_for_the_shell(shop: TranslationResult) -> None:
     args = container(get(shop, "Deployment", "orders-worker"))["args"]
     assert args[:2] == ["sh", "-c"]
-    assert "$$(date)" in args[2]  # Kubernetes turns $$( back into $(, the shell runs date
+    assert (
+        "$$(date)" in args[2]
+    )  # Kubernetes turns $$( back into $(, the shell runs date
 
 
 def test_shop_db_is_a_statefulset_with_a_claim_template_and_headless_service(
@@ -98,22 +117,38 @@ def test_shop_db_password_default_and_pg_isready_probe(shop: TranslationResult) 
     assert {"name": "POSTGRES_PASSWORD", "value": "shop"} in db["env"]
     probe = db["readinessProbe"]
     assert probe["exec"]["command"] == ["sh", "-c", "pg_isready -U shop -d shop"]
-    assert (probe["periodSeconds"], probe["timeoutSeconds"], probe["failureThreshold"]) == (5, 3, 5)
+    assert (
+        probe["periodSeconds"],
+        probe["timeoutSeconds"],
+        probe["failureThreshold"],
+    ) == (5, 3, 5)
     assert probe["initialDelaySeconds"] == 10
 
 
-def test_shop_queue_gets_the_rabbitmq_port_from_the_image(shop: TranslationResult) -> None:
-    assert get(shop, "Deployment", "queue")["spec"]["strategy"] == {"type": "RollingUpdate"}
+def test_shop_queue_gets_the_rabbitmq_port_from_the_image(
+    shop: TranslationResult,
+) -> None:
+    assert get(shop, "Deployment", "queue")["spec"]["strategy"] == {
+        "type": "RollingUpdate"
+    }
     assert [p["port"] for p in get(shop, "Service", "queue")["spec"]["ports"]] == [5672]
-    notes = [d for d in shop.decisions if d.service == "queue" and "EXPOSE" in d.explanation]
+    notes = [
+        d for d in shop.decisions if d.service == "queue" and "EXPOSE" in d.explanation
+    ]
     assert notes
 
 
-def test_shop_ingress_routes_four_paths_and_records_prefix_stripping(shop: TranslationResult) -> None:
+def test_shop_ingress_routes_four_paths_and_records_prefix_stripping(
+    shop: TranslationResult,
+) -> None:
     ingress = get(shop, "Ingress", "shop")
     (rule,) = ingress["spec"]["rules"]
     routes = {
-        p["path"]: (p["pathType"], p["backend"]["service"]["name"], p["backend"]["service"]["port"]["number"])
+        p["path"]: (
+            p["pathType"],
+            p["backend"]["service"]["name"],
+            p["backend"]["service"]["port"]["number"],
+        )
         for p in rule["http"]["paths"]
     }
     assert routes == {
@@ -123,23 +158,38 @@ def test_shop_ingress_routes_four_paths_and_records_prefix_stripping(shop: Trans
         "/": ("Prefix", "web", 80),
     }
     strip = json.loads(ingress["metadata"]["annotations"]["kubecourse.io/strip-prefix"])
-    assert strip == {"/api/account": "/api", "/api/orders": "/api", "/api/catalog": "/api"}
+    assert strip == {
+        "/api/account": "/api",
+        "/api/orders": "/api",
+        "/api/catalog": "/api",
+    }
     assert any("arrives as /account/1" in d.explanation for d in shop.decisions)
 
 
 def test_shop_proxy_is_not_deployed_and_explained(shop: TranslationResult) -> None:
     assert shop.by_service["proxy"] == []
-    explained = {d.compose_key: d.explanation for d in shop.decisions if d.service == "proxy"}
+    explained = {
+        d.compose_key: d.explanation for d in shop.decisions if d.service == "proxy"
+    }
     assert "ingress controller" in explained["image"]
     assert "Docker socket" in explained["volumes[0]"]
     assert "--providers.docker" in explained["command"]
 
 
-def test_shop_networks_and_depends_on_are_explained_not_dropped(shop: TranslationResult) -> None:
+def test_shop_networks_and_depends_on_are_explained_not_dropped(
+    shop: TranslationResult,
+) -> None:
     networks = [d for d in shop.decisions if d.compose_key.startswith("networks.")]
-    assert {d.compose_key for d in networks} == {"networks.frontend", "networks.backend"}
+    assert {d.compose_key for d in networks} == {
+        "networks.frontend",
+        "networks.backend",
+    }
     assert all("lesson 06" in d.explanation for d in networks)
-    waits = [d for d in shop.decisions if d.service == "orders-worker" and d.compose_key == "depends_on.db"]
+    waits = [
+        d
+        for d in shop.decisions
+        if d.service == "orders-worker" and d.compose_key == "depends_on.db"
+    ]
     assert "no start order" in waits[0].explanation
 
 
@@ -158,7 +208,9 @@ def test_every_object_carries_labels_and_explanation(shop: TranslationResult) ->
 
 def test_objects_are_in_apply_order(tmp_path: Path) -> None:
     (tmp_path / "app.env").write_text("A=1\n")
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           app:
             image: example/app
@@ -167,7 +219,8 @@ def test_objects_are_in_apply_order(tmp_path: Path) -> None:
             volumes: [data:/data]
             labels: {traefik.http.routers.app.rule: "PathPrefix(`/`)"}
         volumes: {data: {}}
-    """)
+    """,
+    )
     assert [o["kind"] for o in result.objects] == [
         "PersistentVolumeClaim", "ConfigMap", "Deployment", "Service", "Ingress",
     ]  # fmt: skip
@@ -177,10 +230,13 @@ def test_objects_are_in_apply_order(tmp_path: Path) -> None:
 
 
 def test_service_names_are_cleaned_and_renames_reported(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           Order_API.v2: {image: example/orders, ports: ["8000:8000"]}
-    """)
+    """,
+    )
     assert result.renames == {"Order_API.v2": "order-api-v2"}
     assert get(result, "Service", "order-api-v2")["spec"]["selector"] == {
         "app.kubernetes.io/name": "order-api-v2"
@@ -196,12 +252,17 @@ def test_names_longer_than_63_characters_are_trimmed(tmp_path: Path) -> None:
 
 
 def test_names_that_collide_after_cleaning_fail_naming_both(tmp_path: Path) -> None:
-    with pytest.raises(ComposeValidationError, match="`webApp` and `webapp` both become `webapp`"):
-        translate_text(tmp_path, """
+    with pytest.raises(
+        ComposeValidationError, match="`webApp` and `webapp` both become `webapp`"
+    ):
+        translate_text(
+            tmp_path,
+            """
             services:
               webApp: {image: example/a}
               webapp: {image: example/b}
-        """)
+        """,
+        )
 
 
 # --- workload kinds -----------------------------------------------------------------------
@@ -215,10 +276,13 @@ def test_worker_without_ports_becomes_a_recreate_singleton(tmp_path: Path) -> No
 
 
 def test_restart_no_becomes_a_job(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           migrate: {image: example/app, command: ["migrate"], restart: "no"}
-    """)
+    """,
+    )
     job = get(result, "Job", "migrate")
     assert job["apiVersion"] == "batch/v1"
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
@@ -226,18 +290,27 @@ def test_restart_no_becomes_a_job(tmp_path: Path) -> None:
 
 
 def test_global_mode_becomes_a_daemonset(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           agent: {image: example/agent, deploy: {mode: global}}
-    """)
-    assert get(result, "DaemonSet", "agent")["spec"]["updateStrategy"]["type"] == "RollingUpdate"
+    """,
+    )
+    assert (
+        get(result, "DaemonSet", "agent")["spec"]["updateStrategy"]["type"]
+        == "RollingUpdate"
+    )
 
 
 def test_replicas_come_from_deploy(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           api: {image: example/api, expose: ["8080"], deploy: {replicas: 3}}
-    """)
+    """,
+    )
     assert get(result, "Deployment", "api")["spec"]["replicas"] == 3
 
 
@@ -254,26 +327,32 @@ def test_replicas_come_from_deploy(tmp_path: Path) -> None:
 def test_workload_label_overrides_the_choice(
     tmp_path: Path, label: str, kind: str, strategy: str | None
 ) -> None:
-    result = translate_text(tmp_path, f"""
+    result = translate_text(
+        tmp_path,
+        f"""
         services:
           svc:
             image: example/svc
             ports: ["80"]
             labels: {{kubecourse.io/workload: {label}}}
-    """)
+    """,
+    )
     workload = get(result, kind, "svc")
     assert workload["spec"].get("strategy", {}).get("type") == strategy
     assert any("kubecourse.io/workload" in d.explanation for d in result.decisions)
 
 
 def test_singleton_label_caps_replicas_at_one_with_a_warning(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           svc:
             image: example/svc
             deploy: {replicas: 3}
             labels: [kubecourse.io/workload=singleton]
-    """)
+    """,
+    )
     assert get(result, "Deployment", "svc")["spec"]["replicas"] == 1
     assert [w.compose_key for w in result.warnings] == ["deploy.replicas"]
 
@@ -282,10 +361,13 @@ def test_singleton_label_caps_replicas_at_one_with_a_warning(tmp_path: Path) -> 
 
 
 def test_service_port_is_the_container_port_not_the_host_port(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           web: {image: example/web, ports: ["8081:80", "127.0.0.1:9229:9229", "53:53/udp"]}
-    """)
+    """,
+    )
     ports = get(result, "Service", "web")["spec"]["ports"]
     assert [(p["name"], p["port"], p["protocol"]) for p in ports] == [
         ("http", 80, "TCP"), ("tcp-9229", 9229, "TCP"), ("udp-53", 53, "UDP"),
@@ -295,12 +377,15 @@ def test_service_port_is_the_container_port_not_the_host_port(tmp_path: Path) ->
 
 
 def test_well_known_images_without_ports_get_a_service(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           cache: {image: "docker.io/library/redis:7"}
           broker: {image: "rabbitmq:3-management-alpine"}
           db: {image: "mariadb:11"}
-    """)
+    """,
+    )
     ports = {o["metadata"]["name"]: [p["port"] for p in o["spec"]["ports"]]
              for o in result.objects if o["kind"] == "Service"}  # fmt: skip
     assert ports == {"cache": [6379], "broker": [5672, 15672], "db": [3306]}
@@ -309,13 +394,19 @@ def test_well_known_images_without_ports_get_a_service(tmp_path: Path) -> None:
 # --- environment, env_file ------------------------------------------------------------------------
 
 
-def test_environment_values_become_strings_and_valueless_ones_are_not_leaked(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+def test_environment_values_become_strings_and_valueless_ones_are_not_leaked(
+    tmp_path: Path,
+) -> None:
+    result = translate_text(
+        tmp_path,
+        """
         services:
           app:
             image: example/app
             environment: {COUNT: 3, DEBUG: true, FROM_SHELL: null, TEXT: "$$(not a ref)"}
-    """, environ={"FROM_SHELL": "secret"})
+    """,
+        environ={"FROM_SHELL": "secret"},
+    )
     env = container(get(result, "Deployment", "app"))["env"]
     assert env == [
         {"name": "COUNT", "value": "3"}, {"name": "DEBUG", "value": "true"},
@@ -327,10 +418,13 @@ def test_environment_values_become_strings_and_valueless_ones_are_not_leaked(tmp
 def test_env_file_becomes_a_config_map_loaded_with_env_from(tmp_path: Path) -> None:
     (tmp_path / "envs").mkdir()
     (tmp_path / "envs" / ".app").write_text("A=1\nB=2\n")
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           app: {image: example/app, env_file: [./envs/.app]}
-    """)
+    """,
+    )
     assert get(result, "ConfigMap", "app-env")["data"] == {"A": "1", "B": "2"}
     assert container(get(result, "Deployment", "app"))["envFrom"] == [
         {"configMapRef": {"name": "app-env"}}
@@ -343,19 +437,33 @@ def test_env_file_becomes_a_config_map_loaded_with_env_from(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("test", "command"),
     [
-        ('["CMD-SHELL", "curl -f http://localhost || exit 1"]', ["sh", "-c", "curl -f http://localhost || exit 1"]),
-        ('"curl -f http://localhost || exit 1"', ["sh", "-c", "curl -f http://localhost || exit 1"]),
-        ('["CMD", "curl", "-f", "http://localhost"]', ["curl", "-f", "http://localhost"]),
+        (
+            '["CMD-SHELL", "curl -f http://localhost || exit 1"]',
+            ["sh", "-c", "curl -f http://localhost || exit 1"],
+        ),
+        (
+            '"curl -f http://localhost || exit 1"',
+            ["sh", "-c", "curl -f http://localhost || exit 1"],
+        ),
+        (
+            '["CMD", "curl", "-f", "http://localhost"]',
+            ["curl", "-f", "http://localhost"],
+        ),
     ],
 )
-def test_healthcheck_becomes_an_exec_readiness_probe(tmp_path: Path, test: str, command: list[str]) -> None:
-    result = translate_text(tmp_path, f"""
+def test_healthcheck_becomes_an_exec_readiness_probe(
+    tmp_path: Path, test: str, command: list[str]
+) -> None:
+    result = translate_text(
+        tmp_path,
+        f"""
         services:
           api:
             image: example/api
             expose: ["80"]
             healthcheck: {{test: {test}, interval: 1m30s, timeout: 500ms}}
-    """)
+    """,
+    )
     probe = container(get(result, "Deployment", "api"))["readinessProbe"]
     assert probe == {"exec": {"command": command}, "periodSeconds": 90, "timeoutSeconds": 1,
                      "failureThreshold": 3}  # fmt: skip
@@ -363,18 +471,25 @@ def test_healthcheck_becomes_an_exec_readiness_probe(tmp_path: Path, test: str, 
 
 
 def test_disabled_or_testless_healthchecks_give_no_probe(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           off: {image: example/a, healthcheck: {disable: true}}
           timing: {image: example/b, healthcheck: {interval: 30s, retries: 3}}
-    """)
+    """,
+    )
     for name in ("off", "timing"):
         assert "readinessProbe" not in container(get(result, "Deployment", name))
-    assert [(w.service, w.compose_key) for w in result.warnings] == [("timing", "healthcheck")]
+    assert [(w.service, w.compose_key) for w in result.warnings] == [
+        ("timing", "healthcheck")
+    ]
 
 
 def test_resources_become_readable_quantities(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           api:
             image: example/api
@@ -382,58 +497,85 @@ def test_resources_become_readable_quantities(tmp_path: Path) -> None:
               resources:
                 limits: {cpus: "0.50", memory: 512M}
                 reservations: {cpus: "1", memory: 1.5g, pids: 10}
-    """)
+    """,
+    )
     resources = container(get(result, "Deployment", "api"))["resources"]
     assert resources == {"limits": {"cpu": "500m", "memory": "512Mi"},
                          "requests": {"cpu": "1", "memory": "1536Mi"}}  # fmt: skip
-    assert [w.compose_key for w in result.warnings] == ["deploy.resources.reservations.pids"]
+    assert [w.compose_key for w in result.warnings] == [
+        "deploy.resources.reservations.pids"
+    ]
 
 
 def test_entrypoint_is_command_and_command_is_args(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           app: {image: example/app, entrypoint: nodemon --inspect server.js, command: [a, b]}
-    """)
+    """,
+    )
     app = container(get(result, "Deployment", "app"))
-    assert (app["command"], app["args"]) == (["nodemon", "--inspect", "server.js"], ["a", "b"])
+    assert (app["command"], app["args"]) == (
+        ["nodemon", "--inspect", "server.js"],
+        ["a", "b"],
+    )
 
 
 # --- volumes -----------------------------------------------------------------------------------------
 
 
 def test_named_volume_shared_by_two_services_is_one_claim(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           writer: {image: example/writer, volumes: [shared:/out]}
           reader: {image: example/reader, volumes: ["shared:/in:ro"]}
         volumes: {shared: {}}
-    """)
+    """,
+    )
     claims = [o for o in result.objects if o["kind"] == "PersistentVolumeClaim"]
     assert [c["metadata"]["name"] for c in claims] == ["shared"]
-    assert claims[0]["metadata"]["annotations"]["kubecourse.io/compose-service"] == "writer,reader"
+    assert (
+        claims[0]["metadata"]["annotations"]["kubecourse.io/compose-service"]
+        == "writer,reader"
+    )
     reader = get(result, "Deployment", "reader")["spec"]["template"]["spec"]
-    assert reader["volumes"] == [{"name": "shared", "persistentVolumeClaim": {"claimName": "shared"}}]
-    assert reader["containers"][0]["volumeMounts"] == [{"name": "shared", "mountPath": "/in", "readOnly": True}]
+    assert reader["volumes"] == [
+        {"name": "shared", "persistentVolumeClaim": {"claimName": "shared"}}
+    ]
+    assert reader["containers"][0]["volumeMounts"] == [
+        {"name": "shared", "mountPath": "/in", "readOnly": True}
+    ]
     assert any("share one claim" in w.explanation for w in result.warnings)
 
 
 def test_server_with_a_claim_uses_recreate(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           cache: {image: redis:7, ports: ["6379:6379"], volumes: [cache:/data]}
         volumes: {cache: {}}
-    """)
+    """,
+    )
     assert get(result, "Deployment", "cache")["spec"]["strategy"]["type"] == "Recreate"
 
 
-def test_bind_mounts_and_docker_socket_become_empty_dirs_with_warnings(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+def test_bind_mounts_and_docker_socket_become_empty_dirs_with_warnings(
+    tmp_path: Path,
+) -> None:
+    result = translate_text(
+        tmp_path,
+        """
         services:
           ui:
             image: example/ui
             volumes: ["./site:/usr/share/nginx/html:ro", "/var/run/docker.sock:/var/run/docker.sock"]
             tmpfs: [/tmp]
-    """)
+    """,
+    )
     volumes = get(result, "Deployment", "ui")["spec"]["template"]["spec"]["volumes"]
     assert [v.get("emptyDir") for v in volumes] == [{}, {}, {"medium": "Memory"}]
     reasons = {w.compose_key: w.explanation for w in result.warnings}
@@ -445,21 +587,26 @@ def test_bind_mounts_and_docker_socket_become_empty_dirs_with_warnings(tmp_path:
 
 
 def test_traefik_host_and_path_rule_becomes_a_host_rule(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           web:
             image: example/web
             ports: ["80:80"]
             labels:
               traefik.http.routers.web.rule: Host(`shop.example.com`) && PathPrefix(`/api`)
-    """)
+    """,
+    )
     (rule,) = get(result, "Ingress", result.project)["spec"]["rules"]
     assert rule["host"] == "shop.example.com"
     assert rule["http"]["paths"][0]["path"] == "/api"
 
 
 def test_unsupported_traefik_rules_and_middlewares_are_warned(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           web:
             image: example/web
@@ -469,7 +616,8 @@ def test_unsupported_traefik_rules_and_middlewares_are_warned(tmp_path: Path) ->
               traefik.http.routers.b.rule: PathPrefix(`/b`)
               traefik.http.routers.b.middlewares: auth@docker
               traefik.http.middlewares.auth.basicauth.users: "x:y"
-    """)
+    """,
+    )
     keys = {w.compose_key for w in result.warnings}
     assert "labels.traefik.http.routers.a.rule" in keys
     assert "labels.traefik.http.routers.b.middlewares" in keys
@@ -484,15 +632,21 @@ def test_build_only_service_needs_an_image_prefix(tmp_path: Path) -> None:
     with pytest.raises(ComposeValidationError, match="image_prefix"):
         translate_text(tmp_path, text)
     result = translate_text(tmp_path, text, image_prefix="registry.example/shop/")
-    assert container(get(result, "Deployment", "api"))["image"] == "registry.example/shop/api:latest"
+    assert (
+        container(get(result, "Deployment", "api"))["image"]
+        == "registry.example/shop/api:latest"
+    )
     assert [w.compose_key for w in result.warnings] == ["build"]
 
 
 def test_unhandled_keys_are_warnings_naming_service_and_key(tmp_path: Path) -> None:
-    result = translate_text(tmp_path, """
+    result = translate_text(
+        tmp_path,
+        """
         services:
           app: {image: example/app, extra_hosts: ["a:1.2.3.4"], ulimits: {nofile: 1024}}
-    """)
+    """,
+    )
     assert {(w.service, w.compose_key) for w in result.warnings} == {
         ("app", "extra_hosts"), ("app", "ulimits"),
     }  # fmt: skip
