@@ -25,4 +25,8 @@ def __getattr__(name: str) -> Any:
         from kubecourse.compose import translate
 
         return translate
+    if name in ("compose", "widgets", "checks", "client"):
+        import importlib
+
+        return importlib.import_module(f"kubecourse.{name}")
     raise AttributeError(f"module 'kubecourse' has no attribute {name!r}")

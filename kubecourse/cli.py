@@ -104,7 +104,7 @@ def _translate(args: argparse.Namespace) -> int:
         for path in written:
             print(path)
     else:
-        sys.stdout.write(result.yaml())
+        sys.stdout.write(result.to_yaml())
     if args.report:
         Path(args.report).write_text(result.report_markdown())
     for warning in result.warnings:

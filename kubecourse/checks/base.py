@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ class CheckResult:
     passed: bool
     message: str
     hints: list[str] = field(default_factory=list)
+    transient: bool = False  # "not yet" rather than "not done": worth waiting for
 
     def __str__(self) -> str:
         mark = "✅" if self.passed else "❌"
@@ -53,12 +55,26 @@ def failed(name: str, message: str, *hints: str) -> CheckResult:
     return CheckResult(name, False, message, list(hints))
 
 
-def check(name: str, cluster: Any, *, quiet: bool = False, **kwargs: Any) -> CheckResult:
-    """Run the check `name`; raise CheckFailed (with the hints) unless it passes."""
+def not_yet(name: str, message: str, *hints: str) -> CheckResult:
+    """A failure that time may fix (Pods still starting); `check(wait=...)` retries it."""
+    return CheckResult(name, False, message, list(hints), transient=True)
+
+
+def check(name: str, cluster: Any, *, quiet: bool = False, wait: float = 0, **kwargs: Any) -> CheckResult:
+    """Run the check `name`; raise CheckFailed (with the hints) unless it passes.
+
+    With `wait`, keep re-checking for up to that many seconds while the failure is one
+    that time can fix (Pods still starting); a missing object fails at once."""
     if name not in CHECKS:
         known = ", ".join(sorted(CHECKS))
         raise KeyError(f"no check named {name!r}; the checks are: {known}")
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or wait < 0:
+        raise ValueError(f"wait must be a number of seconds (0 or more), not {wait!r}")
+    deadline = time.monotonic() + wait
     result = CHECKS[name](cluster, **kwargs)
+    while result.transient and time.monotonic() < deadline:
+        time.sleep(0.5)
+        result = CHECKS[name](cluster, **kwargs)
     if not result.passed and not quiet:
         raise CheckFailed(str(result))
     return result

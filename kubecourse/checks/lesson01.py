@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubecourse.checks.base import CheckResult, failed, passed, register
+from kubecourse.checks.base import CheckResult, failed, not_yet, passed, register
 from kubecourse.errors import NotFoundError
 
 SHOP_WORKLOADS = {
@@ -34,7 +34,7 @@ def shop_applied(cluster: Any) -> CheckResult:
         return failed(name, f"not found: {', '.join(missing)}",
                       "translate ../shop/compose.yaml and pass the result to cluster.apply()")
     if unready:
-        return failed(name, f"not ready yet: {', '.join(unready)}",
+        return not_yet(name, f"not ready yet: {', '.join(unready)}",
                       "Pods take a moment to start; run the check again in a few seconds")
     total = sum(len(v) for v in SHOP_WORKLOADS.values())
     return passed(name, f"all {total} workloads of the shop are running")
@@ -55,12 +55,12 @@ def orders_api_scaled(cluster: Any, replicas: int = 3) -> CheckResult:
     pods = [p for p in cluster.pods({"app.kubernetes.io/name": "orders-api"}) if p.status != "Terminating"]
     ready = [p for p in pods if p.ready]
     if len(ready) != replicas:
-        return failed(name, f"{len(ready)} of {replicas} orders-api Pods are ready",
+        return not_yet(name, f"{len(ready)} of {replicas} orders-api Pods are ready",
                       "the ReplicaSet is still creating Pods; check again in a moment")
     ips = {p.ip for p in ready}
     endpoints = {e.ip for e in cluster.endpoints("orders-api") if e.ready}
     if endpoints != ips:
-        return failed(name, f"the Service sends traffic to {sorted(endpoints)}, the ready Pods have {sorted(ips)}",
+        return not_yet(name, f"the Service sends traffic to {sorted(endpoints)}, the ready Pods have {sorted(ips)}",
                       "endpoints follow Ready Pods; wait a moment and check again")
     nodes = sorted({p.node for p in ready if p.node})
     return passed(name, f"{replicas} ready Pods with {len(ips)} different IPs on {len(nodes)} node(s), "

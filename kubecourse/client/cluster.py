@@ -354,6 +354,32 @@ class Cluster:
 
         self.wait_for(done, timeout, f"deployment {deployment} to be ready")
 
+    def wait_workloads_ready(self, timeout: float = 180, namespace: str | None = None) -> list[str]:
+        """Wait until every Deployment and StatefulSet in the namespace has all its
+        replicas ready; returns their names.  The error names the ones still waiting."""
+        ns = namespace or self.namespace
+
+        def waiting() -> list[str]:
+            with translated_errors():
+                workloads = [*self.apps.list_namespaced_deployment(ns).items,
+                             *self.apps.list_namespaced_stateful_set(ns).items]
+            return [
+                f"{w.metadata.name} ({w.status.ready_replicas or 0}/{w.spec.replicas} ready)"
+                for w in workloads
+                if (w.status.ready_replicas or 0) < (w.spec.replicas if w.spec.replicas is not None else 1)
+                or (w.status.observed_generation or 0) < (w.metadata.generation or 0)
+            ]
+
+        deadline = time.monotonic() + timeout
+        while (left := waiting()) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        if left:
+            raise TimeoutError(f"still not ready after {timeout:.0f} s: {', '.join(left)}")
+        with translated_errors():
+            names = [d.metadata.name for d in self.apps.list_namespaced_deployment(ns).items]
+            names += [s.metadata.name for s in self.apps.list_namespaced_stateful_set(ns).items]
+        return sorted(names)
+
     def stream(
         self,
         kind: str,
