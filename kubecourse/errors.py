@@ -18,6 +18,8 @@ Warnings about lossy translation are `TranslationWarning` (a `UserWarning`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -27,6 +29,37 @@ class KubecourseError(Exception):
 
 class ComposeError(KubecourseError):
     """A compose file could not be loaded or translated."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the compose input, and where it is."""
+
+    file: str
+    line: int | None
+    key_path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        key = f" {self.key_path}" if self.key_path else ""
+        return f"{where}{key}: {self.message}"
+
+
+class ComposeValidationError(ComposeError):
+    """Every problem found in the compose input, reported together.
+
+    Collecting them all (rather than stopping at the first) lets a learner fix a file
+    in one pass, where `docker compose config` would make them go round several times.
+    """
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: list[Problem] = list(problems)
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        lines = [f"{count} {noun} in the compose input:"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        super().__init__("\n".join(lines))
 
 
 class ClusterError(KubecourseError):
