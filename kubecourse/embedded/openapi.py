@@ -438,7 +438,8 @@ def resource_paths(rt: ResourceType) -> dict[str, Any]:
         else []
     )
     name = _path("name", f"name of the {rt.kind}")
-    item_ops = _item_operations(rt, rt.verbs, gvk, "")
+    item_verbs = tuple(verb for verb in rt.verbs if verb != "create")
+    item_ops = _item_operations(rt, item_verbs, gvk, "")
     if "delete" in rt.verbs:
         item_ops["delete"] = _delete_operation(rt, gvk)
     paths = {
