@@ -1,9 +1,44 @@
-"""The embedded cluster's controllers (reconcile loops)."""
+"""The embedded cluster's controllers (reconcile loops), in the order they start.
+
+| controller | module | upstream counterpart |
+|---|---|---|
+| namespace | `namespace` | namespace controller, service-account and root-CA publishers |
+| garbagecollector | `garbage` | garbage collector (ownerReferences) |
+| deployment | `deployment` | deployment controller |
+| replicaset | `replicaset` | replicaset controller |
+| statefulset | `statefulset` | statefulset controller |
+| persistentvolume-binder | `volumes` | PV binder + kind's local-path provisioner |
+| scheduler | `scheduler` | kube-scheduler (default profile, simplified) |
+| kubelet | `kubelet` (+ `images`) | every node's kubelet and container runtime |
+| endpoints | `endpoints` | endpoints controller |
+| endpointslice | `endpointslices` | endpointslice controller |
+"""
 
 from __future__ import annotations
 
 from kubecourse.embedded.controllers.base import Context, Controller
+from kubecourse.embedded.controllers.deployment import DeploymentController
+from kubecourse.embedded.controllers.endpoints import EndpointsController
+from kubecourse.embedded.controllers.endpointslices import EndpointSliceController
+from kubecourse.embedded.controllers.garbage import GarbageCollector
+from kubecourse.embedded.controllers.kubelet import Kubelet
+from kubecourse.embedded.controllers.namespace import NamespaceController
+from kubecourse.embedded.controllers.replicaset import ReplicaSetController
+from kubecourse.embedded.controllers.scheduler import Scheduler
+from kubecourse.embedded.controllers.statefulset import StatefulSetController
+from kubecourse.embedded.controllers.volumes import VolumeBinder
 
 
 def default_controllers(ctx: Context) -> list[Controller]:
-    return []
+    return [
+        NamespaceController(ctx),
+        GarbageCollector(ctx),
+        DeploymentController(ctx),
+        ReplicaSetController(ctx),
+        StatefulSetController(ctx),
+        VolumeBinder(ctx),
+        Scheduler(ctx),
+        Kubelet(ctx),
+        EndpointsController(ctx),
+        EndpointSliceController(ctx),
+    ]

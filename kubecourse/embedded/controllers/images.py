@@ -1,0 +1,326 @@
+"""What a simulated container does: image names, digests, and the logs it writes.
+
+No image is pulled and no process runs; the kubelet asks this module what a container
+of a given image and command would show.  The behaviours:
+
+| image (repository)                   | logs at start                                     | runs until |
+|--------------------------------------|---------------------------------------------------|------------|
+| `traefik/whoami`                     | `Starting up on port 80` (or `--port N`)          | deleted    |
+| `nginx`                              | the entrypoint's notices, `start worker processes` | deleted    |
+| `traefik`                            | `Configuration loaded from flags.`                | deleted    |
+| `postgres`                           | `database system is ready to accept connections`  | deleted    |
+| `mysql`, `mariadb`                   | `ready for connections`                           | deleted    |
+| `redis`, `valkey/valkey`             | `Ready to accept connections tcp`                 | deleted    |
+| `rabbitmq`                           | `Server startup complete; N plugins started.`     | deleted    |
+| `mongo`                              | `Waiting for connections`                         | deleted    |
+| any image with a shell `command`     | what the script would `echo` (see below)          | see below  |
+
+A shell script (`sh -c "…"` in `command`/`args`, or the words of `command` + `args`)
+is read, not run: `echo`/`printf` statements before a `while true; do …; done` loop are
+logged once; the loop's `echo` lines are logged once per iteration, an iteration lasting
+the sum of its `sleep N` statements, computed lazily from the start time (so `kubectl
+logs` shows exactly the lines elapsed time allows).  `$HOSTNAME`, `$(hostname)`,
+`$(date)` and the container's literal `env` values are substituted.  A script without a
+loop finishes after its sleeps with the code of its last `exit N` (`false` gives 1).
+Anything else (redirections, pipes, arithmetic) is not interpreted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shlex
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, SupportsIndex, overload
+
+Obj = dict[str, Any]
+MAX_LOG_LINES = 10_000
+_LOOP = re.compile(r"while\s+(?:true|:|\[\s*1\s*\])\s*;?\s*do\b(?P<body>.*?)\bdone", re.S)
+_SHELLS = ("sh", "/bin/sh", "bash", "/bin/bash", "ash", "/bin/ash")
+
+
+# -- names ------------------------------------------------------------------------------
+
+
+def normalise(image: str) -> str:
+    """`nginx:1.27-alpine` -> `docker.io/library/nginx:1.27-alpine`, as containerd shows it."""
+    name, at, digest = image.partition("@")
+    parts = name.split("/")
+    if len(parts) == 1 or not ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = ["docker.io", *(["library"] if len(parts) == 1 else []), *parts]
+    full = "/".join(parts)
+    if not at and ":" not in parts[-1]:
+        full += ":latest"
+    return full + (at + digest if at else "")
+
+
+def repository(image: str) -> str:
+    """`docker.io/library/postgres:16` -> `postgres`; `traefik/whoami` -> `traefik/whoami`."""
+    name = normalise(image).split("@", 1)[0]
+    name = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+    parts = name.split("/")[1:]
+    if parts and parts[0] == "library":
+        parts = parts[1:]
+    return "/".join(parts)
+
+
+def tag(image: str) -> str:
+    last = normalise(image).split("@", 1)[0].rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else "latest"
+
+
+def image_id(image: str) -> str:
+    """`docker.io/library/nginx@sha256:<64 hex>`, stable for the same image."""
+    full = normalise(image)
+    name = full.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]
+    if "@sha256:" in full:
+        return f"{name}@{full.split('@', 1)[1]}"
+    return f"{name}@sha256:{hashlib.sha256(full.encode()).hexdigest()}"
+
+
+def container_id(pod_uid: str, container: str, restarts: int = 0) -> str:
+    digest = hashlib.sha256(f"{pod_uid}/{container}/{restarts}".encode()).hexdigest()
+    return f"containerd://{digest}"
+
+
+# -- start-up lines by image --------------------------------------------------------------
+
+
+def _stamp(fmt: str) -> Callable[[float], str]:
+    return lambda t: time.strftime(fmt, time.gmtime(t))
+
+
+_GO = _stamp("%Y/%m/%d %H:%M:%S")
+_PG = _stamp("%Y-%m-%d %H:%M:%S.000 UTC")
+_REDIS = _stamp("%d %b %Y %H:%M:%S.000")
+_ISO = _stamp("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _whoami(container: Obj, t: float) -> list[str]:
+    words = [str(a) for a in container.get("args") or []]
+    port = "80"
+    for i, word in enumerate(words):
+        if word.lstrip("-") == "port" and i + 1 < len(words):
+            port = words[i + 1]
+        elif word.lstrip("-").startswith("port="):
+            port = word.split("=", 1)[1]
+    return [f"{_GO(t)} Starting up on port {port}"]
+
+
+def _nginx(container: Obj, t: float) -> list[str]:
+    entry = "/docker-entrypoint.sh:"
+    version = tag(str(container.get("image", "")))
+    lines = [
+        f"{entry} /docker-entrypoint.d/ is not empty, will attempt to perform configuration",
+        f"{entry} Looking for shell scripts in /docker-entrypoint.d/",
+        f"{entry} Launching /docker-entrypoint.d/10-listen-on-ipv6-by-default.sh",
+        "10-listen-on-ipv6-by-default.sh: info: Enabled listen on IPv6 in /etc/nginx/conf.d/default.conf",
+        f"{entry} Launching /docker-entrypoint.d/20-envsubst-on-templates.sh",
+        f"{entry} Launching /docker-entrypoint.d/30-tune-worker-processes.sh",
+        f"{entry} Configuration complete; ready for start up",
+        f'{_GO(t)} [notice] 1#1: using the "epoll" event method',
+    ]
+    if re.match(r"^\d+\.\d+", version):
+        lines.append(f"{_GO(t)} [notice] 1#1: nginx/{version.split('-')[0]}")
+    lines += [f"{_GO(t)} [notice] 1#1: start worker processes", f"{_GO(t)} [notice] 1#1: start worker process 29"]
+    return lines
+
+
+def _fixed(*templates: str, stamp: Callable[[float], str] = _ISO) -> Callable[[Obj, float], list[str]]:
+    return lambda container, t: [line.format(t=stamp(t)) for line in templates]
+
+
+STARTUP: dict[str, Callable[[Obj, float], list[str]]] = {
+    "traefik/whoami": _whoami,
+    "nginx": _nginx,
+    "traefik": _fixed('time="{t}" level=info msg="Configuration loaded from flags."'),
+    "postgres": _fixed(
+        '{t} [1] LOG:  listening on IPv4 address "0.0.0.0", port 5432',
+        "{t} [1] LOG:  database system is ready to accept connections",
+        stamp=_PG,
+    ),
+    "mysql": _fixed("{t} 0 [System] [MY-010931] [Server] /usr/sbin/mysqld: ready for connections."),
+    "mariadb": _fixed("{t} 0 [Note] mariadbd: ready for connections."),
+    "redis": _fixed("1:M {t} * Server initialized", "1:M {t} * Ready to accept connections tcp", stamp=_REDIS),
+    "valkey/valkey": _fixed("1:M {t} * Server initialized", "1:M {t} * Ready to accept connections tcp", stamp=_REDIS),
+    "rabbitmq": _fixed(
+        "{t} [info] <0.9.0> Time to start RabbitMQ: 4201 ms",
+        "{t} [info] <0.230.0> Server startup complete; 4 plugins started.",
+    ),
+    "mongo": _fixed('{{"t":{{"$date":"{t}"}},"s":"I","c":"NETWORK","msg":"Waiting for connections"}}'),
+}
+
+
+# -- shell scripts ---------------------------------------------------------------------------
+
+
+@dataclass
+class Script:
+    """What a shell script would print: lines once, then lines per loop iteration."""
+
+    once: list[str] = field(default_factory=list)
+    loop: list[str] = field(default_factory=list)
+    period: float = 0.0
+    looping: bool = False
+    runtime: float = 0.0
+    exit_code: int = 0
+
+
+def script_of(container: Obj) -> str | None:
+    """The shell text a container runs, when its command is given."""
+    words = [str(w) for w in (container.get("command") or []) + (container.get("args") or [])]
+    if not container.get("command") or not words:
+        return None
+    if words[0] in _SHELLS and "-c" in words:
+        index = words.index("-c")
+        return " ".join(words[index + 1 :])
+    return " ".join(shlex.quote(w) if " " in w else w for w in words)
+
+
+def parse_script(text: str) -> Script:
+    script = Script()
+    match = _LOOP.search(text)
+    head = text[: match.start()] if match else text
+    for statement in _statements(head):
+        _apply(statement, script, script.once)
+    if match:
+        script.looping = True
+        body = Script()
+        for statement in _statements(match.group("body")):
+            _apply(statement, body, script.loop)
+        script.period = body.runtime if body.runtime > 0 else 1.0
+    return script
+
+
+def _statements(text: str) -> Iterator[str]:
+    for part in re.split(r";|\n|&&|\|\|", text):
+        part = part.strip()
+        if part and part not in ("do", "done"):
+            yield part
+
+
+def _apply(statement: str, script: Script, lines: list[str]) -> None:
+    try:
+        words = shlex.split(statement)
+    except ValueError:
+        words = statement.split()
+    if not words:
+        return
+    verb, rest = words[0], words[1:]
+    if verb in ("echo", "printf"):
+        while rest and rest[0] in ("-n", "-e", "-ne", "-en"):
+            rest = rest[1:]
+        lines.append(" ".join(rest).replace("\\n", ""))
+    elif verb == "sleep" and rest:
+        script.runtime += _seconds(rest[0])
+    elif verb == "exit":
+        script.exit_code = int(rest[0]) if rest and rest[0].isdigit() else 0
+    elif verb == "false":
+        script.exit_code = 1
+    elif verb == "true":
+        script.exit_code = 0
+
+
+def _seconds(text: str) -> float:
+    if text == "infinity":
+        return float("inf")
+    match = re.match(r"^([0-9.]+)([smhd]?)$", text)
+    if not match:
+        return 0.0
+    scale = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    return float(match.group(1)) * scale
+
+
+# -- a container's log ----------------------------------------------------------------------
+
+
+class ContainerLog(list[str]):
+    """Log lines that grow with time: a shell loop's lines appear as time passes.
+
+    The kubelet stores one of these in `Context.logbook`; whoever reads it (iterating,
+    `len`, indexing) sees the lines the container has written by now.
+    """
+
+    def __init__(self, lines: list[str], script: Script | None, started: float, env: dict[str, str]) -> None:
+        super().__init__(_substitute(line, env, started) if script else line for line in lines)
+        self._script = script
+        self._started = started
+        self._env = env
+        self._emitted = 0
+
+    def refresh(self, now: float | None = None) -> None:
+        script = self._script
+        if script is None or not script.looping or not script.loop:
+            return
+        elapsed = (time.time() if now is None else now) - self._started - script.runtime
+        iterations = int(elapsed // script.period) + 1 if elapsed >= 0 else 0
+        while self._emitted < iterations and super().__len__() < MAX_LOG_LINES:
+            moment = self._started + script.runtime + self._emitted * script.period
+            super().extend(_substitute(line, self._env, moment) for line in script.loop)
+            self._emitted += 1
+
+    def __iter__(self) -> Iterator[str]:
+        self.refresh()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self.refresh()
+        return super().__len__()
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> str | list[str]:
+        self.refresh()
+        return super().__getitem__(index)
+
+
+def _substitute(line: str, env: dict[str, str], moment: float) -> str:
+    date = time.strftime("%a %b %e %H:%M:%S UTC %Y", time.gmtime(moment))
+    line = line.replace("$(date)", date).replace("`date`", date)
+    line = line.replace("$(hostname)", env.get("HOSTNAME", "")).replace("`hostname`", env.get("HOSTNAME", ""))
+    return re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: env.get(m.group(1), ""), line)
+
+
+def container_log(container: Obj, pod_name: str, started: float) -> ContainerLog:
+    env = {"HOSTNAME": pod_name}
+    for var in container.get("env") or []:
+        if "value" in var:
+            env[str(var["name"])] = str(var["value"])
+    text = script_of(container)
+    if text is not None:
+        script = parse_script(text)
+        return ContainerLog(script.once, script, started, env)
+    startup = STARTUP.get(repository(str(container.get("image", ""))))
+    lines = startup(container, started) if startup else []
+    return ContainerLog(lines, None, started, {})
+
+
+def finishes(container: Obj) -> tuple[float, int] | None:
+    """(seconds it runs, exit code) for a command that ends by itself, else None."""
+    text = script_of(container)
+    if text is None:
+        return None
+    script = parse_script(text)
+    if script.looping or script.runtime == float("inf") or not _only_simple(text):
+        return None
+    return script.runtime, script.exit_code
+
+
+def _only_simple(text: str) -> bool:
+    """Only statements whose end we can foresee (echo, sleep, exit, true, ...)."""
+    for statement in _statements(text):
+        verb = statement.split()[0] if statement.split() else ""
+        if verb not in _FINITE:
+            return False
+    return True
+
+
+_FINITE = ("echo", "printf", "sleep", "exit", "true", "false", "date", "hostname", "env", "ls", "cat", ":")
