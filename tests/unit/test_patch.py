@@ -858,3 +858,43 @@ def test_strategic_patch_must_be_an_object() -> None:
 def test_patch_error_message_is_the_status_message() -> None:
     error = PatchError(400, "BadRequest", "bad")
     assert (str(error), error.causes) == ("bad", [])
+
+
+def test_patch_recorded_from_kubectl_1_37_client_side_apply() -> None:
+    """The body kubectl 1.37 sent when a manifest added a container before `nginx`,
+    bumped replicas and the image, and swapped env var A for B."""
+    live = deployment()
+    pod_spec(live)["containers"] = [
+        {"name": "nginx", "image": "nginx:1.25", "env": [{"name": "A", "value": "1"}]}
+    ]
+    patch = {
+        "spec": {
+            "replicas": 3,
+            "template": {
+                "spec": {
+                    "$setElementOrder/containers": [
+                        {"name": "sidecar"},
+                        {"name": "nginx"},
+                    ],
+                    "containers": [
+                        {"image": "busybox", "name": "sidecar"},
+                        {
+                            "$setElementOrder/env": [{"name": "B"}],
+                            "env": [
+                                {"name": "B", "value": "2"},
+                                {"$patch": "delete", "name": "A"},
+                            ],
+                            "image": "nginx:1.27",
+                            "name": "nginx",
+                        },
+                    ],
+                }
+            },
+        }
+    }
+    result = smp(live, patch)
+    assert result["spec"]["replicas"] == 3
+    assert pod_spec(result)["containers"] == [
+        {"image": "busybox", "name": "sidecar"},
+        {"name": "nginx", "image": "nginx:1.27", "env": [{"name": "B", "value": "2"}]},
+    ]
