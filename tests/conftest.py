@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,7 +23,9 @@ CONTROLLER_TIMINGS = Timings(
 Eventually = Callable[..., Any]
 
 
-def poll_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+def poll_until(
+    predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition"
+) -> Any:
     """Poll until `predicate()` is truthy (returning it); fail naming `what` if never."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -33,13 +37,71 @@ def poll_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
     raise AssertionError(f"timed out waiting for {what} (last value: {last!r})")
 
 
+class _Failures(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(self.format(record))
+
+
 @pytest.fixture(scope="module")
 def controller_cluster() -> Iterator[EmbeddedCluster]:
-    """A running embedded cluster (store, API, controllers) per test module."""
-    with EmbeddedCluster(ClusterOptions(timings=CONTROLLER_TIMINGS)) as running:
-        yield running
+    """A running embedded cluster (store, API, controllers) per test module; a
+    reconcile that raised fails the module at teardown."""
+    failures = _Failures()
+    logger = logging.getLogger("kubecourse.embedded.controllers")
+    logger.addHandler(failures)
+    try:
+        with EmbeddedCluster(ClusterOptions(timings=CONTROLLER_TIMINGS)) as running:
+            yield running
+    finally:
+        logger.removeHandler(failures)
+    assert not failures.messages, "controllers failed:\n" + "\n".join(failures.messages)
 
 
 @pytest.fixture
 def eventually() -> Eventually:
     return poll_until
+
+
+class InCluster:
+    """The cluster's `Api` and store, called in the cluster's own event loop."""
+
+    def __init__(self, cluster: EmbeddedCluster) -> None:
+        self.cluster = cluster
+
+    def create(self, resource: str, namespace: str | None, body: dict[str, Any]) -> Any:
+        rt = self.cluster.api.registry.get(resource)
+        return self.cluster.call(lambda: self.cluster.api.create(rt, namespace, body))
+
+    def get(self, resource: str, namespace: str | None, name: str) -> Any:
+        obj = self.cluster.call(
+            lambda: self.cluster.store.get(resource, namespace or "", name)
+        )
+        return None if obj is None else copy.deepcopy(obj)
+
+    def items(self, resource: str, namespace: str | None = None) -> list[Any]:
+        return self.cluster.call(
+            lambda: copy.deepcopy(list(self.cluster.store.items(resource, namespace)))
+        )
+
+    def patch(self, resource: str, namespace: str | None, name: str, body: Any) -> Any:
+        rt = self.cluster.api.registry.get(resource)
+        return self.cluster.call(
+            lambda: self.cluster.api.patch(rt, namespace, name, "merge", body)
+        )
+
+    def delete(self, resource: str, namespace: str | None, name: str) -> Any:
+        rt = self.cluster.api.registry.get(resource)
+        return self.cluster.call(lambda: self.cluster.api.delete(rt, namespace, name))
+
+    def namespace(self, name: str) -> str:
+        self.create("namespaces", None, {"metadata": {"name": name}})
+        return name
+
+
+@pytest.fixture(scope="module")
+def kube(controller_cluster: EmbeddedCluster) -> InCluster:
+    return InCluster(controller_cluster)

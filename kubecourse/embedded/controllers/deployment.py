@@ -98,8 +98,12 @@ def _rolling_params(d: Obj) -> tuple[int, int]:
         return 0, 0
     rolling = strategy.get("rollingUpdate") or {}
     replicas = int(d["spec"].get("replicas", 1))
-    surge = podutil.scaled_value(rolling.get("maxSurge", "25%"), replicas, round_up=True)
-    unavailable = podutil.scaled_value(rolling.get("maxUnavailable", "25%"), replicas, round_up=False)
+    surge = podutil.scaled_value(
+        rolling.get("maxSurge", "25%"), replicas, round_up=True
+    )
+    unavailable = podutil.scaled_value(
+        rolling.get("maxUnavailable", "25%"), replicas, round_up=False
+    )
     if surge == 0 and unavailable == 0:
         unavailable = 1
     return surge, min(unavailable, replicas)
@@ -127,7 +131,9 @@ class DeploymentController(Controller):
         return [
             (namespace, d["metadata"]["name"])
             for d in self.store.items("deployments.apps", namespace)
-            if podutil.selector_matches(d["spec"].get("selector"), rs["metadata"].get("labels"))
+            if podutil.selector_matches(
+                d["spec"].get("selector"), rs["metadata"].get("labels")
+            )
         ]
 
     async def reconcile(self, key: Key) -> float | None:
@@ -157,27 +163,47 @@ class DeploymentController(Controller):
             ref = controller_of(rs)
             if ref is not None and ref.get("uid") == uid:
                 claimed.append(rs)
-            elif ref is None and not podutil.is_terminating(rs) and podutil.selector_matches(
-                d["spec"].get("selector"), rs["metadata"].get("labels")
+            elif (
+                ref is None
+                and not podutil.is_terminating(rs)
+                and podutil.selector_matches(
+                    d["spec"].get("selector"), rs["metadata"].get("labels")
+                )
             ):
                 adopted = copy.deepcopy(rs)
-                adopted["metadata"].setdefault("ownerReferences", []).append(owner_reference(d))
-                claimed.append(self.api.update(self.ctx.rt(RS), namespace, rs["metadata"]["name"], adopted))
+                adopted["metadata"].setdefault("ownerReferences", []).append(
+                    owner_reference(d)
+                )
+                claimed.append(
+                    self.api.update(
+                        self.ctx.rt(RS), namespace, rs["metadata"]["name"], adopted
+                    )
+                )
         return claimed
 
     def _owned(self, d: Obj) -> list[Obj]:
-        return list(podutil.owned_by(self.store.items(RS, d["metadata"]["namespace"]), d["metadata"]["uid"]))
+        return list(
+            podutil.owned_by(
+                self.store.items(RS, d["metadata"]["namespace"]), d["metadata"]["uid"]
+            )
+        )
 
     def _find_new(self, d: Obj, rss: list[Obj]) -> Obj | None:
         wanted = d["spec"].get("template") or {}
-        same = [rs for rs in rss if template_without_hash(rs["spec"].get("template") or {}) == wanted]
+        same = [
+            rs
+            for rs in rss
+            if template_without_hash(rs["spec"].get("template") or {}) == wanted
+        ]
         same.sort(key=lambda rs: (podutil.created_at(rs), rs["metadata"]["name"]))
         return same[0] if same else None
 
     # -- strategies ----------------------------------------------------------------------
 
     def _rolling(self, d: Obj, rss: list[Obj]) -> str | None:
-        new, created = self._ensure_new(d, rss, lambda current: self._surge_target(d, rss, current))
+        new, created = self._ensure_new(
+            d, rss, lambda current: self._surge_target(d, rss, current)
+        )
         if new is None:
             return None
         old = [rs for rs in rss if rs["metadata"]["uid"] != new["metadata"]["uid"]]
@@ -196,7 +222,11 @@ class DeploymentController(Controller):
         """How many replicas the new set may have (upstream `NewRSNewReplicas`)."""
         wanted = int(d["spec"].get("replicas", 1))
         current_new = int(new["spec"].get("replicas", 0)) if new else 0
-        total = sum(int(rs["spec"].get("replicas", 0)) for rs in rss if new is None or rs["metadata"]["uid"] != new["metadata"]["uid"])
+        total = sum(
+            int(rs["spec"].get("replicas", 0))
+            for rs in rss
+            if new is None or rs["metadata"]["uid"] != new["metadata"]["uid"]
+        )
         total += current_new
         max_total = wanted + max_surge(d)
         if total >= max_total:
@@ -208,9 +238,13 @@ class DeploymentController(Controller):
             return
         wanted = int(d["spec"].get("replicas", 1))
         min_available = wanted - max_unavailable(d)
-        old = sorted(old, key=lambda rs: (podutil.created_at(rs), rs["metadata"]["name"]))
+        old = sorted(
+            old, key=lambda rs: (podutil.created_at(rs), rs["metadata"]["name"])
+        )
         everything = [*old, new]
-        new_unavailable = int(new["spec"].get("replicas", 0)) - _status(new, "availableReplicas")
+        new_unavailable = int(new["spec"].get("replicas", 0)) - _status(
+            new, "availableReplicas"
+        )
         budget = _spec_total(everything) - min_available - new_unavailable
         if budget <= 0:
             return
@@ -227,7 +261,9 @@ class DeploymentController(Controller):
                 self._scale(d, rs, replicas - step)
                 excess -= step
 
-    def _drop_unhealthy(self, d: Obj, old: list[Obj], budget: int) -> tuple[list[Obj], int]:
+    def _drop_unhealthy(
+        self, d: Obj, old: list[Obj], budget: int
+    ) -> tuple[list[Obj], int]:
         """Old sets lose their unavailable pods first (upstream `cleanupUnhealthyReplicas`)."""
         result: list[Obj] = []
         for rs in old:
@@ -242,7 +278,11 @@ class DeploymentController(Controller):
 
     def _recreate(self, d: Obj, rss: list[Obj]) -> str | None:
         new = self._find_new(d, rss)
-        old = [rs for rs in rss if new is None or rs["metadata"]["uid"] != new["metadata"]["uid"]]
+        old = [
+            rs
+            for rs in rss
+            if new is None or rs["metadata"]["uid"] != new["metadata"]["uid"]
+        ]
         active = [rs for rs in old if int(rs["spec"].get("replicas", 0)) > 0]
         for rs in active:
             self._scale(d, rs, 0)
@@ -259,7 +299,11 @@ class DeploymentController(Controller):
         uids = {rs["metadata"]["uid"] for rs in old}
         for pod in self.store.items("pods", d["metadata"]["namespace"]):
             ref = controller_of(pod)
-            if ref is not None and ref.get("uid") in uids and not podutil.is_terminal(pod):
+            if (
+                ref is not None
+                and ref.get("uid") in uids
+                and not podutil.is_terminal(pod)
+            ):
                 return True
         return False
 
@@ -281,7 +325,9 @@ class DeploymentController(Controller):
         """The new set (created if missing, revision bumped if reused); and its name
         when this call created it."""
         new = self._find_new(d, rss)
-        next_revision = max((revision_of(rs) for rs in rss if rs is not new), default=0) + 1
+        next_revision = (
+            max((revision_of(rs) for rs in rss if rs is not new), default=0) + 1
+        )
         if new is not None:
             if revision_of(new) < next_revision:
                 new = self._annotate(new, {REVISION: str(next_revision)})
@@ -290,7 +336,9 @@ class DeploymentController(Controller):
         created = self._create_new(d, replicas_for(None), next_revision)
         if created is not None:
             self._record_revision(d, next_revision)
-            self._event_scaled(d, created["metadata"]["name"], 0, int(created["spec"]["replicas"]))
+            self._event_scaled(
+                d, created["metadata"]["name"], 0, int(created["spec"]["replicas"])
+            )
         return created, created["metadata"]["name"] if created else None
 
     def _create_new(self, d: Obj, replicas: int, revision: int) -> Obj | None:
@@ -303,7 +351,11 @@ class DeploymentController(Controller):
             if err.code != 409:
                 raise
         existing = self.store.get(RS, namespace, body["metadata"]["name"])
-        if existing is not None and template_without_hash(existing["spec"]["template"]) == d["spec"]["template"]:
+        if (
+            existing is not None
+            and template_without_hash(existing["spec"]["template"])
+            == d["spec"]["template"]
+        ):
             return copy.deepcopy(existing)  # ours, or adoptable on the next pass
         self._bump_collisions(d)
         return None
@@ -312,19 +364,33 @@ class DeploymentController(Controller):
         new = copy.deepcopy(d)
         status = new.setdefault("status", {})
         status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
-        self.api.update(self.ctx.rt("deployments.apps"), d["metadata"]["namespace"], d["metadata"]["name"], new, subresource="status")
+        self.api.update(
+            self.ctx.rt("deployments.apps"),
+            d["metadata"]["namespace"],
+            d["metadata"]["name"],
+            new,
+            subresource="status",
+        )
 
     def _record_revision(self, d: Obj, revision: int) -> None:
-        current = self.store.get("deployments.apps", d["metadata"]["namespace"], d["metadata"]["name"])
-        if current is None or (current["metadata"].get("annotations") or {}).get(REVISION) == str(revision):
+        current = self.store.get(
+            "deployments.apps", d["metadata"]["namespace"], d["metadata"]["name"]
+        )
+        if current is None or (current["metadata"].get("annotations") or {}).get(
+            REVISION
+        ) == str(revision):
             return
         self._annotate(current, {REVISION: str(revision)}, "deployments.apps")
 
-    def _annotate(self, obj: Obj, annotations: dict[str, str], resource: str = RS) -> Obj:
+    def _annotate(
+        self, obj: Obj, annotations: dict[str, str], resource: str = RS
+    ) -> Obj:
         new = copy.deepcopy(obj)
         new["metadata"].setdefault("annotations", {}).update(annotations)
         meta = obj["metadata"]
-        return self.api.update(self.ctx.rt(resource), meta["namespace"], meta["name"], new)
+        return self.api.update(
+            self.ctx.rt(resource), meta["namespace"], meta["name"], new
+        )
 
     # -- scaling ---------------------------------------------------------------------------
 
@@ -333,7 +399,9 @@ class DeploymentController(Controller):
         annotations = {DESIRED: str(wanted), MAX: str(wanted + max_surge(d))}
         current = int(rs["spec"].get("replicas", 0))
         present = rs["metadata"].get("annotations") or {}
-        if current == replicas and all(present.get(k) == v for k, v in annotations.items()):
+        if current == replicas and all(
+            present.get(k) == v for k, v in annotations.items()
+        ):
             return rs
         new = copy.deepcopy(rs)
         new["spec"]["replicas"] = replicas
@@ -365,7 +433,9 @@ class DeploymentController(Controller):
         idle.sort(key=lambda rs: (revision_of(rs), podutil.created_at(rs)))
         for rs in idle[: max(0, len(idle) - limit)]:
             try:
-                self.api.delete(self.ctx.rt(RS), rs["metadata"]["namespace"], rs["metadata"]["name"])
+                self.api.delete(
+                    self.ctx.rt(RS), rs["metadata"]["namespace"], rs["metadata"]["name"]
+                )
             except StatusError:
                 continue
 
@@ -379,11 +449,19 @@ class DeploymentController(Controller):
         new_rs = self._find_new(d, rss)
         status = deployment_status(d, rss, new_rs)
         progressing, wait = progressing_condition(d, status, new_rs, created)
-        status["conditions"] = _merge_conditions(d, [available_condition(d, status), progressing])
+        status["conditions"] = _merge_conditions(
+            d, [available_condition(d, status), progressing]
+        )
         if status != d.get("status"):
             body = copy.deepcopy(d)
             body["status"] = status
-            self.api.update(self.ctx.rt("deployments.apps"), key[0], key[1], body, subresource="status")
+            self.api.update(
+                self.ctx.rt("deployments.apps"),
+                key[0],
+                key[1],
+                body,
+                subresource="status",
+            )
         return wait
 
 
@@ -393,10 +471,16 @@ def new_replicaset(d: Obj, replicas: int, revision: int, collisions: int | None)
     template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = hash_
     selector = copy.deepcopy(d["spec"].get("selector") or {})
     selector.setdefault("matchLabels", {})[HASH_LABEL] = hash_
-    annotations = {k: v for k, v in (d["metadata"].get("annotations") or {}).items() if k not in NOT_COPIED}
+    annotations = {
+        k: v
+        for k, v in (d["metadata"].get("annotations") or {}).items()
+        if k not in NOT_COPIED
+    }
     surge = max_surge(d)
     wanted = int(d["spec"].get("replicas", 1))
-    annotations.update({REVISION: str(revision), DESIRED: str(wanted), MAX: str(wanted + surge)})
+    annotations.update(
+        {REVISION: str(revision), DESIRED: str(wanted), MAX: str(wanted + surge)}
+    )
     spec: Obj = {"replicas": replicas, "selector": selector, "template": template}
     if d["spec"].get("minReadySeconds"):
         spec["minReadySeconds"] = d["spec"]["minReadySeconds"]
@@ -442,33 +526,76 @@ def deployment_status(d: Obj, rss: list[Obj], new_rs: Obj | None) -> Obj:
 def available_condition(d: Obj, status: Obj) -> Obj:
     wanted = int(d["spec"].get("replicas", 1))
     if status.get("availableReplicas", 0) >= wanted - max_unavailable(d):
-        return _condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
-    return _condition("Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+        return _condition(
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+        )
+    return _condition(
+        "Available",
+        "False",
+        "MinimumReplicasUnavailable",
+        "Deployment does not have minimum availability.",
+    )
 
 
-def progressing_condition(d: Obj, status: Obj, new_rs: Obj | None, created: str | None) -> tuple[Obj, float | None]:
+def progressing_condition(
+    d: Obj, status: Obj, new_rs: Obj | None, created: str | None
+) -> tuple[Obj, float | None]:
     """The Progressing condition (upstream `syncRolloutStatus`) and when to look again
     for the progress deadline."""
     previous = podutil.condition(d, "Progressing")
     name = new_rs["metadata"]["name"] if new_rs else ""
     if d["spec"].get("paused"):
-        return _condition("Progressing", "Unknown", "DeploymentPaused", "Deployment is paused"), None
+        return _condition(
+            "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused"
+        ), None
     if previous and previous.get("reason") == "DeploymentPaused":
-        return _condition("Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed"), 0.0
+        return _condition(
+            "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed"
+        ), 0.0
     if _complete(d, status):
-        return _condition("Progressing", "True", "NewReplicaSetAvailable", f'ReplicaSet "{name}" has successfully progressed.'), None
+        return _condition(
+            "Progressing",
+            "True",
+            "NewReplicaSetAvailable",
+            f'ReplicaSet "{name}" has successfully progressed.',
+        ), None
     if created:
-        return _condition("Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{created}"'), _deadline(d)
+        return _condition(
+            "Progressing",
+            "True",
+            "NewReplicaSetCreated",
+            f'Created new replica set "{created}"',
+        ), _deadline(d)
     if _made_progress(d, status):
-        return _condition("Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{name}" is progressing.'), _deadline(d)
+        return _condition(
+            "Progressing",
+            "True",
+            "ReplicaSetUpdated",
+            f'ReplicaSet "{name}" is progressing.',
+        ), _deadline(d)
     if previous is None and new_rs is not None:
-        return _condition("Progressing", "True", "FoundNewReplicaSet", f'Found new replica set "{name}"'), _deadline(d)
+        return _condition(
+            "Progressing",
+            "True",
+            "FoundNewReplicaSet",
+            f'Found new replica set "{name}"',
+        ), _deadline(d)
     return _check_deadline(d, previous, name)
 
 
-def _check_deadline(d: Obj, previous: Obj | None, name: str) -> tuple[Obj, float | None]:
+def _check_deadline(
+    d: Obj, previous: Obj | None, name: str
+) -> tuple[Obj, float | None]:
     if previous is None:
-        return _condition("Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{name}" is progressing.'), _deadline(d)
+        return _condition(
+            "Progressing",
+            "True",
+            "ReplicaSetUpdated",
+            f'ReplicaSet "{name}" is progressing.',
+        ), _deadline(d)
     if previous.get("reason") in ("ProgressDeadlineExceeded", "NewReplicaSetAvailable"):
         return previous, None
     updated = parse_time(previous.get("lastUpdateTime"))
@@ -528,7 +655,10 @@ def _merge_conditions(d: Obj, wanted: list[Obj]) -> list[Obj]:
             continue
         if previous.get("status") == entry["status"]:
             entry = {**entry, "lastTransitionTime": previous.get("lastTransitionTime")}
-            same = previous.get("reason") == entry["reason"] and previous.get("message") == entry["message"]
+            same = (
+                previous.get("reason") == entry["reason"]
+                and previous.get("message") == entry["message"]
+            )
             if same and entry["reason"] != "ReplicaSetUpdated":
                 entry["lastUpdateTime"] = previous.get("lastUpdateTime")
         merged.append(entry)

@@ -88,7 +88,12 @@ def target_port(value: object, pod: Obj) -> int | None:
 
 def target_ref(pod: Obj) -> Obj:
     meta = pod["metadata"]
-    return {"kind": "Pod", "namespace": meta["namespace"], "name": meta["name"], "uid": meta["uid"]}
+    return {
+        "kind": "Pod",
+        "namespace": meta["namespace"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+    }
 
 
 def owned_labels(svc: Obj) -> dict[str, str]:
@@ -109,7 +114,11 @@ def build_subsets(svc: Obj, pods: list[Obj]) -> list[Obj]:
             continue
         key = repr(sorted((p.get("name", ""), p["port"], p["protocol"]) for p in ports))
         subset = groups.setdefault(key, {"ports": ports} if ports else {})
-        address = {"ip": pod["status"]["podIP"], "nodeName": pod["spec"].get("nodeName"), "targetRef": target_ref(pod)}
+        address = {
+            "ip": pod["status"]["podIP"],
+            "nodeName": pod["spec"].get("nodeName"),
+            "targetRef": target_ref(pod),
+        }
         field = "addresses" if publish or podutil.is_ready(pod) else "notReadyAddresses"
         subset.setdefault(field, []).append(address)
     return list(groups.values())
@@ -136,12 +145,20 @@ class EndpointsController(Controller):
         labels = owned_labels(svc)
         if current is None:
             self._create(key, subsets, labels)
-        elif (current.get("subsets") or []) != subsets or (current["metadata"].get("labels") or {}) != labels:
+        elif (current.get("subsets") or []) != subsets or (
+            current["metadata"].get("labels") or {}
+        ) != labels:
             self._update(current, subsets, labels)
         return None
 
     def _create(self, key: Key, subsets: list[Obj], labels: dict[str, str]) -> None:
-        body: Obj = {"metadata": {"name": key[1], "labels": labels, "annotations": {TRIGGER: podutil.iso()}}}
+        body: Obj = {
+            "metadata": {
+                "name": key[1],
+                "labels": labels,
+                "annotations": {TRIGGER: podutil.iso()},
+            }
+        }
         if subsets:
             body["subsets"] = subsets
         try:

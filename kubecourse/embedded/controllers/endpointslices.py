@@ -46,8 +46,16 @@ def slice_endpoint(svc: Obj, pod: Obj) -> Obj:
     if svc["spec"].get("publishNotReadyAddresses"):
         conditions = {"ready": True, "serving": True, "terminating": terminating}
     else:
-        conditions = {"ready": ready and not terminating, "serving": ready, "terminating": terminating}
-    endpoint: Obj = {"addresses": [pod["status"]["podIP"]], "conditions": conditions, "targetRef": target_ref(pod)}
+        conditions = {
+            "ready": ready and not terminating,
+            "serving": ready,
+            "terminating": terminating,
+        }
+    endpoint: Obj = {
+        "addresses": [pod["status"]["podIP"]],
+        "conditions": conditions,
+        "targetRef": target_ref(pod),
+    }
     if pod["spec"].get("nodeName"):
         endpoint["nodeName"] = pod["spec"]["nodeName"]
     return endpoint
@@ -70,7 +78,11 @@ def desired_slices(svc: Obj, pods: list[Obj]) -> list[tuple[list[Obj], list[Obj]
 
 
 def _slice_port(port: Obj) -> Obj:
-    entry: Obj = {"name": port.get("name", ""), "port": port["port"], "protocol": port["protocol"]}
+    entry: Obj = {
+        "name": port.get("name", ""),
+        "port": port["port"],
+        "protocol": port["protocol"],
+    }
     if port.get("appProtocol"):
         entry["appProtocol"] = port["appProtocol"]
     return entry
@@ -116,9 +128,20 @@ class EndpointSliceController(Controller):
             and (s["metadata"].get("labels") or {}).get(MANAGED_BY) == MANAGER
         ]
 
-    def _write(self, svc: Obj, current: Obj | None, labels: dict[str, str], ports: list[Obj], endpoints: list[Obj]) -> None:
+    def _write(
+        self,
+        svc: Obj,
+        current: Obj | None,
+        labels: dict[str, str],
+        ports: list[Obj],
+        endpoints: list[Obj],
+    ) -> None:
         body = copy.deepcopy(current) if current else _new_slice(svc)
-        content = (body.get("endpoints"), body.get("ports"), body["metadata"].get("labels"))
+        content = (
+            body.get("endpoints"),
+            body.get("ports"),
+            body["metadata"].get("labels"),
+        )
         if current is not None and content == (endpoints, ports, labels):
             return
         body["metadata"]["labels"] = labels
@@ -130,14 +153,20 @@ class EndpointSliceController(Controller):
             if current is None:
                 self.api.create(rt, svc["metadata"]["namespace"], body)
             else:
-                self.api.update(rt, svc["metadata"]["namespace"], current["metadata"]["name"], body)
+                self.api.update(
+                    rt, svc["metadata"]["namespace"], current["metadata"]["name"], body
+                )
         except StatusError as err:
             if err.code not in (403, 404, 409):
                 raise
 
     def _delete(self, obj: Obj) -> None:
         try:
-            self.api.delete(self.ctx.rt(SLICES), obj["metadata"]["namespace"], obj["metadata"]["name"])
+            self.api.delete(
+                self.ctx.rt(SLICES),
+                obj["metadata"]["namespace"],
+                obj["metadata"]["name"],
+            )
         except StatusError:
             pass
 
@@ -146,7 +175,10 @@ def _new_slice(svc: Obj) -> Obj:
     return {
         "apiVersion": "discovery.k8s.io/v1",
         "kind": "EndpointSlice",
-        "metadata": {"generateName": f"{svc['metadata']['name']}-", "ownerReferences": [owner_reference(svc)]},
+        "metadata": {
+            "generateName": f"{svc['metadata']['name']}-",
+            "ownerReferences": [owner_reference(svc)],
+        },
         "addressType": "IPv4",
     }
 

@@ -47,7 +47,10 @@ class GarbageCollector(Controller):
         keys = []
         for resource in self.watches:
             for obj in self.store.items(resource):
-                if any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or []):
+                if any(
+                    ref.get("uid") == uid
+                    for ref in obj["metadata"].get("ownerReferences") or []
+                ):
                     keys.append(_key(resource, obj))
         return keys
 
@@ -72,17 +75,26 @@ class GarbageCollector(Controller):
         rt = REGISTRY.by_kind(str(ref.get("apiVersion", "")), str(ref.get("kind", "")))
         if rt is None:
             return False
-        owner = self.store.get(rt.key, namespace if rt.namespaced else "", str(ref.get("name")))
+        owner = self.store.get(
+            rt.key, namespace if rt.namespaced else "", str(ref.get("name"))
+        )
         return owner is not None and owner["metadata"].get("uid") == ref.get("uid")
 
     def _drop_references(self, resource: str, obj: Obj, alive: list[Obj]) -> None:
         new = copy.deepcopy(obj)
         new["metadata"]["ownerReferences"] = alive
         meta = obj["metadata"]
-        self.api.update(REGISTRY.get(resource), meta.get("namespace"), meta["name"], new)
+        self.api.update(
+            REGISTRY.get(resource), meta.get("namespace"), meta["name"], new
+        )
 
     def _delete(self, resource: str, namespace: str, name: str) -> None:
         try:
-            self.api.delete(REGISTRY.get(resource), namespace or None, name, propagation_policy="Background")
+            self.api.delete(
+                REGISTRY.get(resource),
+                namespace or None,
+                name,
+                propagation_policy="Background",
+            )
         except StatusError:
             pass  # already gone

@@ -37,7 +37,9 @@ from typing import Any, SupportsIndex, overload
 
 Obj = dict[str, Any]
 MAX_LOG_LINES = 10_000
-_LOOP = re.compile(r"while\s+(?:true|:|\[\s*1\s*\])\s*;?\s*do\b(?P<body>.*?)\bdone", re.S)
+_LOOP = re.compile(
+    r"while\s+(?:true|:|\[\s*1\s*\])\s*;?\s*do\b(?P<body>.*?)\bdone", re.S
+)
 _SHELLS = ("sh", "/bin/sh", "bash", "/bin/bash", "ash", "/bin/ash")
 
 
@@ -48,7 +50,9 @@ def normalise(image: str) -> str:
     """`nginx:1.27-alpine` -> `docker.io/library/nginx:1.27-alpine`, as containerd shows it."""
     name, at, digest = image.partition("@")
     parts = name.split("/")
-    if len(parts) == 1 or not ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+    if len(parts) == 1 or not (
+        "." in parts[0] or ":" in parts[0] or parts[0] == "localhost"
+    ):
         parts = ["docker.io", *(["library"] if len(parts) == 1 else []), *parts]
     full = "/".join(parts)
     if not at and ":" not in parts[-1]:
@@ -126,11 +130,16 @@ def _nginx(container: Obj, t: float) -> list[str]:
     ]
     if re.match(r"^\d+\.\d+", version):
         lines.append(f"{_GO(t)} [notice] 1#1: nginx/{version.split('-')[0]}")
-    lines += [f"{_GO(t)} [notice] 1#1: start worker processes", f"{_GO(t)} [notice] 1#1: start worker process 29"]
+    lines += [
+        f"{_GO(t)} [notice] 1#1: start worker processes",
+        f"{_GO(t)} [notice] 1#1: start worker process 29",
+    ]
     return lines
 
 
-def _fixed(*templates: str, stamp: Callable[[float], str] = _ISO) -> Callable[[Obj, float], list[str]]:
+def _fixed(
+    *templates: str, stamp: Callable[[float], str] = _ISO
+) -> Callable[[Obj, float], list[str]]:
     return lambda container, t: [line.format(t=stamp(t)) for line in templates]
 
 
@@ -143,15 +152,27 @@ STARTUP: dict[str, Callable[[Obj, float], list[str]]] = {
         "{t} [1] LOG:  database system is ready to accept connections",
         stamp=_PG,
     ),
-    "mysql": _fixed("{t} 0 [System] [MY-010931] [Server] /usr/sbin/mysqld: ready for connections."),
+    "mysql": _fixed(
+        "{t} 0 [System] [MY-010931] [Server] /usr/sbin/mysqld: ready for connections."
+    ),
     "mariadb": _fixed("{t} 0 [Note] mariadbd: ready for connections."),
-    "redis": _fixed("1:M {t} * Server initialized", "1:M {t} * Ready to accept connections tcp", stamp=_REDIS),
-    "valkey/valkey": _fixed("1:M {t} * Server initialized", "1:M {t} * Ready to accept connections tcp", stamp=_REDIS),
+    "redis": _fixed(
+        "1:M {t} * Server initialized",
+        "1:M {t} * Ready to accept connections tcp",
+        stamp=_REDIS,
+    ),
+    "valkey/valkey": _fixed(
+        "1:M {t} * Server initialized",
+        "1:M {t} * Ready to accept connections tcp",
+        stamp=_REDIS,
+    ),
     "rabbitmq": _fixed(
         "{t} [info] <0.9.0> Time to start RabbitMQ: 4201 ms",
         "{t} [info] <0.230.0> Server startup complete; 4 plugins started.",
     ),
-    "mongo": _fixed('{{"t":{{"$date":"{t}"}},"s":"I","c":"NETWORK","msg":"Waiting for connections"}}'),
+    "mongo": _fixed(
+        '{{"t":{{"$date":"{t}"}},"s":"I","c":"NETWORK","msg":"Waiting for connections"}}'
+    ),
 }
 
 
@@ -172,7 +193,9 @@ class Script:
 
 def script_of(container: Obj) -> str | None:
     """The shell text a container runs, when its command is given."""
-    words = [str(w) for w in (container.get("command") or []) + (container.get("args") or [])]
+    words = [
+        str(w) for w in (container.get("command") or []) + (container.get("args") or [])
+    ]
     if not container.get("command") or not words:
         return None
     if words[0] in _SHELLS and "-c" in words:
@@ -245,8 +268,16 @@ class ContainerLog(list[str]):
     `len`, indexing) sees the lines the container has written by now.
     """
 
-    def __init__(self, lines: list[str], script: Script | None, started: float, env: dict[str, str]) -> None:
-        super().__init__(_substitute(line, env, started) if script else line for line in lines)
+    def __init__(
+        self,
+        lines: list[str],
+        script: Script | None,
+        started: float,
+        env: dict[str, str],
+    ) -> None:
+        super().__init__(
+            _substitute(line, env, started) if script else line for line in lines
+        )
         self._script = script
         self._started = started
         self._env = env
@@ -285,8 +316,12 @@ class ContainerLog(list[str]):
 def _substitute(line: str, env: dict[str, str], moment: float) -> str:
     date = time.strftime("%a %b %e %H:%M:%S UTC %Y", time.gmtime(moment))
     line = line.replace("$(date)", date).replace("`date`", date)
-    line = line.replace("$(hostname)", env.get("HOSTNAME", "")).replace("`hostname`", env.get("HOSTNAME", ""))
-    return re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: env.get(m.group(1), ""), line)
+    line = line.replace("$(hostname)", env.get("HOSTNAME", "")).replace(
+        "`hostname`", env.get("HOSTNAME", "")
+    )
+    return re.sub(
+        r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: env.get(m.group(1), ""), line
+    )
 
 
 def container_log(container: Obj, pod_name: str, started: float) -> ContainerLog:
@@ -323,4 +358,17 @@ def _only_simple(text: str) -> bool:
     return True
 
 
-_FINITE = ("echo", "printf", "sleep", "exit", "true", "false", "date", "hostname", "env", "ls", "cat", ":")
+_FINITE = (
+    "echo",
+    "printf",
+    "sleep",
+    "exit",
+    "true",
+    "false",
+    "date",
+    "hostname",
+    "env",
+    "ls",
+    "cat",
+    ":",
+)

@@ -47,7 +47,13 @@ from kubecourse.embedded.store import Change
 
 COMPONENT = "kubelet"
 READINESS_ANNOTATION = "kubecourse.io/readiness"
-CONDITION_ORDER = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
+CONDITION_ORDER = (
+    "PodReadyToStartContainers",
+    "Initialized",
+    "Ready",
+    "ContainersReady",
+    "PodScheduled",
+)
 
 
 @dataclass
@@ -86,7 +92,11 @@ class Kubelet(Controller):
     async def reconcile(self, key: Key) -> float | None:
         pod = self.store.get("pods", *key)
         self._forget_gone(key, pod)
-        if pod is None or not pod["spec"].get("nodeName") or not self._node_running(pod):
+        if (
+            pod is None
+            or not pod["spec"].get("nodeName")
+            or not self._node_running(pod)
+        ):
             return None
         uid = pod["metadata"]["uid"]
         progress = self._pods.get(uid)
@@ -143,11 +153,21 @@ class Kubelet(Controller):
         new = copy.deepcopy(pod)
         new["status"] = status
         meta = pod["metadata"]
-        return self.api.update(self.ctx.rt("pods"), meta["namespace"], meta["name"], new, subresource="status")
+        return self.api.update(
+            self.ctx.rt("pods"),
+            meta["namespace"],
+            meta["name"],
+            new,
+            subresource="status",
+        )
 
-    def _event(self, pod: Obj, reason: str, message: str, type_: str = "Normal") -> None:
+    def _event(
+        self, pod: Obj, reason: str, message: str, type_: str = "Normal"
+    ) -> None:
         host = pod["spec"]["nodeName"]
-        self.ctx.record_event(pod, reason, message, component=COMPONENT, host=host, type=type_)
+        self.ctx.record_event(
+            pod, reason, message, component=COMPONENT, host=host, type=type_
+        )
 
     # -- stages -----------------------------------------------------------------------------
 
@@ -156,12 +176,21 @@ class Kubelet(Controller):
         self._pods[pod["metadata"]["uid"]] = PodProgress(accepted=time.monotonic())
         status = copy.deepcopy(pod.get("status") or {})
         host_ip = self._host_ip(pod)
-        status.update({"phase": "Pending", "hostIP": host_ip, "hostIPs": [{"ip": host_ip}]})
+        status.update(
+            {"phase": "Pending", "hostIP": host_ip, "hostIPs": [{"ip": host_ip}]}
+        )
         status.setdefault("startTime", podutil.iso())
-        status["conditions"] = pod_conditions(status, sandbox=False, ready=False, unready=_names(pod))
+        status["conditions"] = pod_conditions(
+            status, sandbox=False, ready=False, unready=_names(pod)
+        )
         if pod["spec"].get("initContainers"):
-            status["initContainerStatuses"] = [self._waiting(c, "PodInitializing") for c in pod["spec"]["initContainers"]]
-        status["containerStatuses"] = [self._waiting(c, "ContainerCreating") for c in pod["spec"]["containers"]]
+            status["initContainerStatuses"] = [
+                self._waiting(c, "PodInitializing")
+                for c in pod["spec"]["initContainers"]
+            ]
+        status["containerStatuses"] = [
+            self._waiting(c, "ContainerCreating") for c in pod["spec"]["containers"]
+        ]
         self._write_status(pod, status)
         for container in pod["spec"]["containers"]:
             if self._needs_pull(pod, container):
@@ -179,13 +208,21 @@ class Kubelet(Controller):
                 self._pulled(pod, container, elapsed)
                 self._event(pod, "Created", f"Created container: {container['name']}")
         if elapsed < timings.container_create_delay + timings.container_start_delay:
-            return timings.container_create_delay + timings.container_start_delay - elapsed
+            return (
+                timings.container_create_delay + timings.container_start_delay - elapsed
+            )
 
         progress.started = time.time()
         self._start_running(pod, progress.started)
         for container in pod["spec"]["containers"]:
             self._event(pod, "Started", f"Started container {container['name']}")
-        return self._sync_running(self.store.get("pods", pod["metadata"]["namespace"], pod["metadata"]["name"]) or pod, progress)
+        return self._sync_running(
+            self.store.get(
+                "pods", pod["metadata"]["namespace"], pod["metadata"]["name"]
+            )
+            or pod,
+            progress,
+        )
 
     def _start_running(self, pod: Obj, started: float) -> None:
         meta = pod["metadata"]
@@ -193,9 +230,16 @@ class Kubelet(Controller):
         ip = self._allocate_ip(pod)
         status.update({"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]})
         if pod["spec"].get("initContainers"):
-            status["initContainerStatuses"] = [self._completed(pod, c, started) for c in pod["spec"]["initContainers"]]
-        status["containerStatuses"] = [self._running(pod, c, started, ready=False) for c in pod["spec"]["containers"]]
-        status["conditions"] = pod_conditions(status, sandbox=True, ready=False, unready=_names(pod))
+            status["initContainerStatuses"] = [
+                self._completed(pod, c, started) for c in pod["spec"]["initContainers"]
+            ]
+        status["containerStatuses"] = [
+            self._running(pod, c, started, ready=False)
+            for c in pod["spec"]["containers"]
+        ]
+        status["conditions"] = pod_conditions(
+            status, sandbox=True, ready=False, unready=_names(pod)
+        )
         self._write_status(pod, status)
         for container in pod["spec"]["containers"]:
             log = images.container_log(container, meta["name"], started)
@@ -219,14 +263,28 @@ class Kubelet(Controller):
         self._write_status(pod, status)
         return min(waits) + 0.01 if waits else None
 
-    def _container_now(self, pod: Obj, container: Obj, started: float, now: float) -> tuple[Obj, float | None]:
-        ends = images.finishes(container) if pod["spec"].get("restartPolicy") in ("Never", "OnFailure") else None
+    def _container_now(
+        self, pod: Obj, container: Obj, started: float, now: float
+    ) -> tuple[Obj, float | None]:
+        ends = (
+            images.finishes(container)
+            if pod["spec"].get("restartPolicy") in ("Never", "OnFailure")
+            else None
+        )
         if ends is not None and now >= started + ends[0]:
-            return self._terminated(pod, container, started, started + ends[0], ends[1]), None
+            return self._terminated(
+                pod, container, started, started + ends[0], ends[1]
+            ), None
         ready_at = self._ready_at(pod, container, started)
         ready = ready_at is not None and now >= ready_at
-        waits = [t - now for t in (ready_at, started + ends[0] if ends else None) if t is not None and t > now]
-        return self._running(pod, container, started, ready), min(waits) if waits else None
+        waits = [
+            t - now
+            for t in (ready_at, started + ends[0] if ends else None)
+            if t is not None and t > now
+        ]
+        return self._running(pod, container, started, ready), min(
+            waits
+        ) if waits else None
 
     def _ready_at(self, pod: Obj, container: Obj, started: float) -> float | None:
         probe = container.get("readinessProbe")
@@ -242,24 +300,41 @@ class Kubelet(Controller):
         if states and all("terminated" in s for s in states):
             failed = any(s["terminated"]["exitCode"] != 0 for s in states)
             status["phase"] = "Failed" if failed else "Succeeded"
-            status["conditions"] = pod_conditions(status, sandbox=False, ready=False, unready=[], completed=True)
+            status["conditions"] = pod_conditions(
+                status, sandbox=False, ready=False, unready=[], completed=True
+            )
             return
         ready = not names and _gates_pass(pod, status)
-        status["conditions"] = pod_conditions(status, sandbox=True, ready=ready, unready=names)
+        status["conditions"] = pod_conditions(
+            status, sandbox=True, ready=ready, unready=names
+        )
 
     def _report_unhealthy(self, pod: Obj, progress: PodProgress) -> None:
-        failing = _probe_fails(pod) and any(c.get("readinessProbe") for c in pod["spec"]["containers"])
+        failing = _probe_fails(pod) and any(
+            c.get("readinessProbe") for c in pod["spec"]["containers"]
+        )
         if failing and not progress.unhealthy_reported:
-            self._event(pod, "Unhealthy", "Readiness probe failed: " + _probe_failure(pod), "Warning")
+            self._event(
+                pod,
+                "Unhealthy",
+                "Readiness probe failed: " + _probe_failure(pod),
+                "Warning",
+            )
         progress.unhealthy_reported = failing
 
     def _terminate(self, pod: Obj, progress: PodProgress | None) -> float | None:
         if progress is None:
-            progress = self._pods.setdefault(pod["metadata"]["uid"], PodProgress(accepted=time.monotonic()))
+            progress = self._pods.setdefault(
+                pod["metadata"]["uid"], PodProgress(accepted=time.monotonic())
+            )
         if progress.stopping is None:
             progress.stopping = time.monotonic()
             self._stop_containers(pod)
-        left = progress.stopping + self.ctx.timings.pod_termination_delay - time.monotonic()
+        left = (
+            progress.stopping
+            + self.ctx.timings.pod_termination_delay
+            - time.monotonic()
+        )
         if left > 0:
             return left
         meta = pod["metadata"]
@@ -274,7 +349,9 @@ class Kubelet(Controller):
             entry["ready"] = False
         if status.get("conditions"):
             names = _names(pod)
-            status["conditions"] = pod_conditions(status, sandbox=True, ready=False, unready=names)
+            status["conditions"] = pod_conditions(
+                status, sandbox=True, ready=False, unready=names
+            )
         self._write_status(pod, status)
 
     # -- images, IPs and container statuses --------------------------------------------------
@@ -282,14 +359,21 @@ class Kubelet(Controller):
     def _needs_pull(self, pod: Obj, container: Obj) -> bool:
         have = self._images.get(pod["spec"]["nodeName"], set())
         policy = container.get("imagePullPolicy", "IfNotPresent")
-        return policy == "Always" or (policy == "IfNotPresent" and images.normalise(container["image"]) not in have)
+        return policy == "Always" or (
+            policy == "IfNotPresent"
+            and images.normalise(container["image"]) not in have
+        )
 
     def _pulled(self, pod: Obj, container: Obj, elapsed: float) -> None:
         image = container["image"]
         if not self._needs_pull(pod, container):
-            self._event(pod, "Pulled", f'Container image "{image}" already present on machine')
+            self._event(
+                pod, "Pulled", f'Container image "{image}" already present on machine'
+            )
             return
-        self._images.setdefault(pod["spec"]["nodeName"], set()).add(images.normalise(image))
+        self._images.setdefault(pod["spec"]["nodeName"], set()).add(
+            images.normalise(image)
+        )
         took = f"{int(elapsed * 1000)}ms"
         size = 10_000_000 + int(hashlib.sha256(image.encode()).hexdigest()[:6], 16) * 4
         message = f'Successfully pulled image "{image}" in {took} ({took} including waiting). Image size: {size} bytes.'
@@ -311,7 +395,8 @@ class Kubelet(Controller):
         used = {
             p["status"]["podIP"]
             for p in self.store.items("pods")
-            if p["spec"].get("nodeName") == node_name and (p.get("status") or {}).get("podIP")
+            if p["spec"].get("nodeName") == node_name
+            and (p.get("status") or {}).get("podIP")
         }
         hosts = [str(ip) for ip in network.hosts()][1:]  # .1 is the gateway
         start = self._last_ip.get(node_name, self._highest(hosts, used))
@@ -348,7 +433,9 @@ class Kubelet(Controller):
             "lastState": {},
         }
 
-    def _terminated(self, pod: Obj, container: Obj, started: float, finished: float, code: int) -> Obj:
+    def _terminated(
+        self, pod: Obj, container: Obj, started: float, finished: float, code: int
+    ) -> Obj:
         identity = self._identity(pod, container)
         return {
             **identity,
@@ -375,7 +462,9 @@ class Kubelet(Controller):
             "name": container["name"],
             "image": images.normalise(container["image"]),
             "imageID": images.image_id(container["image"]),
-            "containerID": images.container_id(pod["metadata"]["uid"], container["name"]),
+            "containerID": images.container_id(
+                pod["metadata"]["uid"], container["name"]
+            ),
         }
 
 
@@ -411,17 +500,30 @@ def _gates_pass(pod: Obj, status: Obj) -> bool:
     return all(present.get(gate) == "True" for gate in gates)
 
 
-def pod_conditions(status: Obj, *, sandbox: bool, ready: bool, unready: list[str], completed: bool = False) -> list[Obj]:
+def pod_conditions(
+    status: Obj,
+    *,
+    sandbox: bool,
+    ready: bool,
+    unready: list[str],
+    completed: bool = False,
+) -> list[Obj]:
     """The kubelet's conditions, keeping transition times, in a real pod's order."""
     conditions = copy.deepcopy(status.get("conditions") or [])
-    set_condition(conditions, "PodReadyToStartContainers", "True" if sandbox else "False")
+    set_condition(
+        conditions, "PodReadyToStartContainers", "True" if sandbox else "False"
+    )
     set_condition(conditions, "Initialized", "True")
     if ready:
         set_condition(conditions, "Ready", "True")
         set_condition(conditions, "ContainersReady", "True")
     else:
         reason = "PodCompleted" if completed else "ContainersNotReady"
-        message = None if completed else f"containers with unready status: [{' '.join(unready)}]"
+        message = (
+            None
+            if completed
+            else f"containers with unready status: [{' '.join(unready)}]"
+        )
         set_condition(conditions, "Ready", "False", reason, message)
         set_condition(conditions, "ContainersReady", "False", reason, message)
     rank = {name: i for i, name in enumerate(CONDITION_ORDER)}

@@ -62,10 +62,15 @@ class NamespaceController(Controller):
 
     def _ensure_defaults(self, namespace: str) -> None:
         if self.store.get("serviceaccounts", namespace, "default") is None:
-            self._create("serviceaccounts", namespace, {"metadata": {"name": "default"}})
+            self._create(
+                "serviceaccounts", namespace, {"metadata": {"name": "default"}}
+            )
         if self.store.get("configmaps", namespace, ROOT_CA) is None:
             body = {
-                "metadata": {"name": ROOT_CA, "annotations": {"kubernetes.io/description": _CA_DESCRIPTION}},
+                "metadata": {
+                    "name": ROOT_CA,
+                    "annotations": {"kubernetes.io/description": _CA_DESCRIPTION},
+                },
                 "data": {"ca.crt": FAKE_CA},
             }
             self._create("configmaps", namespace, body)
@@ -101,13 +106,34 @@ class NamespaceController(Controller):
     def _report(self, ns: Obj, remaining: Counter[str]) -> None:
         new = copy.deepcopy(ns)
         conditions = new.setdefault("status", {}).setdefault("conditions", [])
-        kinds = ", ".join(f"{r if '.' in r else r + '.'} has {n} resource instances" for r, n in sorted(remaining.items()))
-        changed = set_condition(conditions, "NamespaceDeletionContentFailure", "False", "ContentDeleted", "All content successfully deleted, may be waiting on finalization")
-        changed |= set_condition(conditions, "NamespaceContentRemaining", "True", "SomeResourcesRemain", f"Some resources are remaining: {kinds}")
+        kinds = ", ".join(
+            f"{r if '.' in r else r + '.'} has {n} resource instances"
+            for r, n in sorted(remaining.items())
+        )
+        changed = set_condition(
+            conditions,
+            "NamespaceDeletionContentFailure",
+            "False",
+            "ContentDeleted",
+            "All content successfully deleted, may be waiting on finalization",
+        )
+        changed |= set_condition(
+            conditions,
+            "NamespaceContentRemaining",
+            "True",
+            "SomeResourcesRemain",
+            f"Some resources are remaining: {kinds}",
+        )
         for condition in conditions:
             condition.pop("lastProbeTime", None)
         if changed:
-            self.api.update(REGISTRY.get("namespaces"), None, ns["metadata"]["name"], new, subresource="status")
+            self.api.update(
+                REGISTRY.get("namespaces"),
+                None,
+                ns["metadata"]["name"],
+                new,
+                subresource="status",
+            )
 
 
 _CA_DESCRIPTION = (

@@ -84,11 +84,15 @@ def created_at(obj: Obj) -> float:
 
 
 def iso(moment: float | None = None) -> str:
-    value = datetime.fromtimestamp(time.time() if moment is None else moment, timezone.utc)
+    value = datetime.fromtimestamp(
+        time.time() if moment is None else moment, timezone.utc
+    )
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str] | None) -> bool:
+def selector_matches(
+    selector: Mapping[str, Any] | None, labels: Mapping[str, str] | None
+) -> bool:
     try:
         return bool(label_selector_from_spec(selector).matches(labels or {}))
     except ValueError:

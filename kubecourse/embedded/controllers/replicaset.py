@@ -95,25 +95,44 @@ class ReplicaSetController(Controller):
 
     def _set_owner(self, pod: Obj, owner: Obj | None) -> Obj:
         new = copy.deepcopy(pod)
-        refs = [r for r in new["metadata"].get("ownerReferences") or [] if not r.get("controller")]
+        refs = [
+            r
+            for r in new["metadata"].get("ownerReferences") or []
+            if not r.get("controller")
+        ]
         if owner is not None:
             refs.append(owner_reference(owner))
         new["metadata"]["ownerReferences"] = refs
         meta = pod["metadata"]
-        return self.api.update(self.ctx.rt("pods"), meta["namespace"], meta["name"], new)
+        return self.api.update(
+            self.ctx.rt("pods"), meta["namespace"], meta["name"], new
+        )
 
     # -- scaling -----------------------------------------------------------------------
 
     def _create_pods(self, rs: Obj, count: int) -> None:
         for _ in range(count):
             try:
-                pod = self.api.create(self.ctx.rt("pods"), rs["metadata"]["namespace"], pod_from_template(rs))
+                pod = self.api.create(
+                    self.ctx.rt("pods"),
+                    rs["metadata"]["namespace"],
+                    pod_from_template(rs),
+                )
             except StatusError as err:
                 self.ctx.record_event(
-                    rs, "FailedCreate", f"Error creating: {err.message}", component=COMPONENT, type="Warning"
+                    rs,
+                    "FailedCreate",
+                    f"Error creating: {err.message}",
+                    component=COMPONENT,
+                    type="Warning",
                 )
                 return
-            self.ctx.record_event(rs, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}", component=COMPONENT)
+            self.ctx.record_event(
+                rs,
+                "SuccessfulCreate",
+                f"Created pod: {pod['metadata']['name']}",
+                component=COMPONENT,
+            )
 
     def _delete_pods(self, rs: Obj, victims: list[Obj]) -> None:
         for pod in victims:
@@ -122,7 +141,12 @@ class ReplicaSetController(Controller):
                 self.api.delete(self.ctx.rt("pods"), meta["namespace"], meta["name"])
             except StatusError:
                 continue  # already gone
-            self.ctx.record_event(rs, "SuccessfulDelete", f"Deleted pod: {meta['name']}", component=COMPONENT)
+            self.ctx.record_event(
+                rs,
+                "SuccessfulDelete",
+                f"Deleted pod: {meta['name']}",
+                component=COMPONENT,
+            )
 
     # -- status ------------------------------------------------------------------------
 
@@ -135,22 +159,37 @@ class ReplicaSetController(Controller):
         new = copy.deepcopy(rs)
         new["status"] = replicaset_status(rs, active, min_ready)
         if new["status"] != rs.get("status"):
-            self.api.update(self.ctx.rt("replicasets.apps"), key[0], key[1], new, subresource="status")
+            self.api.update(
+                self.ctx.rt("replicasets.apps"),
+                key[0],
+                key[1],
+                new,
+                subresource="status",
+            )
         waits = [podutil.seconds_until_available(p, min_ready) for p in active]
         pending = [w for w in waits if w is not None]
         return min(pending) + 0.05 if pending else None
 
 
 def replicaset_status(rs: Obj, active: list[Obj], min_ready: int) -> Obj:
-    template_labels = (rs["spec"].get("template") or {}).get("metadata", {}).get("labels") or {}
+    template_labels = (rs["spec"].get("template") or {}).get("metadata", {}).get(
+        "labels"
+    ) or {}
     labelled = [
-        p for p in active if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in template_labels.items())
+        p
+        for p in active
+        if all(
+            (p["metadata"].get("labels") or {}).get(k) == v
+            for k, v in template_labels.items()
+        )
     ]
     status: Obj = {
         "replicas": len(active),
         "fullyLabeledReplicas": len(labelled),
         "readyReplicas": sum(1 for p in active if podutil.is_ready(p)),
-        "availableReplicas": sum(1 for p in active if podutil.is_available(p, min_ready)),
+        "availableReplicas": sum(
+            1 for p in active if podutil.is_available(p, min_ready)
+        ),
         "observedGeneration": int(rs["metadata"].get("generation", 1)),
     }
     for field in ("fullyLabeledReplicas", "readyReplicas", "availableReplicas"):
@@ -173,7 +212,12 @@ def pod_from_template(rs: Obj) -> Obj:
     }
     if template_meta.get("annotations"):
         metadata["annotations"] = dict(template_meta["annotations"])
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template.get("spec") or {}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": template.get("spec") or {},
+    }
 
 
 # -- victim ranking ----------------------------------------------------------------------

@@ -130,11 +130,21 @@ class Scheduler(Controller):
     def _unschedulable(self, pod: Obj, message: str) -> None:
         new = copy.deepcopy(pod)
         conditions = new.setdefault("status", {}).setdefault("conditions", [])
-        if not set_condition(conditions, "PodScheduled", "False", "Unschedulable", message):
+        if not set_condition(
+            conditions, "PodScheduled", "False", "Unschedulable", message
+        ):
             return  # same verdict as last time: upstream backs off, we stay quiet
         meta = pod["metadata"]
-        self.api.update(self.ctx.rt("pods"), meta["namespace"], meta["name"], new, subresource="status")
-        self.ctx.record_event(pod, "FailedScheduling", message, component=COMPONENT, type="Warning")
+        self.api.update(
+            self.ctx.rt("pods"),
+            meta["namespace"],
+            meta["name"],
+            new,
+            subresource="status",
+        )
+        self.ctx.record_event(
+            pod, "FailedScheduling", message, component=COMPONENT, type="Warning"
+        )
 
 
 def _wants_scheduling(pod: Obj) -> bool:
@@ -150,12 +160,16 @@ def _wants_scheduling(pod: Obj) -> bool:
 # -- filters ---------------------------------------------------------------------------
 
 
-def filter_nodes(pod: Obj, nodes: list[Obj], usage: dict[str, NodeUsage]) -> tuple[list[Obj], dict[str, list[str]]]:
+def filter_nodes(
+    pod: Obj, nodes: list[Obj], usage: dict[str, NodeUsage]
+) -> tuple[list[Obj], dict[str, list[str]]]:
     """Nodes that pass every filter, and for the others the reasons they failed."""
     fitting: list[Obj] = []
     reasons: dict[str, list[str]] = {}
     for node in nodes:
-        failed = node_failures(pod, node, usage.get(node["metadata"]["name"], NodeUsage()))
+        failed = node_failures(
+            pod, node, usage.get(node["metadata"]["name"], NodeUsage())
+        )
         if failed:
             reasons[node["metadata"]["name"]] = failed
         else:
@@ -180,10 +194,16 @@ def _unschedulable_node(pod: Obj, node: Obj) -> str | None:
 
 def _untolerated_taint(pod: Obj, node: Obj) -> str | None:
     for taint in node["spec"].get("taints") or []:
-        if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(pod, taint):
+        if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(
+            pod, taint
+        ):
             return f"node(s) had untolerated taint {{{taint['key']}: {taint.get('value', '')}}}"
     ready = podutil.condition(node, "Ready")
-    if ready is not None and ready.get("status") != "True" and not node["spec"].get("taints"):
+    if (
+        ready is not None
+        and ready.get("status") != "True"
+        and not node["spec"].get("taints")
+    ):
         return "node(s) were not ready"
     return None
 
@@ -196,7 +216,11 @@ def tolerates(pod: Obj, taint: Obj) -> bool:
         key = toleration.get("key")
         if operator == "Exists" and (not key or key == taint.get("key")):
             return True
-        if operator == "Equal" and key == taint.get("key") and toleration.get("value", "") == taint.get("value", ""):
+        if (
+            operator == "Equal"
+            and key == taint.get("key")
+            and toleration.get("value", "") == taint.get("value", "")
+        ):
             return True
     return False
 
@@ -266,7 +290,9 @@ def unschedulable_message(total: int, reasons: dict[str, list[str]]) -> str:
     counts = Counter(reason for failed in reasons.values() for reason in failed)
     parts = sorted(f"{count} {reason}" for reason, count in counts.items())
     preemption = Counter(
-        NO_VICTIMS if any(r.startswith(("Insufficient", "Too many")) for r in failed) else NOT_HELPFUL
+        NO_VICTIMS
+        if any(r.startswith(("Insufficient", "Too many")) for r in failed)
+        else NOT_HELPFUL
         for failed in reasons.values()
     )
     helped = sorted(f"{count} {reason}" for reason, count in preemption.items())
@@ -281,12 +307,17 @@ def unschedulable_message(total: int, reasons: dict[str, list[str]]) -> str:
 
 def pick_node(pod: Obj, nodes: list[Obj], usage: dict[str, NodeUsage]) -> str:
     """The highest scoring node; ties broken at random, as upstream."""
-    scored = [(score_node(pod, node, usage, nodes), node["metadata"]["name"]) for node in nodes]
+    scored = [
+        (score_node(pod, node, usage, nodes), node["metadata"]["name"])
+        for node in nodes
+    ]
     best = max(score for score, _ in scored)
     return random.choice([name for score, name in scored if score >= best - 1e-9])
 
 
-def score_node(pod: Obj, node: Obj, usage: dict[str, NodeUsage], nodes: list[Obj]) -> float:
+def score_node(
+    pod: Obj, node: Obj, usage: dict[str, NodeUsage], nodes: list[Obj]
+) -> float:
     return _least_allocated(pod, node, usage) + 2 * _spread(pod, node, usage, nodes)
 
 
@@ -304,7 +335,9 @@ def _least_allocated(pod: Obj, node: Obj, usage: dict[str, NodeUsage]) -> float:
     return sum(scores) / len(scores) if scores else 0.0
 
 
-def _spread(pod: Obj, node: Obj, usage: dict[str, NodeUsage], nodes: list[Obj]) -> float:
+def _spread(
+    pod: Obj, node: Obj, usage: dict[str, NodeUsage], nodes: list[Obj]
+) -> float:
     """100 for the node with the fewest pods of the same controller, 0 for the most."""
     owner = controller_of(pod)
     if owner is None:

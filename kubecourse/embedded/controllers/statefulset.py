@@ -46,19 +46,29 @@ class StatefulSetController(Controller):
             return None
         pods = {p["metadata"]["name"]: p for p in podutil.pods_of(self.store, sts)}
         wanted = int(sts["spec"].get("replicas", 1))
-        ordered = sts["spec"].get("podManagementPolicy", "OrderedReady") == "OrderedReady"
+        ordered = (
+            sts["spec"].get("podManagementPolicy", "OrderedReady") == "OrderedReady"
+        )
 
         self._create_missing(sts, pods, wanted, ordered)
         self._remove_extra(sts, pods, wanted, ordered)
         self._update_status(key)
         return None
 
-    def _create_missing(self, sts: Obj, pods: dict[str, Obj], wanted: int, ordered: bool) -> None:
+    def _create_missing(
+        self, sts: Obj, pods: dict[str, Obj], wanted: int, ordered: bool
+    ) -> None:
         name = sts["metadata"]["name"]
         for ordinal in range(wanted):
             pod = pods.get(f"{name}-{ordinal}")
-            if pod is not None and podutil.is_terminal(pod) and not podutil.is_terminating(pod):
-                self._delete(sts, pod)  # a finished pod is removed at once and re-created
+            if (
+                pod is not None
+                and podutil.is_terminal(pod)
+                and not podutil.is_terminating(pod)
+            ):
+                self._delete(
+                    sts, pod
+                )  # a finished pod is removed at once and re-created
                 pod = None
             if pod is None:
                 self._create(sts, ordinal)
@@ -67,7 +77,9 @@ class StatefulSetController(Controller):
             elif ordered and (podutil.is_terminating(pod) or not podutil.is_ready(pod)):
                 return
 
-    def _remove_extra(self, sts: Obj, pods: dict[str, Obj], wanted: int, ordered: bool) -> None:
+    def _remove_extra(
+        self, sts: Obj, pods: dict[str, Obj], wanted: int, ordered: bool
+    ) -> None:
         extra = sorted(
             (p for p in pods.values() if _ordinal(p, sts) >= wanted),
             key=lambda p: -_ordinal(p, sts),
@@ -97,8 +109,14 @@ class StatefulSetController(Controller):
         name = claim_name(sts, claim, ordinal)
         if self.store.get("persistentvolumeclaims", namespace, name) is not None:
             return
-        labels = {**(claim.get("metadata") or {}).get("labels", {}), **_selector_labels(sts)}
-        body = {"metadata": {"name": name, "labels": labels}, "spec": copy.deepcopy(claim.get("spec") or {})}
+        labels = {
+            **(claim.get("metadata") or {}).get("labels", {}),
+            **_selector_labels(sts),
+        }
+        body = {
+            "metadata": {"name": name, "labels": labels},
+            "spec": copy.deepcopy(claim.get("spec") or {}),
+        }
         try:
             self.api.create(self.ctx.rt("persistentvolumeclaims"), namespace, body)
         except StatusError as err:
@@ -110,7 +128,11 @@ class StatefulSetController(Controller):
 
     def _delete(self, sts: Obj, pod: Obj) -> None:
         try:
-            self.api.delete(self.ctx.rt("pods"), pod["metadata"]["namespace"], pod["metadata"]["name"])
+            self.api.delete(
+                self.ctx.rt("pods"),
+                pod["metadata"]["namespace"],
+                pod["metadata"]["name"],
+            )
         except StatusError:
             return
         message = f"delete Pod {pod['metadata']['name']} in StatefulSet {sts['metadata']['name']} successful"
@@ -121,9 +143,16 @@ class StatefulSetController(Controller):
         if sts is None:
             return
         revision = revision_name(sts)
-        pods = [p for p in podutil.pods_of(self.store, sts) if not podutil.is_terminal(p)]
+        pods = [
+            p for p in podutil.pods_of(self.store, sts) if not podutil.is_terminal(p)
+        ]
         ready = sum(1 for p in pods if podutil.is_ready(p))
-        updated = sum(1 for p in pods if (p["metadata"].get("labels") or {}).get("controller-revision-hash") == revision)
+        updated = sum(
+            1
+            for p in pods
+            if (p["metadata"].get("labels") or {}).get("controller-revision-hash")
+            == revision
+        )
         status: Obj = {
             "observedGeneration": int(sts["metadata"].get("generation", 1)),
             "replicas": len(pods),
@@ -135,7 +164,11 @@ class StatefulSetController(Controller):
             "updateRevision": revision,
             "collisionCount": 0,
         }
-        status = {k: v for k, v in status.items() if v or k in ("replicas", "availableReplicas")}
+        status = {
+            k: v
+            for k, v in status.items()
+            if v or k in ("replicas", "availableReplicas")
+        }
         if status != sts.get("status"):
             new = copy.deepcopy(sts)
             new["status"] = status
@@ -173,13 +206,25 @@ def pod_for(sts: Obj, ordinal: int) -> Obj:
     spec["hostname"] = name
     if sts["spec"].get("serviceName"):
         spec["subdomain"] = sts["spec"]["serviceName"]
-    claims = {(c.get("metadata") or {}).get("name"): c for c in sts["spec"].get("volumeClaimTemplates") or []}
+    claims = {
+        (c.get("metadata") or {}).get("name"): c
+        for c in sts["spec"].get("volumeClaimTemplates") or []
+    }
     volumes = [v for v in spec.get("volumes") or [] if v.get("name") not in claims]
     for claim_key, claim in claims.items():
-        volumes.append({"name": claim_key, "persistentVolumeClaim": {"claimName": claim_name(sts, claim, ordinal)}})
+        volumes.append(
+            {
+                "name": claim_key,
+                "persistentVolumeClaim": {"claimName": claim_name(sts, claim, ordinal)},
+            }
+        )
     if volumes:
         spec["volumes"] = volumes
-    metadata: Obj = {"name": name, "labels": labels, "ownerReferences": [owner_reference(sts)]}
+    metadata: Obj = {
+        "name": name,
+        "labels": labels,
+        "ownerReferences": [owner_reference(sts)],
+    }
     if meta.get("annotations"):
         metadata["annotations"] = dict(meta["annotations"])
     return {"metadata": metadata, "spec": spec}

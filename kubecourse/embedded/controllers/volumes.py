@@ -43,9 +43,13 @@ class VolumeBinder(Controller):
             return None
         if (claim.get("status") or {}).get("phase") == "Bound":
             return None
-        volume = self.store.get("persistentvolumes", "", f"pvc-{claim['metadata']['uid']}")
+        volume = self.store.get(
+            "persistentvolumes", "", f"pvc-{claim['metadata']['uid']}"
+        )
         if volume is None:
-            volume = self.api.create(self.ctx.rt("persistentvolumes"), None, volume_for(claim))
+            volume = self.api.create(
+                self.ctx.rt("persistentvolumes"), None, volume_for(claim)
+            )
             self._mark_volume_bound(volume)
         self._bind(claim, volume)
         return None
@@ -53,7 +57,13 @@ class VolumeBinder(Controller):
     def _mark_volume_bound(self, volume: Obj) -> None:
         new = copy.deepcopy(volume)
         new["status"] = {"phase": "Bound"}
-        self.api.update(self.ctx.rt("persistentvolumes"), None, volume["metadata"]["name"], new, subresource="status")
+        self.api.update(
+            self.ctx.rt("persistentvolumes"),
+            None,
+            volume["metadata"]["name"],
+            new,
+            subresource="status",
+        )
 
     def _bind(self, claim: Obj, volume: Obj) -> None:
         meta = claim["metadata"]
@@ -74,7 +84,13 @@ class VolumeBinder(Controller):
             "accessModes": list(volume["spec"].get("accessModes") or []),
             "capacity": dict(volume["spec"].get("capacity") or {}),
         }
-        self.api.update(self.ctx.rt(PVCS), meta["namespace"], meta["name"], bound, subresource="status")
+        self.api.update(
+            self.ctx.rt(PVCS),
+            meta["namespace"],
+            meta["name"],
+            bound,
+            subresource="status",
+        )
 
     def _release(self, claim: Obj) -> None:
         name = f"pvc-{claim['metadata'].get('uid')}"
@@ -92,14 +108,20 @@ def volume_for(claim: Obj) -> Obj:
     size = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
     name = f"pvc-{meta['uid']}"
     return {
-        "metadata": {"name": name, "annotations": {"pv.kubernetes.io/provisioned-by": PROVISIONER}},
+        "metadata": {
+            "name": name,
+            "annotations": {"pv.kubernetes.io/provisioned-by": PROVISIONER},
+        },
         "spec": {
             "capacity": {"storage": size},
             "accessModes": list(spec.get("accessModes") or ["ReadWriteOnce"]),
             "persistentVolumeReclaimPolicy": "Delete",
             "storageClassName": spec.get("storageClassName") or STORAGE_CLASS,
             "volumeMode": spec.get("volumeMode", "Filesystem"),
-            "hostPath": {"path": f"/var/local-path-provisioner/{name}_{meta['namespace']}_{meta['name']}", "type": "DirectoryOrCreate"},
+            "hostPath": {
+                "path": f"/var/local-path-provisioner/{name}_{meta['namespace']}_{meta['name']}",
+                "type": "DirectoryOrCreate",
+            },
             "claimRef": {
                 "apiVersion": "v1",
                 "kind": "PersistentVolumeClaim",
