@@ -152,12 +152,23 @@ class EmbeddedCluster:
         for controller in self.controllers:
             await controller.stop()
         if self._runner is not None:
+            self._abort_connections()
             await self._runner.cleanup()
+            await asyncio.sleep(0)
         self.store.close()
         if self._tmp is not None:
             self._tmp.cleanup()
         if self._stopped is not None:
             self._stopped.set()
+
+    def _abort_connections(self) -> None:
+        # Idle keep-alive TLS connections would otherwise wait for the peer's close_notify
+        # and outlive the loop; a stopping server drops them, as kube-apiserver does.
+        server = self._runner.server if self._runner is not None else None
+        for handler in list(server.connections if server is not None else []):
+            transport = handler.transport
+            if transport is not None:
+                transport.abort()
 
     async def serve_forever(self) -> None:
         await self.start_async()
@@ -183,7 +194,7 @@ class EmbeddedCluster:
             ready.set()
             assert self._stopped is not None
             loop.run_until_complete(self._stopped.wait())
-            loop.close()
+            _drain(loop)
 
         self._thread = threading.Thread(target=run, name="kubecourse-embedded", daemon=True)
         self._thread.start()
@@ -332,3 +343,14 @@ def _bind(host: str, port: int) -> socket.socket:
         raise
     sock.setblocking(False)
     return sock
+
+
+def _drain(loop: asyncio.AbstractEventLoop) -> None:
+    """Finish what is left in the loop (handlers of closed connections), then close it."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.run_until_complete(asyncio.sleep(0))  # let transports run their close callbacks
+    loop.close()

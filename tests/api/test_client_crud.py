@@ -43,7 +43,8 @@ def test_created_deployment_comes_back_typed_and_defaulted(apps: k8s.AppsV1Api) 
     assert created.spec.strategy.rolling_update.max_surge == "25%"
     assert created.spec.template.spec.containers[0].image_pull_policy == "IfNotPresent"
     read = apps.read_namespaced_deployment("crud-web", "default")
-    assert read.metadata.resource_version == created.metadata.resource_version
+    assert read.metadata.uid == created.metadata.uid
+    assert int(read.metadata.resource_version) >= int(created.metadata.resource_version)
 
 
 def test_missing_object_raises_not_found_with_the_upstream_message(apps: k8s.AppsV1Api) -> None:
