@@ -61,7 +61,7 @@ def controller_cluster() -> Iterator[EmbeddedCluster]:
     assert not failures.messages, "controllers failed:\n" + "\n".join(failures.messages)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def eventually() -> Eventually:
     return poll_until
 
