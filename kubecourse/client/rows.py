@@ -92,7 +92,10 @@ def age(timestamp: Any, now: datetime | None = None) -> str:
     if timestamp is None:
         return "<unknown>"
     if isinstance(timestamp, str):
-        timestamp = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        try:
+            timestamp = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+        except ValueError:
+            return "<unknown>"
     seconds = max(0, int(((now or datetime.now(timezone.utc)) - timestamp).total_seconds()))
     if seconds < 120:
         return f"{seconds}s"
