@@ -518,7 +518,7 @@ def test_replicaset_adopts_a_matching_orphan_pod_instead_of_creating_one(
 def test_max_surge_rounds_up_and_max_unavailable_rounds_down(
     surge: Any, unavailable: Any, replicas: int, expected: tuple[int, int]
 ) -> None:
-    from kubecourse.embedded.controllers.deployment import max_surge, max_unavailable
+    from kubecourse.embedded.controllers.rollout import max_surge, max_unavailable
 
     d = {
         "spec": {

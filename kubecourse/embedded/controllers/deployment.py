@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from collections.abc import Callable, Iterable
 
 from kubecourse.embedded.controllers import podutil
@@ -35,7 +34,16 @@ from kubecourse.embedded.controllers.base import (
     Obj,
     controller_of,
     owner_reference,
-    parse_time,
+)
+from kubecourse.embedded.controllers.rollout import (
+    available_condition,
+    deployment_status,
+    max_surge,
+    max_unavailable,
+    merge_conditions,
+    progressing_condition,
+    replica_count,
+    spec_total,
 )
 from kubecourse.embedded.status import StatusError
 from kubecourse.embedded.store import Change
@@ -81,32 +89,6 @@ def revision_of(rs: Obj) -> int:
         return int((rs["metadata"].get("annotations") or {}).get(REVISION, "0"))
     except ValueError:
         return 0
-
-
-def max_surge(d: Obj) -> int:
-    return _rolling_params(d)[0]
-
-
-def max_unavailable(d: Obj) -> int:
-    return _rolling_params(d)[1]
-
-
-def _rolling_params(d: Obj) -> tuple[int, int]:
-    """(maxSurge, maxUnavailable) resolved against spec.replicas (0, 0 for Recreate)."""
-    strategy = d["spec"].get("strategy") or {}
-    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
-        return 0, 0
-    rolling = strategy.get("rollingUpdate") or {}
-    replicas = int(d["spec"].get("replicas", 1))
-    surge = podutil.scaled_value(
-        rolling.get("maxSurge", "25%"), replicas, round_up=True
-    )
-    unavailable = podutil.scaled_value(
-        rolling.get("maxUnavailable", "25%"), replicas, round_up=False
-    )
-    if surge == 0 and unavailable == 0:
-        unavailable = 1
-    return surge, min(unavailable, replicas)
 
 
 class DeploymentController(Controller):
@@ -242,15 +224,15 @@ class DeploymentController(Controller):
             old, key=lambda rs: (podutil.created_at(rs), rs["metadata"]["name"])
         )
         everything = [*old, new]
-        new_unavailable = int(new["spec"].get("replicas", 0)) - _status(
+        new_unavailable = int(new["spec"].get("replicas", 0)) - replica_count(
             new, "availableReplicas"
         )
-        budget = _spec_total(everything) - min_available - new_unavailable
+        budget = spec_total(everything) - min_available - new_unavailable
         if budget <= 0:
             return
 
         old, budget = self._drop_unhealthy(d, old, budget)
-        available = sum(_status(rs, "availableReplicas") for rs in [*old, new])
+        available = sum(replica_count(rs, "availableReplicas") for rs in [*old, new])
         excess = min(budget, available - min_available)
         for rs in old:
             replicas = int(rs["spec"].get("replicas", 0))
@@ -268,7 +250,7 @@ class DeploymentController(Controller):
         result: list[Obj] = []
         for rs in old:
             replicas = int(rs["spec"].get("replicas", 0))
-            unhealthy = replicas - _status(rs, "availableReplicas")
+            unhealthy = replicas - replica_count(rs, "availableReplicas")
             step = min(budget, unhealthy)
             if step > 0 and replicas:
                 rs = self._scale(d, rs, replicas - step)
@@ -427,7 +409,7 @@ class DeploymentController(Controller):
             for rs in rss
             if rs is not new
             and not int(rs["spec"].get("replicas", 0))
-            and not _status(rs, "replicas")
+            and not replica_count(rs, "replicas")
             and not podutil.is_terminating(rs)
         ]
         idle.sort(key=lambda rs: (revision_of(rs), podutil.created_at(rs)))
@@ -449,7 +431,7 @@ class DeploymentController(Controller):
         new_rs = self._find_new(d, rss)
         status = deployment_status(d, rss, new_rs)
         progressing, wait = progressing_condition(d, status, new_rs, created)
-        status["conditions"] = _merge_conditions(
+        status["conditions"] = merge_conditions(
             d, [available_condition(d, status), progressing]
         )
         if status != d.get("status"):
@@ -496,170 +478,3 @@ def new_replicaset(d: Obj, replicas: int, revision: int, collisions: int | None)
         },
         "spec": spec,
     }
-
-
-def _status(rs: Obj, field: str) -> int:
-    return int((rs.get("status") or {}).get(field) or 0)
-
-
-def _spec_total(rss: list[Obj]) -> int:
-    return sum(int(rs["spec"].get("replicas", 0)) for rs in rss)
-
-
-def deployment_status(d: Obj, rss: list[Obj], new_rs: Obj | None) -> Obj:
-    available = sum(_status(rs, "availableReplicas") for rs in rss)
-    status: Obj = {
-        "observedGeneration": int(d["metadata"].get("generation", 1)),
-        "replicas": sum(_status(rs, "replicas") for rs in rss),
-        "updatedReplicas": _status(new_rs, "replicas") if new_rs else 0,
-        "readyReplicas": sum(_status(rs, "readyReplicas") for rs in rss),
-        "availableReplicas": available,
-        "unavailableReplicas": max(_spec_total(rss) - available, 0),
-    }
-    status = {k: v for k, v in status.items() if v}  # omitempty
-    collisions = (d.get("status") or {}).get("collisionCount")
-    if collisions:
-        status["collisionCount"] = collisions
-    return status
-
-
-def available_condition(d: Obj, status: Obj) -> Obj:
-    wanted = int(d["spec"].get("replicas", 1))
-    if status.get("availableReplicas", 0) >= wanted - max_unavailable(d):
-        return _condition(
-            "Available",
-            "True",
-            "MinimumReplicasAvailable",
-            "Deployment has minimum availability.",
-        )
-    return _condition(
-        "Available",
-        "False",
-        "MinimumReplicasUnavailable",
-        "Deployment does not have minimum availability.",
-    )
-
-
-def progressing_condition(
-    d: Obj, status: Obj, new_rs: Obj | None, created: str | None
-) -> tuple[Obj, float | None]:
-    """The Progressing condition (upstream `syncRolloutStatus`) and when to look again
-    for the progress deadline."""
-    previous = podutil.condition(d, "Progressing")
-    name = new_rs["metadata"]["name"] if new_rs else ""
-    if d["spec"].get("paused"):
-        return _condition(
-            "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused"
-        ), None
-    if previous and previous.get("reason") == "DeploymentPaused":
-        return _condition(
-            "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed"
-        ), 0.0
-    if _complete(d, status):
-        return _condition(
-            "Progressing",
-            "True",
-            "NewReplicaSetAvailable",
-            f'ReplicaSet "{name}" has successfully progressed.',
-        ), None
-    if created:
-        return _condition(
-            "Progressing",
-            "True",
-            "NewReplicaSetCreated",
-            f'Created new replica set "{created}"',
-        ), _deadline(d)
-    if _made_progress(d, status):
-        return _condition(
-            "Progressing",
-            "True",
-            "ReplicaSetUpdated",
-            f'ReplicaSet "{name}" is progressing.',
-        ), _deadline(d)
-    if previous is None and new_rs is not None:
-        return _condition(
-            "Progressing",
-            "True",
-            "FoundNewReplicaSet",
-            f'Found new replica set "{name}"',
-        ), _deadline(d)
-    return _check_deadline(d, previous, name)
-
-
-def _check_deadline(
-    d: Obj, previous: Obj | None, name: str
-) -> tuple[Obj, float | None]:
-    if previous is None:
-        return _condition(
-            "Progressing",
-            "True",
-            "ReplicaSetUpdated",
-            f'ReplicaSet "{name}" is progressing.',
-        ), _deadline(d)
-    if previous.get("reason") in ("ProgressDeadlineExceeded", "NewReplicaSetAvailable"):
-        return previous, None
-    updated = parse_time(previous.get("lastUpdateTime"))
-    deadline = float(d["spec"].get("progressDeadlineSeconds", 600))
-    left = (updated.timestamp() + deadline - time.time()) if updated else deadline
-    if left > 0:
-        return previous, left + 0.5
-    message = f'ReplicaSet "{name}" has timed out progressing.'
-    return _condition("Progressing", "False", "ProgressDeadlineExceeded", message), None
-
-
-def _deadline(d: Obj) -> float:
-    return float(d["spec"].get("progressDeadlineSeconds", 600)) + 0.5
-
-
-def _complete(d: Obj, status: Obj) -> bool:
-    wanted = int(d["spec"].get("replicas", 1))
-    return (
-        status.get("updatedReplicas", 0) == wanted
-        and status.get("replicas", 0) == wanted
-        and status.get("availableReplicas", 0) == wanted
-    )
-
-
-def _made_progress(d: Obj, status: Obj) -> bool:
-    old = d.get("status") or {}
-    if old.get("observedGeneration") != status.get("observedGeneration"):
-        return True
-    return (
-        status.get("updatedReplicas", 0) > old.get("updatedReplicas", 0)
-        or status.get("replicas", 0) < old.get("replicas", 0)
-        or status.get("readyReplicas", 0) > old.get("readyReplicas", 0)
-        or status.get("availableReplicas", 0) > old.get("availableReplicas", 0)
-    )
-
-
-def _condition(type_: str, status: str, reason: str, message: str) -> Obj:
-    now = podutil.iso()
-    return {
-        "type": type_,
-        "status": status,
-        "lastUpdateTime": now,
-        "lastTransitionTime": now,
-        "reason": reason,
-        "message": message,
-    }
-
-
-def _merge_conditions(d: Obj, wanted: list[Obj]) -> list[Obj]:
-    """Keep timestamps of unchanged conditions; the transition time moves only with the
-    status, the update time whenever reason or message change (or progress is made)."""
-    merged: list[Obj] = []
-    for entry in wanted:
-        previous = podutil.condition(d, entry["type"])
-        if previous is None:
-            merged.append(entry)
-            continue
-        if previous.get("status") == entry["status"]:
-            entry = {**entry, "lastTransitionTime": previous.get("lastTransitionTime")}
-            same = (
-                previous.get("reason") == entry["reason"]
-                and previous.get("message") == entry["message"]
-            )
-            if same and entry["reason"] != "ReplicaSetUpdated":
-                entry["lastUpdateTime"] = previous.get("lastUpdateTime")
-        merged.append(entry)
-    return merged

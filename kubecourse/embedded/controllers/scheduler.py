@@ -308,7 +308,7 @@ def unschedulable_message(total: int, reasons: dict[str, list[str]]) -> str:
 def pick_node(pod: Obj, nodes: list[Obj], usage: dict[str, NodeUsage]) -> str:
     """The highest scoring node; ties broken at random, as upstream."""
     scored = [
-        (score_node(pod, node, usage, nodes), node["metadata"]["name"])
+        (score_node(pod, node, usage, nodes), str(node["metadata"]["name"]))
         for node in nodes
     ]
     best = max(score for score, _ in scored)
