@@ -10,7 +10,7 @@ it is unit-tested like any other code; exercises call it after each task.
 
 from __future__ import annotations
 
-from kubecourse.checks.base import CHECKS, CheckResult, check
 from kubecourse.checks import lesson01 as _lesson01  # noqa: F401  (registers its checks)
+from kubecourse.checks.base import CHECKS, CheckResult, check
 
 __all__ = ["CHECKS", "CheckResult", "check"]

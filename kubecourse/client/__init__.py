@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
-
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 

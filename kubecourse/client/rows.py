@@ -66,7 +66,7 @@ class Rows(list[T], Generic[T]):
         columns = self._columns()
         table = [[c.upper() for c in columns]] + [[_text(v) for v in d.values()] for d in self.as_dicts()]
         widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
-        return "\n".join("   ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in table)
+        return "\n".join("   ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in table)
 
     def _repr_html_(self) -> str:
         if not self:

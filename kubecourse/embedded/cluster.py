@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import tempfile
 import secrets
 import socket
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
