@@ -93,6 +93,13 @@ class InCluster:
             lambda: self.cluster.api.patch(rt, namespace, name, "merge", body)
         )
 
+    def update(self, resource: str, namespace: str | None, body: dict[str, Any]) -> Any:
+        rt = self.cluster.api.registry.get(resource)
+        name = body["metadata"]["name"]
+        return self.cluster.call(
+            lambda: self.cluster.api.update(rt, namespace, name, body)
+        )
+
     def delete(self, resource: str, namespace: str | None, name: str) -> Any:
         rt = self.cluster.api.registry.get(resource)
         return self.cluster.call(lambda: self.cluster.api.delete(rt, namespace, name))

@@ -550,3 +550,30 @@ def test_pod_template_hash_is_stable_and_changes_with_the_template_or_collision_
     assert pod_template_hash(template) != pod_template_hash(other)
     assert pod_template_hash(template) != pod_template_hash(template, 1)
     assert 8 <= len(pod_template_hash(template)) <= 10
+
+
+def test_rollback_that_sends_a_null_creation_timestamp_still_reuses_the_old_set(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("nullts")
+    kube.create(DEPLOYMENTS, ns, deployment("web", replicas=1))
+    eventually(lambda: rolled_out(kube, ns, "web"), what="first rollout")
+    containers = [{"name": "main", "image": "nginx:1.28-alpine"}]
+    kube.patch(
+        DEPLOYMENTS,
+        ns,
+        "web",
+        {"spec": {"template": {"spec": {"containers": containers}}}},
+    )
+    eventually(lambda: rolled_out(kube, ns, "web"), what="second rollout")
+
+    current = kube.get(DEPLOYMENTS, ns, "web")
+    template = deployment("web")["spec"]["template"]
+    template["metadata"]["creationTimestamp"] = (
+        None  # as `kubectl rollout undo` sends it
+    )
+    current["spec"]["template"] = template
+    kube.update(DEPLOYMENTS, ns, current)
+    eventually(lambda: rolled_out(kube, ns, "web"), what="rollback")
+
+    assert len(kube.items(REPLICASETS, ns)) == 2

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from kubecourse.embedded.controllers import podutil
 from kubecourse.embedded.controllers.base import (
@@ -67,7 +68,8 @@ RS = "replicasets.apps"
 
 def pod_template_hash(template: Obj, collision_count: int | None = None) -> str:
     """FNV-32a of the canonical template JSON (and collision count), safe-encoded."""
-    data = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
+    canonical = _semantic(template)
+    data = json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
     if collision_count is not None:
         data += int(collision_count).to_bytes(4, "little") + b"\0\0\0\0"
     value = 0x811C9DC5
@@ -77,11 +79,28 @@ def pod_template_hash(template: Obj, collision_count: int | None = None) -> str:
 
 
 def template_without_hash(template: Obj) -> Obj:
-    stripped = copy.deepcopy(template)
+    """The template as the Deployment would have it: no hash label, and compared
+    semantically, so null and empty values (`creationTimestamp: null`) count as absent."""
+    stripped: Obj = _semantic(template)
     labels = (stripped.get("metadata") or {}).get("labels")
     if labels:
         labels.pop(HASH_LABEL, None)
-    return stripped
+    result: Obj = _semantic(stripped)
+    return result
+
+
+def same_template(rs: Obj, d: Obj) -> bool:
+    wanted = _semantic(d["spec"].get("template") or {})
+    return bool(template_without_hash(rs["spec"].get("template") or {}) == wanted)
+
+
+def _semantic(value: Any) -> Any:
+    if isinstance(value, dict):
+        kept = {k: _semantic(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in (None, {}, [])}
+    if isinstance(value, list):
+        return [_semantic(v) for v in value]
+    return value
 
 
 def revision_of(rs: Obj) -> int:
@@ -171,12 +190,7 @@ class DeploymentController(Controller):
         )
 
     def _find_new(self, d: Obj, rss: list[Obj]) -> Obj | None:
-        wanted = d["spec"].get("template") or {}
-        same = [
-            rs
-            for rs in rss
-            if template_without_hash(rs["spec"].get("template") or {}) == wanted
-        ]
+        same = [rs for rs in rss if same_template(rs, d)]
         same.sort(key=lambda rs: (podutil.created_at(rs), rs["metadata"]["name"]))
         return same[0] if same else None
 
@@ -333,11 +347,7 @@ class DeploymentController(Controller):
             if err.code != 409:
                 raise
         existing = self.store.get(RS, namespace, body["metadata"]["name"])
-        if (
-            existing is not None
-            and template_without_hash(existing["spec"]["template"])
-            == d["spec"]["template"]
-        ):
+        if existing is not None and same_template(existing, d):
             return copy.deepcopy(existing)  # ours, or adoptable on the next pass
         self._bump_collisions(d)
         return None
