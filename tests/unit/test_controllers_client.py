@@ -81,10 +81,15 @@ def shop(kube: Any, api_client: k8s.ApiClient, eventually: Any) -> str:
         d = apps.read_namespaced_deployment(name="web", namespace=ns)
         ready = (d.status.available_replicas or 0) == 3
         endpoints = core.read_namespaced_endpoints(name="web", namespace=ns)
+        slices = k8s.DiscoveryV1Api(api_client).list_namespaced_endpoint_slice(ns)
+        listed = [e.conditions.ready for s in slices.items for e in s.endpoints or []]
+        subset = endpoints.subsets[0] if endpoints.subsets else None
         return (
             ready
-            and bool(endpoints.subsets)
-            and len(endpoints.subsets[0].addresses or []) == 3
+            and subset is not None
+            and len(subset.addresses or []) == 3
+            and len(subset.not_ready_addresses or []) == 1
+            and sorted(listed) == [False, True, True, True]
         )
 
     eventually(settled, what="the deployment rolled out and its endpoints filled")
