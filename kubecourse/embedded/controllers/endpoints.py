@@ -152,13 +152,10 @@ class EndpointsController(Controller):
         return None
 
     def _create(self, key: Key, subsets: list[Obj], labels: dict[str, str]) -> None:
-        body: Obj = {
-            "metadata": {
-                "name": key[1],
-                "labels": labels,
-                "annotations": {TRIGGER: podutil.iso()},
-            }
-        }
+        meta: Obj = {"name": key[1], "annotations": {TRIGGER: podutil.iso()}}
+        if labels:
+            meta["labels"] = labels
+        body: Obj = {"metadata": meta}
         if subsets:
             body["subsets"] = subsets
         try:
@@ -169,7 +166,9 @@ class EndpointsController(Controller):
 
     def _update(self, current: Obj, subsets: list[Obj], labels: dict[str, str]) -> None:
         new = copy.deepcopy(current)
-        new["metadata"]["labels"] = labels
+        new["metadata"].pop("labels", None)
+        if labels:
+            new["metadata"]["labels"] = labels
         new["metadata"].setdefault("annotations", {})[TRIGGER] = podutil.iso()
         if subsets:
             new["subsets"] = subsets
