@@ -256,3 +256,38 @@ def test_deleted_statefulset_pod_comes_back_with_the_same_name(
     assert (
         again["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == "data-db-0"
     )
+
+
+def test_claim_is_bound_to_a_provisioned_volume_that_goes_away_with_it(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("pvc")
+    spec = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": "2Gi"}},
+    }
+    claim = kube.create(
+        "persistentvolumeclaims", ns, {"metadata": {"name": "data"}, "spec": spec}
+    )
+    volume_name = f"pvc-{claim['metadata']['uid']}"
+
+    bound = eventually(
+        lambda: (
+            (c := kube.get("persistentvolumeclaims", ns, "data"))
+            and c["status"].get("phase") == "Bound"
+            and c
+        )
+    )
+    volume = kube.get("persistentvolumes", None, volume_name)
+    assert bound["spec"]["volumeName"] == volume_name
+    assert bound["spec"]["storageClassName"] == "standard"
+    assert volume["spec"]["claimRef"]["uid"] == claim["metadata"]["uid"]
+    assert volume["status"]["phase"] == "Bound"
+    assert volume["spec"]["capacity"] == {"storage": "2Gi"}
+
+    kube.delete("persistentvolumeclaims", ns, "data")
+
+    eventually(
+        lambda: kube.get("persistentvolumes", None, volume_name) is None,
+        what="PV deleted",
+    )

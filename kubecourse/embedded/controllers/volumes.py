@@ -16,11 +16,9 @@ naming another storage class, a selector or a pre-existing volume are bound the 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
 
 from kubecourse.embedded.controllers.base import Controller, Key, Obj
 from kubecourse.embedded.status import StatusError
-from kubecourse.embedded.store import Change
 
 PROVISIONER = "rancher.io/local-path"
 STORAGE_CLASS = "standard"
@@ -31,21 +29,17 @@ class VolumeBinder(Controller):
     name = "persistentvolume-binder"
     watches = (PVCS,)
 
-    def keys_for(self, change: Change) -> Iterable[Key]:
-        if change.type == "DELETED":
-            self._release(change.obj)
-            return []
-        return super().keys_for(change)
-
     async def reconcile(self, key: Key) -> float | None:
         claim = self.store.get(PVCS, *key)
-        if claim is None or claim["metadata"].get("deletionTimestamp"):
+        if claim is None:
+            self._release(key)
+            return None
+        if claim["metadata"].get("deletionTimestamp"):
             return None
         if (claim.get("status") or {}).get("phase") == "Bound":
             return None
-        volume = self.store.get(
-            "persistentvolumes", "", f"pvc-{claim['metadata']['uid']}"
-        )
+        name = f"pvc-{claim['metadata']['uid']}"
+        volume = self.store.get("persistentvolumes", "", name)
         if volume is None:
             volume = self.api.create(
                 self.ctx.rt("persistentvolumes"), None, volume_for(claim)
@@ -92,10 +86,15 @@ class VolumeBinder(Controller):
             subresource="status",
         )
 
-    def _release(self, claim: Obj) -> None:
-        name = f"pvc-{claim['metadata'].get('uid')}"
-        if self.store.get("persistentvolumes", "", name) is None:
-            return
+    def _release(self, key: Key) -> None:
+        """A deleted claim's volume goes too (reclaim policy Delete)."""
+        for volume in list(self.store.items("persistentvolumes")):
+            ref = volume["spec"].get("claimRef") or {}
+            reclaim = volume["spec"].get("persistentVolumeReclaimPolicy")
+            if (ref.get("namespace"), ref.get("name")) == key and reclaim == "Delete":
+                self._delete_volume(volume["metadata"]["name"])
+
+    def _delete_volume(self, name: str) -> None:
         try:
             self.api.delete(self.ctx.rt("persistentvolumes"), None, name)
         except StatusError:
