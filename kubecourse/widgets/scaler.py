@@ -47,6 +47,7 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
         max_replicas: int = 10,
         namespace: str | None = None,
     ) -> None:
+        self._stop = threading.Event()
         if not isinstance(max_replicas, int) or not 1 <= max_replicas <= 100:
             raise ValueError(f"max_replicas must be a whole number from 1 to 100, not {max_replicas!r}")
         self.cluster = cluster
@@ -60,7 +61,6 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
         self._deploy: Obj = current
         self._seen_ips: set[str] = set()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         replicas = int(current["spec"].get("replicas", 1))
         self.slider = widgets.IntSlider(
@@ -69,12 +69,12 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
         )
         self.message = widgets.Label(value="")
         self.summary = widgets.HTML()
-        self.pods_view = widgets.HTML()
+        self.pods_view = widgets.HTML(layout=widgets.Layout(margin="0 24px 0 0"))
         self.endpoints_view = widgets.HTML()
         super().__init__([
             widgets.HBox([self.slider, self.message]),
             self.summary,
-            widgets.HBox([self.pods_view, self.endpoints_view], layout=widgets.Layout(gap="24px")),
+            widgets.HBox([self.pods_view, self.endpoints_view]),
         ])  # fmt: skip
         self.slider.observe(self._on_slider, names="value")
         self._start_watches()
@@ -132,7 +132,10 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
             self.message.value = f"could not scale: {err}"
 
     def close(self) -> None:
-        self._stop.set()
+        """Stop the watches and remove the widget from the page."""
+        stop = getattr(self, "_stop", None)  # close() also runs from __del__ after a failed __init__
+        if stop is not None:
+            stop.set()
         super().close()
 
     # -- watching ------------------------------------------------------------------------

@@ -1,0 +1,66 @@
+"""The scale widget and the exercise checks, driven as a learner would, without a browser.
+
+ipywidgets uses a dummy comm when no kernel is running, so setting the slider's value
+is exactly what a front-end drag sends.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kubecourse.checks import check
+from kubecourse.client import Cluster
+from kubecourse.errors import CheckFailed
+from kubecourse.widgets import scaler
+
+
+def test_dragging_the_slider_scales_and_the_view_follows(shop: Cluster) -> None:
+    view = scaler(shop, "account-api")
+    try:
+        assert view.slider.value == 1
+        view.slider.value = 3  # what dragging does
+        view.wait_until(lambda v: v.settled(3), timeout=30)
+        assert shop.get("deployment", "account-api")["spec"]["replicas"] == 3
+        ips = {p.ip for p in view.pods}
+        assert len(ips) == 3 and set(view.ready_addresses) == ips
+        assert all(ip in view.endpoints_view.value for ip in ips)
+        assert "3 desired" in view.summary.value
+        view.scale_to(1)
+        view.wait_until(lambda v: v.settled(1), timeout=30)
+    finally:
+        view.close()
+
+
+def test_widget_rejects_values_outside_its_range(shop: Cluster) -> None:
+    view = scaler(shop, "catalog-api", max_replicas=5)
+    try:
+        for bad in (-1, 6, 2.0, "2"):
+            with pytest.raises(ValueError, match="from 0 to 5"):
+                view.scale_to(bad)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="max_replicas"):
+            scaler(shop, "catalog-api", max_replicas=0)
+    finally:
+        view.close()
+
+
+def test_checks_pass_on_the_solved_state_and_explain_the_unsolved_one(shop: Cluster) -> None:
+    assert check("shop-applied", shop).passed
+    with pytest.raises(CheckFailed, match="orders-api asks for 1 replica"):
+        check("orders-api-scaled", shop, replicas=3)
+    shop.scale("orders-api", 3)
+    result = check("orders-api-scaled", shop, replicas=3, wait=30)
+    assert "3 ready Pods" in result.message
+    shop.scale("orders-api", 1)
+
+
+def test_worker_strategy_check_wants_the_real_strategy(shop: Cluster) -> None:
+    with pytest.raises(CheckFailed, match="no answer yet"):
+        check("worker-strategy", shop, answer=...)
+    with pytest.raises(CheckFailed, match="RollingUpdate starts the new Pod"):
+        check("worker-strategy", shop, answer="RollingUpdate")
+    assert check("worker-strategy", shop, answer="recreate").passed
+
+
+def test_unknown_check_names_the_known_ones(shop: Cluster) -> None:
+    with pytest.raises(KeyError, match="shop-applied"):
+        check("no-such-check", shop)
