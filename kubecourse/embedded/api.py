@@ -474,6 +474,30 @@ class Api:
         new = self._patched(copy.deepcopy(existing), "strategic", intent, rt)
         return self.update(rt, namespace, name, new, options)
 
+    # -- binding subresource -----------------------------------------------------------
+
+    def bind(self, namespace: str, name: str, node: str) -> Obj:
+        """What POST pods/{name}/binding does: set spec.nodeName (once) and the
+        PodScheduled condition in one write."""
+        pods = self.registry.get("pods")
+        pod = self._existing(pods, namespace, name)
+        if pod["spec"].get("nodeName"):
+            raise status.StatusError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is '
+                f'already assigned to node "{pod["spec"]["nodeName"]}"',
+                {"name": name, "kind": "pods/binding"},
+            )
+        if pod["metadata"].get("deletionTimestamp"):
+            raise status.StatusError(409, "Conflict", f'pod "{name}" is being deleted, cannot be assigned to a host')
+        bound = copy.deepcopy(pod)
+        bound["spec"]["nodeName"] = node
+        conditions = bound.setdefault("status", {}).setdefault("conditions", [])
+        conditions[:] = [c for c in conditions if c.get("type") != "PodScheduled"]
+        conditions.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": now_iso()})
+        return copy.deepcopy(self.store.write(pods.key, bound))
+
     # -- scale subresource -------------------------------------------------------------
 
     def get_scale(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:

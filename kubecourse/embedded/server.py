@@ -481,13 +481,7 @@ class ApiHttp:
         node = ((body or {}).get("target") or {}).get("name")
         if not node:
             raise status.bad_request("binding target name is required")
-        pod = self.api.get(t.rt, t.namespace, t.name)
-        if pod["spec"].get("nodeName"):
-            raise status.StatusError(
-                409, "Conflict", f'Operation cannot be fulfilled on pods/binding "{t.name}": pod {t.name} is already assigned to node "{pod["spec"]["nodeName"]}"'
-            )
-        pod["spec"]["nodeName"] = node
-        self.api.store.write("pods", pod)
+        self.api.bind(t.namespace or "default", t.name, node)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
 

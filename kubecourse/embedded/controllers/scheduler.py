@@ -118,12 +118,8 @@ class Scheduler(Controller):
         return usage
 
     def _bind(self, pod: Obj, node: str) -> None:
-        bound = copy.deepcopy(pod)
-        bound["spec"]["nodeName"] = node
-        conditions = bound.setdefault("status", {}).setdefault("conditions", [])
-        set_condition(conditions, "PodScheduled", "True")
-        self.store.write("pods", bound)
         meta = pod["metadata"]
+        self.api.bind(meta["namespace"], meta["name"], node)
         message = f"Successfully assigned {meta['namespace']}/{meta['name']} to {node}"
         self.ctx.record_event(pod, "Scheduled", message, component=COMPONENT)
 
