@@ -1,0 +1,94 @@
+"""The `kubecourse` command as a user types it: up, status, kubeconfig, down, translate."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KUBECOURSE_HOME": str(home)}
+    done = subprocess.run([sys.executable, "-m", "kubecourse.cli", *args], capture_output=True, text=True, env=env, timeout=120)
+    if check and done.returncode != 0:
+        raise AssertionError(f"kubecourse {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
+    return done
+
+
+def test_up_status_down_keeps_state_and_a_private_kubeconfig(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    try:
+        up = run("up", home=home)
+        assert "embedded cluster started at https://127.0.0.1:" in up.stdout
+        assert "already running" in run("up", home=home).stdout
+        kubeconfig = Path(run("kubeconfig", home=home).stdout.strip())
+        assert kubeconfig == home / "kubeconfig"
+        assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
+        token = yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]["token"]
+        status = run("status", home=home).stdout
+        assert "kubecourse-worker3" in status and token not in status
+        _create_configmap(kubeconfig)
+        assert "stopped" in run("down", home=home).stdout
+        assert run("status", home=home, check=False).returncode == 3
+        run("up", home=home)
+        assert _configmap_exists(kubeconfig), "a restarted cluster keeps its objects"
+        assert token not in (home / "server.log").read_text()
+    finally:
+        run("down", home=home, check=False)
+
+
+def _client(kubeconfig: Path):  # type: ignore[no-untyped-def]
+    from kubernetes import client, config
+
+    return client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
+
+
+def _create_configmap(kubeconfig: Path) -> None:
+    _client(kubeconfig).create_namespaced_config_map("default", {"metadata": {"name": "survives"}, "data": {"a": "1"}})
+
+
+def _configmap_exists(kubeconfig: Path) -> bool:
+    return _client(kubeconfig).read_namespaced_config_map("survives", "default").data == {"a": "1"}
+
+
+def test_translate_writes_a_folder_and_a_report(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run("translate", str(ROOT / "shop" / "compose.yaml"), "-o", str(out), "--report", str(tmp_path / "report.md"), home=tmp_path)
+    names = sorted(p.name for p in out.iterdir())
+    assert "account-api.yaml" in names and "orders-worker.yaml" in names
+    docs = list(yaml.safe_load_all((out / "orders-worker.yaml").read_text()))
+    assert docs[0]["kind"] == "Deployment" and docs[0]["spec"]["strategy"]["type"] == "Recreate"
+    assert "## Service `orders-worker`" in (tmp_path / "report.md").read_text()
+
+
+def test_translate_to_stdout_is_one_stream(tmp_path: Path) -> None:
+    done = run("translate", str(ROOT / "shop" / "compose.yaml"), home=tmp_path)
+    kinds = [d["kind"] for d in yaml.safe_load_all(done.stdout) if d]
+    assert kinds.count("Deployment") == 8 and "Ingress" in kinds
+
+
+def test_translate_bad_input_names_the_problem_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "compose.yaml"
+    bad.write_text("services:\n  web:\n    ports: ['eighty']\n")
+    out = tmp_path / "out"
+    done = run("translate", str(bad), "-o", str(out), home=tmp_path, check=False)
+    assert done.returncode == 1
+    assert "services.web" in done.stderr and "compose.yaml:" in done.stderr
+    assert not out.exists()
+
+
+def test_translate_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    done = run("translate", str(tmp_path / "nope.yaml"), home=tmp_path, check=False)
+    assert done.returncode == 1 and "nope.yaml" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_no_command_prints_help(tmp_path: Path) -> None:
+    done = run(home=tmp_path, check=False)
+    assert done.returncode == 2 and "translate" in done.stdout
