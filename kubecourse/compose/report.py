@@ -41,9 +41,16 @@ def _summary(result: TranslationResult) -> str:
     counts: dict[str, int] = {}
     for manifest in result.objects:
         counts[manifest["kind"]] = counts.get(manifest["kind"], 0) + 1
-    made = ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "no objects"
-    return (f"{len(result.by_service)} compose services became {made}; "
-            f"{len(result.decisions)} decisions, {len(result.warnings)} warnings.")  # fmt: skip
+    made = ", ".join(_count(n, kind) for kind, n in counts.items()) or "no objects"
+    return (f"{_count(len(result.by_service), 'compose service')} became {made}; "
+            f"{_count(len(result.decisions), 'decision')}, "
+            f"{_count(len(result.warnings), 'warning')}.")  # fmt: skip
+
+
+def _count(n: int, noun: str) -> str:
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n} {noun}{'es' if noun.endswith(('s', 'x')) else 's'}"
 
 
 def _service_section(result: TranslationResult, service: str) -> list[str]:
