@@ -14,6 +14,7 @@ import abc
 import asyncio
 import copy
 import logging
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -51,6 +52,11 @@ class Context:
     store: Store
     timings: Timings = field(default_factory=Timings)
     logbook: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    _event_names: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
+
+    def _expire_events(self, namespace: str) -> None:
+        if self.store.count("events") % 100 == 0:  # cheap enough: once per hundred events
+            _expire_events_impl(self, namespace)
 
     def rt(self, key: str) -> ResourceType:
         return REGISTRY.get(key)
@@ -69,14 +75,16 @@ class Context:
         meta = obj["metadata"]
         namespace = meta.get("namespace") or "default"
         events = self.rt("events")
-        for existing in self.store.items("events", namespace):
-            involved = existing.get("involvedObject") or {}
-            if involved.get("uid") == meta.get("uid") and existing.get("reason") == reason and existing.get("message") == message:
-                updated = copy.deepcopy(existing)
-                updated["count"] = int(updated.get("count", 1)) + 1
-                updated["lastTimestamp"] = now_iso()
-                self.store.write("events", updated)
-                return
+        key = (namespace, str(meta.get("uid")), reason, message)
+        name = self._event_names.get(key)
+        existing = self.store.get("events", namespace, name) if name else None
+        if existing is not None:
+            updated = copy.deepcopy(existing)
+            updated["count"] = int(updated.get("count", 1)) + 1
+            updated["lastTimestamp"] = now_iso()
+            self.store.write("events", updated)
+            return
+        self._expire_events(namespace)
         source: Obj = {"component": component}
         if host:
             source["host"] = host
@@ -103,8 +111,26 @@ class Context:
         }
         try:
             self.api.create(events, namespace, event)
+            self._event_names[key] = event["metadata"]["name"]
         except StatusError as err:  # the namespace may be going away; an event is not worth failing for
             log.debug("event %s for %s dropped: %s", reason, meta["name"], err.message)
+
+
+EVENT_TTL = 3600.0  # kube-apiserver's --event-ttl default
+EVENTS_PER_NAMESPACE = 2000
+
+
+def _expire_events_impl(ctx: Context, namespace: str) -> None:
+    """Drop events older than an hour, and the oldest beyond a cap, as etcd's TTL would."""
+    events = sorted(ctx.store.items("events", namespace), key=lambda e: int(e["metadata"]["resourceVersion"]))
+    cutoff = time.time() - EVENT_TTL
+    excess = len(events) - EVENTS_PER_NAMESPACE
+    for i, event in enumerate(events):
+        stamp = parse_time(event.get("lastTimestamp"))
+        if i < excess or (stamp is not None and stamp.timestamp() < cutoff):
+            ctx.store.remove("events", namespace, event["metadata"]["name"])
+        elif stamp is not None:
+            break
 
 
 class Controller(abc.ABC):
