@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import dataclasses
 import json
 import random
 import time
@@ -28,6 +29,7 @@ from kubecourse.embedded.patch import (
     apply_strategic_merge_patch,
 )
 from kubecourse.embedded.resources import REGISTRY, Registry, ResourceType
+from kubecourse.embedded.schemas import unknown_fields
 from kubecourse.embedded.selectors import (
     label_selector_from_spec,
     parse_field_selector,
@@ -60,6 +62,8 @@ def ip_str(value: int) -> str:
 class WriteOptions:
     dry_run: bool = False
     field_manager: str | None = None
+    field_validation: str = "Warn"  # Strict | Warn | Ignore, as the query parameter
+    warnings: list[str] = dataclasses.field(default_factory=list)  # sent back as `Warning:` headers
 
 
 class Api:
@@ -134,6 +138,7 @@ class Api:
     ) -> Obj:
         options = options or WriteOptions()
         obj = self._prepare_new(rt, namespace, body)
+        self._check_fields(rt, obj, options)
         self._check_namespace(rt, obj["metadata"].get("namespace"))
         self._admit_create(rt, obj)
         causes = self._validate(rt, obj)
@@ -169,6 +174,20 @@ class Api:
         if defaulter is not None:
             defaulter(obj)
         return obj
+
+    def _check_fields(self, rt: ResourceType, obj: Obj, options: WriteOptions) -> None:
+        """fieldValidation: unknown fields are an error (Strict), a warning (Warn) or
+        nothing (Ignore); either way they are dropped, as decoding into types drops them."""
+        unknown = unknown_fields(obj, rt.group, rt.version, rt.kind)
+        if not unknown:
+            return
+        if options.field_validation == "Strict":
+            listed = ", ".join(f'unknown field "{path}"' for path in unknown)
+            raise status.bad_request(f"strict decoding error: {listed}")
+        if options.field_validation != "Ignore":
+            options.warnings += [f'unknown field "{path}"' for path in unknown]
+        for path in unknown:
+            _prune(obj, path)
 
     def _check_type(self, rt: ResourceType, obj: Any) -> None:
         if not isinstance(obj, dict):
@@ -319,6 +338,7 @@ class Api:
         given_rv = meta.get("resourceVersion")
         if given_rv and given_rv != old["metadata"]["resourceVersion"]:
             raise status.conflict(rt, name)
+        self._check_fields(rt, new, options)
         merged = self._merge_update(rt, old, new, subresource)
         return self._commit_update(rt, old, merged, options)
 
@@ -775,6 +795,25 @@ def _filter_change(change: Change, labels: Any, fields: Any) -> tuple[str, Obj] 
     if was_matching:
         return ("DELETED", change.obj)
     return None
+
+
+def _prune(obj: Obj, path: str) -> None:
+    """Delete the field at a dotted path like `spec.containers[0].imagee`."""
+    steps: list[str | int] = []
+    for part in path.split("."):
+        name, _, rest = part.partition("[")
+        if name:
+            steps.append(name)
+        for index in rest.split("[") if rest else []:
+            steps.append(int(index.rstrip("]")))
+    node: Any = obj
+    for step in steps[:-1]:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return
+    if isinstance(node, dict):
+        node.pop(steps[-1], None)
 
 
 def _same_content(old: Obj, new: Obj) -> bool:

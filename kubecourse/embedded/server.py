@@ -374,12 +374,18 @@ class ApiHttp:
         for value in dry_run:
             if value != "All":
                 raise status.bad_request(f'dryRun: Unsupported value: "{value}": supported values: "All"')
-        return WriteOptions(dry_run=bool(dry_run), field_manager=q.get("fieldManager"))
+        validation = q.get("fieldValidation", "Warn")
+        if validation not in ("Strict", "Warn", "Ignore"):
+            raise status.bad_request(
+                f'fieldValidation: Unsupported value: "{validation}": supported values: "Ignore", "Strict", "Warn"'
+            )
+        return WriteOptions(dry_run=bool(dry_run), field_manager=q.get("fieldManager"), field_validation=validation)
 
     async def _create(self, request: web.Request, t: Target) -> web.Response:
         body = await self._body(request)
-        obj = self.api.create(t.rt, t.namespace, body, self._options(request))
-        return json_response(obj, 201)
+        options = self._options(request)
+        obj = self.api.create(t.rt, t.namespace, body, options)
+        return json_response(obj, 201, _warning_headers(options))
 
     async def _put(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
@@ -390,7 +396,7 @@ class ApiHttp:
         if t.subresource not in (None, "status"):
             raise status.method_not_allowed()
         obj = self.api.update(t.rt, t.namespace, t.name, body, options, subresource=t.subresource)
-        return json_response(obj)
+        return json_response(obj, 200, _warning_headers(options))
 
     async def _patch(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
@@ -402,17 +408,19 @@ class ApiHttp:
             raise status.method_not_allowed()
         body = await self._body(request)
         existed = self.api.store.get(t.rt.key, t.namespace or "", t.name) is not None
+        options = self._options(request)
         obj = self.api.patch(
             t.rt,
             t.namespace,
             t.name,
             patch_type,
             body,
-            self._options(request),
+            options,
             subresource=t.subresource,
             force=_truthy(request.query.get("force")),
         )
-        return json_response(obj, 200 if existed or patch_type != "apply" else 201)
+        code = 200 if existed or patch_type != "apply" else 201
+        return json_response(obj, code, _warning_headers(options))
 
     async def _delete(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
@@ -483,6 +491,14 @@ class ApiHttp:
             raise status.bad_request("binding target name is required")
         self.api.bind(t.namespace or "default", t.name, node)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+
+def _warning_headers(options: WriteOptions) -> dict[str, str] | None:
+    if not options.warnings:
+        return None
+    # One header line per warning would need a multidict; kubectl splits on ", 299 ".
+    text = ", ".join(f"299 - {json.dumps(w)}" for w in options.warnings)
+    return {"Warning": text}
 
 
 def _wants_table(request: web.Request) -> bool:
