@@ -38,6 +38,9 @@ class Plan:
     kind: str | None
     ports: list[PortSpec]
     replicas: int = 1
+    image: str = ""
+    host: str | None = None
+    sidecars: list[Plan] = field(default_factory=list)
 
 
 @dataclass
@@ -50,6 +53,8 @@ class Translation:
     warnings: list[Decision] = field(default_factory=list)
     emitted: list[Emitted] = field(default_factory=list)
     plans: dict[str, Plan] = field(default_factory=dict)
+    pod_extra_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    options: dict[str, bool] = field(default_factory=dict)
 
     def decide(self, service: str, key: str, target: str, why: str) -> None:
         self.decisions.append(Decision(service, key, target, why))
@@ -77,4 +82,5 @@ class Translation:
         return str(fallback)
 
     def pod_labels(self, plan: Plan) -> dict[str, str]:
-        return {NAME_LABEL: plan.name, PART_OF_LABEL: self.project.name}
+        extra = self.pod_extra_labels.get(plan.service.name, {})
+        return {NAME_LABEL: plan.name, PART_OF_LABEL: self.project.name, **extra}

@@ -20,6 +20,8 @@ from typing import Any
 
 from kubecourse.compose.envfile import read_env_file
 from kubecourse.compose.errors import ComposeError, ComposeValidationError, Problem
+from kubecourse.compose.extends import ExtendsResolver
+from kubecourse.compose.filerefs import read_definitions
 from kubecourse.compose.interpolate import Interpolator, interpolate_tree
 from kubecourse.compose.merge import merge_documents
 from kubecourse.compose.model import ComposeProject, Decision, Location
@@ -55,9 +57,13 @@ def load(
     problems = env_problems + problems
     merged = merge_documents(documents)
     reporter = Reporter(locations, str(files[0]), problems)
+    extends_notes = _resolve_extends(merged, reporter, interpolator, files[0])
     check_top_level(merged, reporter)
     project = _project(merged, files, project_name, reporter)
-    project.decisions += env_notes
+    project.decisions += env_notes + extends_notes
+    project.definitions = read_definitions(
+        merged, files[0].parent, env, reporter.problem
+    )
     _select_profiles(project, merged, set(profiles), image_prefix, reporter)
     project.warnings += _unset_warnings(interpolator, locations) + reporter.warnings
     if reporter.problems:
@@ -128,6 +134,43 @@ def _read_all(
     return documents, locations, problems
 
 
+def _resolve_extends(
+    merged: dict[str, Any], reporter: Reporter, interpolator: Interpolator, first: Path
+) -> list[Decision]:
+    services = merged.get("services")
+    if not isinstance(services, dict):
+        return []
+    cache: dict[Path, dict[str, Any] | None] = {}
+
+    def read_services(path: Path) -> dict[str, Any] | None:
+        if path not in cache:
+            cache[path] = _services_of(path, interpolator, reporter)
+        return cache[path]
+
+    def file_of(name: str) -> Path:
+        file, _ = reporter.locate(f"services.{name}.extends")
+        return Path(file).resolve() if file else first.resolve()
+
+    resolver = ExtendsResolver(read_services, reporter.problem)
+    resolver.resolve_all(services, file_of)
+    return resolver.notes
+
+
+def _services_of(
+    path: Path, interpolator: Interpolator, reporter: Reporter
+) -> dict[str, Any] | None:
+    """The interpolated `services` of a file named by `extends.file`."""
+    try:
+        document = read_yaml(path)
+    except ComposeValidationError as exc:
+        reporter.problems.extend(exc.problems)
+        return None
+    file_reporter = Reporter(document.locations, str(path), reporter.problems)
+    data = interpolate_tree(document.data, interpolator, file_reporter.problem)
+    services = data.get("services")
+    return services if isinstance(services, dict) else None
+
+
 def _project(
     merged: dict[str, Any], files: list[Path], name: str | None, reporter: Reporter
 ) -> ComposeProject:
@@ -167,6 +210,7 @@ def _select_profiles(
     context = Context(
         reporter, project.files[0].parent, set(map(str, raw_services)),
         set(project.volumes), set(project.networks), image_prefix,
+        set(project.definitions.secrets), set(project.definitions.configs),
     )  # fmt: skip
     for name, raw in raw_services.items():
         profiles = raw.get("profiles") if isinstance(raw, dict) else None

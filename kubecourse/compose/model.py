@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from kubecourse.compose.filerefs import Definitions, Reference
+
 Location = tuple[str, int]
 MountKind = Literal["volume", "bind", "tmpfs", "anonymous"]
 
@@ -89,6 +91,9 @@ class Service:
     restart: str | None = None
     deploy: dict[str, Any] = field(default_factory=dict)
     profiles: list[str] = field(default_factory=list)
+    secrets: list[Reference] = field(default_factory=list)
+    configs: list[Reference] = field(default_factory=list)
+    network_mode: str | None = None
 
 
 @dataclass
@@ -105,3 +110,4 @@ class ComposeProject:
     locations: dict[str, Location] = field(default_factory=dict)
     warnings: list[Decision] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    definitions: Definitions = field(default_factory=Definitions)

@@ -15,7 +15,8 @@ from kubecourse.compose.validate import WORKLOAD_LABEL
 HANDLED = frozenset(
     """image build command entrypoint environment env_file labels ports expose volumes
     tmpfs healthcheck depends_on networks restart deploy profiles container_name
-    working_dir user privileged read_only stop_grace_period mem_limit cpus scale""".split()
+    working_dir user privileged read_only stop_grace_period mem_limit cpus scale
+    secrets configs network_mode""".split()
 )
 _UNDERSTOOD = re.compile(
     r"^traefik\.(enable"
@@ -41,7 +42,33 @@ def explain_service_keys(t: Translation, plan: Plan) -> None:
     _container_name(t, plan)
     _labels(t, plan)
     _deploy_leftovers(t, plan)
+    _network_mode(t, plan)
     _leftovers(t, plan)
+
+
+_NETWORK_MODES = {
+    "host": "the container used the machine's own network; a pod has its own address "
+    "(hostNetwork: true would copy this, but it clashes with other pods' ports and is "
+    "refused by most clusters), so the pod gets its own network",
+    "none": "the container had no network at all; a pod always has one (add a "
+    "NetworkPolicy that allows nothing to come close)",
+}
+
+
+def _network_mode(t: Translation, plan: Plan) -> None:
+    mode = plan.service.network_mode
+    if mode is None or mode.startswith("service:"):
+        return
+    if mode == "bridge":
+        t.decide(plan.service.name, "network_mode", "(pod network)",
+                 "bridge is Docker's default network; every pod is on the pod network")  # fmt: skip
+        return
+    why = _NETWORK_MODES.get(
+        mode.split(":")[0],
+        f"`{mode}` joins another container's network; list the services in one "
+        "compose service with network_mode: service:<name> to get one pod",
+    )
+    t.warn(plan.service.name, "network_mode", "(own pod network)", why)
 
 
 def _depends_on(t: Translation, plan: Plan) -> None:
@@ -114,11 +141,6 @@ def _leftovers(t: Translation, plan: Plan) -> None:
 
 def _leftover_reason(key: str) -> str:
     reasons = {
-        "secrets": "compose secrets are not translated yet; create a Secret and mount it "
-        "at /run/secrets/<name>",
-        "configs": "compose configs are not translated yet; use a ConfigMap",
-        "network_mode": "a pod has its own network namespace; network_mode has no "
-        "direct equivalent (a sidecar container in the same pod comes closest)",
         "links": "links are obsolete in compose; Service names do the job",
         "extra_hosts": "extra_hosts would be hostAliases on the pod; not translated yet",
     }
@@ -146,22 +168,11 @@ def explain_proxy(t: Translation, plan: Plan) -> None:
 
 
 def explain_networks(t: Translation, plans: list[Plan]) -> None:
-    """One decision per compose network: Kubernetes has one flat pod network."""
+    """The obsolete `version`, and network aliases (the networks: see `networks`)."""
     if "version" in t.project.top_level:
         t.decide("", "version", "(not needed)",
                  "the top-level version is obsolete in compose; Kubernetes objects carry "
                  "their own apiVersion")  # fmt: skip
-    for network, options in t.project.networks.items():
-        members = [p.service.name for p in plans if network in p.service.networks]
-        t.decide("", f"networks.{network}", "(one flat pod network)",
-                 f"compose network {network} ({', '.join(members) or 'no services'}) "
-                 "isolated its members; Kubernetes has one flat Pod network where every "
-                 "pod can reach every other. NetworkPolicies that restore the isolation "
-                 "come in lesson 06")  # fmt: skip
-        if options.get("driver") or options.get("driver_opts") or options.get("ipam"):
-            t.warn("", f"networks.{network}", "(dropped)",
-                   "network drivers, options and IP ranges belong to Docker; the "
-                   "cluster's network plugin decides these")  # fmt: skip
     for plan in plans:
         _aliases(t, plan)
 

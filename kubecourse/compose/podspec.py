@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kubecourse.compose.context import Plan, Translation
+from kubecourse.compose.filemounts import file_volumes
 from kubecourse.compose.model import Mount
 from kubecourse.compose.names import clean_name, derived_name
 from kubecourse.compose.probes import readiness_probe
@@ -29,18 +30,34 @@ def k8s_literal(text: str) -> str:
 
 
 def pod_spec(
-    t: Translation, plan: Plan, claim: ClaimLookup, image: str
+    t: Translation, plan: Plan, claims: dict[str, ClaimLookup]
 ) -> dict[str, Any]:
-    """The pod spec; `claim` maps a named volume to (claim name, is_template)."""
-    volumes, mounts = _volumes(t, plan, claim)
-    container = _container(t, plan, image, mounts)
-    spec: dict[str, Any] = {"containers": [container]}
+    """The pod spec of `plan` and its sidecars; `claims` maps a service to its claims."""
+    used: set[str] = set()
+    volumes: list[dict[str, Any]] = []
+    containers = []
+    for member in [plan, *plan.sidecars]:
+        member_volumes, container = _pod_part(
+            t, member, claims[member.service.name], used
+        )
+        volumes += member_volumes
+        containers.append(container)
+    spec: dict[str, Any] = {"containers": containers}
     if volumes:
         spec["volumes"] = volumes
     grace = plan.service.raw.get("stop_grace_period")
     if grace is not None:
         _grace_period(t, plan, grace, spec)
     return spec
+
+
+def _pod_part(
+    t: Translation, plan: Plan, claim: ClaimLookup, used: set[str]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    volumes, mounts = _volumes(t, plan, claim, used)
+    file_vols, file_mounts = file_volumes(t, plan, used)
+    container = _container(t, plan, plan.image, mounts + file_mounts)
+    return volumes + file_vols, container
 
 
 def _container(
@@ -168,11 +185,10 @@ def _grace_period(t: Translation, plan: Plan, value: Any, spec: dict[str, Any]) 
 
 
 def _volumes(
-    t: Translation, plan: Plan, claim: ClaimLookup
+    t: Translation, plan: Plan, claim: ClaimLookup, used: set[str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     volumes: list[dict[str, Any]] = []
     mounts: list[dict[str, Any]] = []
-    used: set[str] = set()
     for mount in plan.service.mounts:
         name, source = _volume_source(t, plan, mount, claim)
         name = _unique(name, used)

@@ -25,7 +25,7 @@ from kubecourse.compose.model import Decision
 KIND_ORDER = {
     "Namespace": 0, "ConfigMap": 1, "Secret": 1, "PersistentVolumeClaim": 1,
     "Deployment": 2, "StatefulSet": 2, "DaemonSet": 2, "Job": 2,
-    "Service": 3, "Ingress": 4,
+    "Service": 3, "Ingress": 4, "Gateway": 4, "HTTPRoute": 5, "NetworkPolicy": 6,
 }  # fmt: skip
 SHARED_FILE = "shared"
 

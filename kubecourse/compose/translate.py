@@ -14,19 +14,21 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from kubecourse.compose.context import Plan, Translation
 from kubecourse.compose.errors import ComposeValidationError, Problem
-from kubecourse.compose.ingress import build_ingress
+from kubecourse.compose.filemounts import emit_file_objects
 from kubecourse.compose.loader import PathArg, load
 from kubecourse.compose.model import ComposeProject
 from kubecourse.compose.names import assign_names, derived_name
+from kubecourse.compose.networks import build_network_policies, plan_network_labels
 from kubecourse.compose.notes import (
     explain_networks,
     explain_proxy,
     explain_service_keys,
 )
 from kubecourse.compose.result import TranslationResult
+from kubecourse.compose.routes import build_routes
 from kubecourse.compose.services import build_service
 from kubecourse.compose.storage import plan_claims
-from kubecourse.compose.workloads import build_workload, plan_service
+from kubecourse.compose.workloads import attach_sidecars, build_workload, plan_service
 from kubecourse.errors import TranslationWarning
 
 
@@ -39,46 +41,82 @@ def translate(
     project_name: str | None = None,
     environ: Mapping[str, str] | None = None,
     warn: bool = False,
+    gateway: bool = False,
+    network_policies: bool = True,
+    wait_for_dependencies: bool = False,
 ) -> TranslationResult:
     """Translate compose files into Kubernetes manifests plus their explanation.
 
     Raises `ComposeValidationError` listing every problem in the input. Lossy steps
     are collected in `result.warnings`; with `warn=True` each is also emitted as a
-    `TranslationWarning`.
+    `TranslationWarning`. `gateway=True` adds a Gateway and HTTPRoutes (Gateway API)
+    next to the Ingress; `network_policies=False` leaves compose networks out;
+    `wait_for_dependencies=True` gives services an init container that waits for
+    the ports of what they `depends_on`.
     """
     project = load(
         paths, env_file=env_file, profiles=profiles, project_name=project_name,
         environ=environ, image_prefix=image_prefix,
     )  # fmt: skip
-    return translate_project(project, image_prefix=image_prefix, warn=warn)
+    return translate_project(
+        project, image_prefix=image_prefix, warn=warn, gateway=gateway,
+        network_policies=network_policies, wait_for_dependencies=wait_for_dependencies,
+    )  # fmt: skip
 
 
 def translate_project(
-    project: ComposeProject, *, image_prefix: str | None = None, warn: bool = False
+    project: ComposeProject,
+    *,
+    image_prefix: str | None = None,
+    warn: bool = False,
+    gateway: bool = False,
+    network_policies: bool = True,
+    wait_for_dependencies: bool = False,
 ) -> TranslationResult:
     """Translate an already loaded project (see `load`)."""
     t = Translation(project, _names(project))
+    t.options = {"gateway": gateway, "wait_for_dependencies": wait_for_dependencies}
     t.decisions += project.decisions
     t.warnings += project.warnings
-    plans = [plan_service(t, service) for service in project.services.values()]
-    claims = plan_claims(t, plans)
-    for plan in plans:
-        if plan.kind is None:
-            explain_proxy(t, plan)
-            continue
-        _env_config_map(t, plan)
-        build_workload(
-            t, plan, claims[plan.service.name], _image(t, plan, image_prefix)
-        )
-        build_service(t, plan)
-        explain_service_keys(t, plan)
-    build_ingress(t, plans)
+    plans = _plan(t, image_prefix)
+    isolated = plan_network_labels(t, plans, network_policies)
+    _build(t, plans)
+    routed = build_routes(t, plans)
+    if isolated:
+        build_network_policies(t, plans, routed)
     explain_networks(t, plans)
     result = TranslationResult.from_translation(t)
     if warn:
         for record in result.warnings:
             warnings.warn(str(record), TranslationWarning, stacklevel=2)
     return result
+
+
+def _plan(t: Translation, image_prefix: str | None) -> list[Plan]:
+    plans = [plan_service(t, service) for service in t.project.services.values()]
+    attach_sidecars(t, plans)
+    for plan in plans:
+        if plan.kind is not None or plan.role == "sidecar":
+            plan.image = _image(t, plan, image_prefix)
+    return plans
+
+
+def _build(t: Translation, plans: list[Plan]) -> None:
+    claims = plan_claims(t, plans)
+    emit_file_objects(t, plans)
+    for plan in plans:
+        if plan.kind is None:
+            if plan.role == "proxy":
+                explain_proxy(t, plan)
+            else:
+                explain_service_keys(t, plan)
+            continue
+        _env_config_map(t, plan)
+        for sidecar in plan.sidecars:
+            _env_config_map(t, sidecar)
+        build_workload(t, plan, claims)
+        build_service(t, plan)
+        explain_service_keys(t, plan)
 
 
 def _names(project: ComposeProject) -> dict[str, str]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from kubecourse.compose.envfile import read_env_file
 from kubecourse.compose.errors import Problem
+from kubecourse.compose.filerefs import parse_references
 from kubecourse.compose.merge import as_mapping
 from kubecourse.compose.model import Decision, Healthcheck, Location, Mount, Service
 from kubecourse.compose.syntax import (
@@ -92,6 +93,8 @@ class Context:
     volume_names: set[str]
     network_names: set[str]
     image_prefix: str | None
+    secret_names: set[str] = field(default_factory=set)
+    config_names: set[str] = field(default_factory=set)
 
 
 def check_top_level(data: dict[str, Any], reporter: Reporter) -> None:
@@ -149,7 +152,37 @@ class _ServiceBuilder:
         self._networks()
         self._restart_and_deploy()
         self._profiles()
+        self._file_references()
+        self._network_mode()
         return self.service
+
+    def _file_references(self) -> None:
+        if "secrets" in self.raw:
+            self.service.secrets = parse_references(
+                "secrets", self.raw["secrets"], self.ctx.secret_names, self.problem
+            )
+        if "configs" in self.raw:
+            self.service.configs = parse_references(
+                "configs", self.raw["configs"], self.ctx.config_names, self.problem
+            )
+
+    def _network_mode(self) -> None:
+        mode = self.raw.get("network_mode")
+        if mode is None:
+            return
+        if not isinstance(mode, str):
+            self.problem("network_mode", "`network_mode` must be a string")
+            return
+        if mode.startswith("service:"):
+            other = mode.split(":", 1)[1]
+            if other not in self.ctx.service_names or other == self.service.name:
+                self.problem("network_mode", f"`{mode}` names no other service")
+                return
+            if "ports" in self.raw:
+                self.problem("ports", "a service that shares another's network "
+                             f"(network_mode: {mode}) cannot publish ports; publish "
+                             f"them on {other}")  # fmt: skip
+        self.service.network_mode = mode
 
     def _unknown_keys(self) -> None:
         for key in self.raw:
@@ -157,11 +190,6 @@ class _ServiceBuilder:
                 self.problem("", f"key {key!r} is not a string")
             elif key not in SERVICE_KEYS and not key.startswith("x-"):
                 self.problem(key, f"unknown service key `{key}`")
-        if "extends" in self.raw:
-            self.problem(
-                "extends",
-                "`extends` is not supported yet; copy the keys or use an anchor",
-            )
 
     def _image(self) -> None:
         image, build = self.raw.get("image"), self.raw.get("build")

@@ -32,6 +32,7 @@ ROLE_KIND = {
     "job": "Job",
     "daemonset": "DaemonSet",
     "proxy": None,
+    "sidecar": None,
 }
 _OVERRIDE_ROLE = {
     "deployment": "server",
@@ -48,6 +49,9 @@ def plan_service(t: Translation, service: Service) -> Plan:
     role, why = _role(service, bool(ports))
     plan = Plan(service, t.names[service.name], role, ROLE_KIND[role], ports)
     target = f"{plan.kind}/{plan.name}" if plan.kind else "(not deployed)"
+    if role == "sidecar":
+        plan.host = str(service.network_mode).split(":", 1)[1]
+        target = f"a container in {t.names.get(plan.host, plan.host)}'s pod"
     t.decide(service.name, _role_key(service, role), target, why)
     plan.replicas = _replicas(t, plan)
     return plan
@@ -59,6 +63,8 @@ def _role(service: Service, listens: bool) -> tuple[str, str]:
         return _OVERRIDE_ROLE[
             override
         ], f"chosen by the label {WORKLOAD_LABEL}={override}"
+    if (service.network_mode or "").startswith("service:"):
+        return "sidecar", WHY_SIDECAR.format(host=service.network_mode)
     if is_traefik_proxy(service.image):
         return "proxy", WHY_PROXY
     if service.restart == "no":
@@ -82,9 +88,12 @@ def _is_server(service: Service) -> bool:
 def _role_key(service: Service, role: str) -> str:
     if WORKLOAD_LABEL in service.labels:
         return f"labels.{WORKLOAD_LABEL}"
-    return {"job": "restart", "daemonset": "deploy.mode", "proxy": "image"}.get(
-        role, "(service)"
-    )
+    return {
+        "job": "restart",
+        "daemonset": "deploy.mode",
+        "proxy": "image",
+        "sidecar": "network_mode",
+    }.get(role, "(service)")
 
 
 def _requested_replicas(service: Service) -> int:
@@ -111,6 +120,12 @@ WHY_PROXY = (
     "this is the Traefik reverse proxy; in Kubernetes the cluster's ingress controller "
     "does its job, configured by the Ingress built from the Traefik labels, so the "
     "proxy itself is not deployed"
+)
+WHY_SIDECAR = (
+    "network_mode: {host} puts this container in the other service's network "
+    "namespace: they share localhost and ports. A Pod is exactly that - containers "
+    "sharing one network namespace - so it becomes a second container in that pod, "
+    "with no workload or Service of its own, scaled and replaced together with it"
 )
 WHY_JOB = (
     'restart: "no" means it runs once and stops; a Job runs a pod to completion and '
@@ -140,13 +155,30 @@ WHY_SINGLETON = (
 )
 
 
+def attach_sidecars(t: Translation, plans: list[Plan]) -> None:
+    """Give each host plan its sidecars; a sidecar whose host is not deployed is warned."""
+    by_name = {plan.service.name: plan for plan in plans}
+    for plan in plans:
+        if plan.role != "sidecar" or plan.host is None:
+            continue
+        host = by_name.get(plan.host)
+        if host is None or host.kind is None:
+            why = ("is not translated (profile not active?)" if host is None
+                   else "is not deployed as a workload")  # fmt: skip
+            t.warn(plan.service.name, "network_mode", "(not deployed)",
+                   f"its network belongs to {plan.host}, which {why}, so this "
+                   "container has no pod to join")  # fmt: skip
+            continue
+        host.sidecars.append(plan)
+
+
 def build_workload(
-    t: Translation, plan: Plan, claim: ClaimLookup, image: str
+    t: Translation, plan: Plan, claims: dict[str, ClaimLookup]
 ) -> Manifest:
-    """The Deployment, StatefulSet, Job or DaemonSet for `plan`."""
+    """The Deployment, StatefulSet, Job or DaemonSet for `plan` (and its sidecars)."""
     template = {
         "metadata": {"labels": t.pod_labels(plan)},
-        "spec": pod_spec(t, plan, claim, image),
+        "spec": pod_spec(t, plan, claims),
     }
     builder = {"Deployment": _deployment, "StatefulSet": _statefulset,
                "Job": _job, "DaemonSet": _daemonset}[str(plan.kind)]  # fmt: skip

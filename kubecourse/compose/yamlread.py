@@ -109,18 +109,22 @@ def read_yaml(path: Path) -> YamlDocument:
 
 
 def _read_text(path: Path) -> str:
+    """At most MAX_BYTES, whatever the file claims to be (a FIFO or /dev/zero too)."""
+    if not path.is_file():
+        raise ComposeError(f"cannot read compose file {path}: not a regular file")
     try:
-        size = path.stat().st_size
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ComposeError(f"cannot read compose file {path}: {exc.strerror}") from exc
-    if size > MAX_BYTES:
+    if len(data) > MAX_BYTES:
         raise ComposeError(
-            f"{path} is {size} bytes; compose files over {MAX_BYTES} bytes are refused "
+            f"{path} is over {MAX_BYTES} bytes; compose files over {MAX_BYTES} bytes are refused "
             "(a real compose file is a few kilobytes)"
         )
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ComposeError(f"cannot read compose file {path}: {exc}") from exc
 
 

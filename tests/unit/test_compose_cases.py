@@ -166,7 +166,17 @@ def test_atsea_renames_underscored_services_and_scales_the_appserver() -> None:
     }
     assert get(result, "Deployment", "appserver")["spec"]["replicas"] == 2
     keys = {(w.service, w.compose_key) for w in result.warnings}
-    assert ("database", "secrets") in keys and ("database", "deploy.placement") in keys
+    assert ("database,appserver", "secrets.postgres_password") in keys
+    assert ("database", "deploy.placement") in keys
+    pod = get(result, "Deployment", "payment-gateway")["spec"]["template"]["spec"]
+    assert pod["volumes"][0]["secret"] == {
+        "secretName": "staging-token", "optional": True,
+        "items": [{"key": "staging_token", "path": "staging_token"}],
+    }  # fmt: skip
+    assert (
+        pod["containers"][0]["volumeMounts"][0]["mountPath"]
+        == "/run/secrets/payment_token"
+    )
 
 
 def test_petclinic_memory_limits_are_mebibytes() -> None:

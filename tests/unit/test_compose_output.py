@@ -39,7 +39,9 @@ def test_write_puts_one_file_per_service_and_shared_objects_apart(
     db = list(yaml.safe_load_all((tmp_path / "out" / "db.yaml").read_text()))
     assert [o["kind"] for o in db] == ["StatefulSet", "Service"]
     shared = list(yaml.safe_load_all((tmp_path / "out" / "shared.yaml").read_text()))
-    assert [o["kind"] for o in shared] == ["Ingress"]
+    assert [o["kind"] for o in shared] == ["Ingress"] + ["NetworkPolicy"] * 3
+    web = list(yaml.safe_load_all((tmp_path / "out" / "web.yaml").read_text()))
+    assert [o["kind"] for o in web] == ["Deployment", "Service", "NetworkPolicy"]
 
 
 def test_write_single_file_is_one_stream_in_apply_order(
