@@ -80,6 +80,11 @@ def read_info(state: Path) -> ServerInfo | None:
 
 def _alive(pid: int) -> bool:
     try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False  # our own child (started by ensure_running) has exited: reaped
+    except ChildProcessError:
+        pass  # not our child; ask the kernel below
+    try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
