@@ -64,6 +64,7 @@ class ClusterOptions:
     state_dir: Path | None = None  # None: in memory only
     timings: Timings = field(default_factory=Timings)
     topology: list[NodeSpec] = field(default_factory=default_topology)
+    run_controllers: bool = True  # False: the API server alone (API benchmarks, API tests)
 
 
 class EmbeddedCluster:
@@ -134,7 +135,7 @@ class EmbeddedCluster:
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
         self._bootstrap()
-        self.controllers = default_controllers(self.ctx)
+        self.controllers = default_controllers(self.ctx) if self.options.run_controllers else []
         for controller in self.controllers:
             self.store.add_listener(controller.on_change)
             controller.start()
