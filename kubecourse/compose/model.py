@@ -94,6 +94,8 @@ class Service:
     secrets: list[Reference] = field(default_factory=list)
     configs: list[Reference] = field(default_factory=list)
     network_mode: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    option_keys: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -8,9 +8,13 @@ in Kubernetes. Keys the translator does not handle at all become warnings.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from kubecourse.compose.context import Plan, Translation
-from kubecourse.compose.validate import WORKLOAD_LABEL
+from kubecourse.compose.dependencies import wants_wait
+from kubecourse.compose.names import clean_name
+from kubecourse.compose.options import LABEL_PREFIX
+from kubecourse.compose.services import build_service
 
 HANDLED = frozenset(
     """image build command entrypoint environment env_file labels ports expose volumes
@@ -24,14 +28,12 @@ _UNDERSTOOD = re.compile(
     r"|http\.services\.[^.]+\.loadbalancer\.server\.port"
     r"|http\.middlewares\.[^.]+\.stripprefix\.prefixes)$"
 )
-HANDLED_DEPLOY = frozenset({"replicas", "mode", "resources"})
+HANDLED_DEPLOY = frozenset({"replicas", "mode", "resources", "update_config"})
 _DEPLOY_NOTES = {
     "placement": "the scheduler chooses nodes; use a nodeSelector only for real hardware "
     "needs (lesson 05), so placement constraints were not copied",
     "restart_policy": "pods of a workload are always restarted by Kubernetes; "
     "restart_policy has no equivalent",
-    "update_config": "rolling updates are tuned by strategy.rollingUpdate (maxSurge, "
-    "maxUnavailable); update_config was not copied",
 }
 
 
@@ -72,11 +74,14 @@ def _network_mode(t: Translation, plan: Plan) -> None:
 
 
 def _depends_on(t: Translation, plan: Plan) -> None:
+    if wants_wait(t, plan):
+        return  # each dependency is explained with its init container
     for other, condition in plan.service.depends_on.items():
         target = t.names.get(other, other)
         why = ("Kubernetes has no start order: all pods start together. "
                f"{target}'s readiness probe keeps it out of its Service until it is "
-               "ready, and this service must retry its connection until then")  # fmt: skip
+               "ready, and this service must retry its connection until then (or pass "
+               "wait_for_dependencies=True for init containers that wait)")  # fmt: skip
         if condition == "service_completed_successfully":
             why += f"; {other} should run as a Job that finishes first"
         t.decide(plan.service.name, f"depends_on.{other}", "(no equivalent)", why)
@@ -84,7 +89,7 @@ def _depends_on(t: Translation, plan: Plan) -> None:
 
 def _restart(t: Translation, plan: Plan) -> None:
     restart = plan.service.restart
-    if restart is None or plan.kind == "Job":
+    if restart is None or plan.kind in ("Job", None):
         return
     why = f"restart: {restart} -> a {plan.kind} always restarts its pods (restartPolicy: Always)"
     if restart.startswith("on-failure") or restart == "no":
@@ -117,7 +122,7 @@ def _labels(t: Translation, plan: Plan) -> None:
                f"Traefik labels {', '.join(unknown)} have no Ingress equivalent; "
                "configure them on the ingress controller if you need them")  # fmt: skip
     other = [key for key in labels
-             if not key.startswith("traefik.") and key != WORKLOAD_LABEL]  # fmt: skip
+             if not key.startswith(("traefik.", LABEL_PREFIX))]  # fmt: skip
     if other:
         t.warn(plan.service.name, "labels", "(not copied)",
                f"container labels {', '.join(other)} are Docker metadata; add them as "
@@ -179,10 +184,36 @@ def explain_networks(t: Translation, plans: list[Plan]) -> None:
 
 def _aliases(t: Translation, plan: Plan) -> None:
     networks = plan.service.raw.get("networks")
-    if not isinstance(networks, dict):
+    if not isinstance(networks, dict) or plan.kind is None:
         return
+    taken = set(t.names.values()) | {m["metadata"]["name"] for m in _services(t)}
     for network, options in networks.items():
-        if isinstance(options, dict) and options.get("aliases"):
-            t.warn(plan.service.name, f"networks.{network}.aliases", "(dropped)",
-                   "network aliases are extra DNS names; add a Service per alias "
-                   "(not generated yet)")  # fmt: skip
+        aliases = options.get("aliases") if isinstance(options, dict) else None
+        for alias in aliases if isinstance(aliases, list) else []:
+            _alias(t, plan, f"networks.{network}.aliases", str(alias), taken)
+
+
+def _services(t: Translation) -> list[dict[str, Any]]:
+    return [e.manifest for e in t.emitted if e.manifest["kind"] == "Service"]
+
+
+def _alias(t: Translation, plan: Plan, key: str, alias: str, taken: set[str]) -> None:
+    name = clean_name(alias)
+    if not plan.ports:
+        t.warn(plan.service.name, key, "(dropped)",
+               f"alias `{alias}` needs a Service, and this service has no ports")  # fmt: skip
+        return
+    if not name or name in taken:
+        t.warn(plan.service.name, key, "(dropped)",
+               f"alias `{alias}` would be the Service name `{name}`, which is taken")  # fmt: skip
+        return
+    taken.add(name)
+    build_service(t, plan, name)
+    note = (
+        ""
+        if name == alias
+        else f" (`{alias}` is not a valid Service name, so `{name}`)"
+    )
+    t.decide(plan.service.name, key, f"Service/{name}",
+             f"an extra DNS name on the network: a second Service selecting the same "
+             f"pods answers to {name}{note}")  # fmt: skip

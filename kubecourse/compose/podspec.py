@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 from kubecourse.compose.context import Plan, Translation
+from kubecourse.compose.dependencies import wait_containers
 from kubecourse.compose.filemounts import file_volumes
 from kubecourse.compose.model import Mount
 from kubecourse.compose.names import clean_name, derived_name
-from kubecourse.compose.probes import readiness_probe
+from kubecourse.compose.probes import liveness_probe, readiness_probe
 from kubecourse.compose.resources import container_resources
 from kubecourse.compose.syntax import SyntaxProblem, parse_duration
 
@@ -43,6 +44,9 @@ def pod_spec(
         volumes += member_volumes
         containers.append(container)
     spec: dict[str, Any] = {"containers": containers}
+    waits = wait_containers(t, plan)
+    if waits:
+        spec["initContainers"] = waits
     if volumes:
         spec["volumes"] = volumes
     grace = plan.service.raw.get("stop_grace_period")
@@ -74,6 +78,9 @@ def _container(
     probe = readiness_probe(t, plan)
     if probe is not None:
         container["readinessProbe"] = probe
+        liveness = liveness_probe(t, plan, probe)
+        if liveness is not None:
+            container["livenessProbe"] = liveness
     resources = container_resources(t, plan)
     if resources:
         container["resources"] = resources

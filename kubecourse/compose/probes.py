@@ -3,7 +3,8 @@
 A compose healthcheck only marks a container unhealthy; it never restarts it (outside
 swarm). That is what a readinessProbe does: an unready pod is taken out of its
 Service's endpoints and left running. A livenessProbe would restart it, which compose
-never did, so none is generated.
+never did, so one is generated only when asked for (`x-kubecourse: {liveness: true}`
+or the label `kubecourse.io/liveness: "true"`, see `options`).
 """
 
 from __future__ import annotations
@@ -70,3 +71,21 @@ def _note_start_interval(t: Translation, plan: Plan) -> None:
     if isinstance(raw, dict) and "start_interval" in raw:
         t.warn(plan.service.name, "healthcheck.start_interval", "(dropped)",
                "Kubernetes probes have one period; start_interval has no equivalent")  # fmt: skip
+
+
+def liveness_probe(
+    t: Translation, plan: Plan, readiness: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The same check as a livenessProbe, when the service asks for one."""
+    name = plan.service.name
+    if plan.service.options.get("liveness") != "true":
+        t.decide(name, "healthcheck", "(no livenessProbe)",
+                 "compose never restarted an unhealthy container (only swarm did), so "
+                 "Kubernetes is not told to either; add `x-kubecourse: {liveness: true}` "
+                 "to have it restarted")  # fmt: skip
+        return None
+    key = plan.service.option_keys["liveness"]
+    t.decide(name, key, "containers[0].livenessProbe",
+             "the same check also restarts the container after `retries` failures in a "
+             "row, as swarm did with unhealthy tasks")  # fmt: skip
+    return dict(readiness)

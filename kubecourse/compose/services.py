@@ -42,9 +42,18 @@ def effective_ports(service: Service) -> list[PortSpec]:
     return ports
 
 
-def build_service(t: Translation, plan: Plan) -> Manifest | None:
-    """The Service for `plan`, or None (with the reason recorded) when it has no ports."""
+def build_service(
+    t: Translation, plan: Plan, alias: str | None = None
+) -> Manifest | None:
+    """The Service for `plan`, or None (with the reason recorded) when it has no ports.
+
+    With `alias`, a second Service of that name for the same pods (a network alias).
+    """
     name = plan.service.name
+    if alias is not None:
+        return t.emit(
+            _manifest(plan, alias), (name,), f"network alias {alias} of {plan.name}"
+        )
     if not plan.ports:
         t.decide(name, "ports", "(no Service)",
                  "no ports, no expose and no well-known image port: nothing connects to "
@@ -52,15 +61,18 @@ def build_service(t: Translation, plan: Plan) -> Manifest | None:
         return None
     for port in plan.ports:
         _explain_port(t, plan, port)
+    return t.emit(_manifest(plan, plan.name), (name,), _why_service(plan))
+
+
+def _manifest(plan: Plan, name: str) -> Manifest:
     spec: dict[str, Any] = {
         "selector": {NAME_LABEL: plan.name},
         "ports": [_service_port(p) for p in plan.ports],
     }
-    if plan.kind == "StatefulSet":
+    if plan.kind == "StatefulSet" and name == plan.name:
         spec["clusterIP"] = "None"
-    manifest = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": plan.name},
-                "spec": spec}  # fmt: skip
-    return t.emit(manifest, (name,), _why_service(plan))
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": spec}  # fmt: skip
 
 
 def _service_port(spec: PortSpec) -> dict[str, Any]:

@@ -95,6 +95,7 @@ def translate_project(
 def _plan(t: Translation, image_prefix: str | None) -> list[Plan]:
     plans = [plan_service(t, service) for service in t.project.services.values()]
     attach_sidecars(t, plans)
+    t.plans = {plan.service.name: plan for plan in plans}
     for plan in plans:
         if plan.kind is not None or plan.role == "sidecar":
             plan.image = _image(t, plan, image_prefix)

@@ -17,6 +17,7 @@ from kubecourse.compose.envfile import read_env_file
 from kubecourse.compose.errors import Problem
 from kubecourse.compose.filerefs import parse_references
 from kubecourse.compose.merge import as_mapping
+from kubecourse.compose.options import EXTENSION, read_options
 from kubecourse.compose.model import Decision, Healthcheck, Location, Mount, Service
 from kubecourse.compose.syntax import (
     SyntaxProblem,
@@ -27,7 +28,6 @@ from kubecourse.compose.syntax import (
 from kubecourse.compose.yamlread import key_path
 
 WORKLOAD_LABEL = "kubecourse.io/workload"
-WORKLOAD_KINDS = ("deployment", "singleton", "statefulset", "job", "daemonset")
 RESTART_VALUES = ("no", "always", "on-failure", "unless-stopped")
 TOP_LEVEL_KEYS = frozenset(
     {"version", "name", "services", "networks", "volumes", "secrets", "configs",
@@ -145,6 +145,7 @@ class _ServiceBuilder:
         self._environment()
         self._env_files()
         self._labels()
+        self._options()
         self._ports()
         self._mounts()
         self._healthcheck()
@@ -302,12 +303,12 @@ class _ServiceBuilder:
         self.service.labels = {
             str(k): "" if v is None else _text(v) for k, v in mapping.items()
         }
-        kind = self.service.labels.get(WORKLOAD_LABEL)
-        if kind is not None and kind not in WORKLOAD_KINDS:
-            choices = ", ".join(WORKLOAD_KINDS)
-            self.problem(
-                f"labels.{WORKLOAD_LABEL}", f"`{kind}` is not one of {choices}"
-            )
+
+    def _options(self) -> None:
+        options, keys = read_options(
+            self.service.labels, self.raw.get(EXTENSION), self.problem
+        )
+        self.service.options, self.service.option_keys = options, keys
 
     def _ports(self) -> None:
         for key in ("ports", "expose"):

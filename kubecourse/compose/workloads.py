@@ -22,7 +22,7 @@ from kubecourse.compose.model import Service
 from kubecourse.compose.podspec import ClaimLookup, pod_spec
 from kubecourse.compose.services import effective_ports
 from kubecourse.compose.storage import DEFAULT_SIZE, claim_template
-from kubecourse.compose.validate import WORKLOAD_LABEL
+from kubecourse.compose.strategy import min_ready_seconds, rolling_update
 
 ROLE_KIND = {
     "server": "Deployment",
@@ -58,11 +58,10 @@ def plan_service(t: Translation, service: Service) -> Plan:
 
 
 def _role(service: Service, listens: bool) -> tuple[str, str]:
-    override = service.labels.get(WORKLOAD_LABEL)
+    override = service.options.get("workload")
     if override is not None:
-        return _OVERRIDE_ROLE[
-            override
-        ], f"chosen by the label {WORKLOAD_LABEL}={override}"
+        key = service.option_keys["workload"]
+        return _OVERRIDE_ROLE[override], f"chosen by {key}: {override}"
     if (service.network_mode or "").startswith("service:"):
         return "sidecar", WHY_SIDECAR.format(host=service.network_mode)
     if is_traefik_proxy(service.image):
@@ -86,8 +85,8 @@ def _is_server(service: Service) -> bool:
 
 
 def _role_key(service: Service, role: str) -> str:
-    if WORKLOAD_LABEL in service.labels:
-        return f"labels.{WORKLOAD_LABEL}"
+    if "workload" in service.option_keys:
+        return service.option_keys["workload"]
     return {
         "job": "restart",
         "daemonset": "deploy.mode",
@@ -193,15 +192,24 @@ def _selector(plan: Plan) -> dict[str, Any]:
 
 
 def _deployment(t: Translation, plan: Plan, template: dict[str, Any]) -> dict[str, Any]:
-    strategy = "Recreate" if plan.role == "singleton" else "RollingUpdate"
-    if strategy == "RollingUpdate" and _uses_claims(template):
-        strategy = "Recreate"
+    recreate = plan.role == "singleton"
+    if not recreate and _uses_claims(template):
+        recreate = True
         t.decide(plan.service.name, "volumes", "strategy: Recreate",
                  "its volume claim can be attached to one node at a time, and a rolling "
                  "update would start the new pod before the old one lets go of it")  # fmt: skip
+    if recreate and "update_config" in plan.service.deploy:
+        t.warn(plan.service.name, "deploy.update_config", "strategy: Recreate",
+               "this service must never run twice, so it is replaced stop-then-start "
+               "as a whole; update_config does not apply")  # fmt: skip
+    strategy = {"type": "Recreate"} if recreate else rolling_update(t, plan)
     replicas = 1 if plan.role == "singleton" else plan.replicas
-    return {"replicas": replicas, "selector": _selector(plan),
-            "strategy": {"type": strategy}, "template": template}  # fmt: skip
+    spec = {"replicas": replicas, "selector": _selector(plan),
+            "strategy": strategy, "template": template}  # fmt: skip
+    delay = None if recreate else min_ready_seconds(t, plan)
+    if delay:
+        spec["minReadySeconds"] = delay
+    return spec
 
 
 def _uses_claims(template: dict[str, Any]) -> bool:
