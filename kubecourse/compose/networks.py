@@ -21,6 +21,7 @@ outgoing traffic except on `internal` networks, which is noted.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from kubecourse.compose.context import (
@@ -109,7 +110,7 @@ def _network_policy(t: Translation, network: str, services: list[str]) -> Manife
     label = network_label(network)
     same = {"matchLabels": {label: "true"}}
     manifest = _policy(derived_name("network", clean_name(network) or "net"), same,
-                       [{"from": [{"podSelector": same}]}])  # fmt: skip
+                       [{"from": [{"podSelector": copy.deepcopy(same)}]}])  # fmt: skip
     names = ", ".join(t.names[s] for s in services)
     why = (f"compose network {network}: its members ({names}) may reach each other on "
            f"any port; pods are matched by the label {label}")  # fmt: skip

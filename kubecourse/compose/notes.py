@@ -26,7 +26,8 @@ _UNDERSTOOD = re.compile(
     r"^traefik\.(enable"
     r"|http\.routers\.[^.]+\.(rule|middlewares|service|priority|entrypoints|tls.*)"
     r"|http\.services\.[^.]+\.loadbalancer\.server\.port"
-    r"|http\.middlewares\.[^.]+\.stripprefix\.prefixes)$"
+    r"|http\.middlewares\.[^.]+\.(stripprefix\.prefixes|addprefix\.prefix"
+    r"|replacepathregex\.(regex|replacement)))$"
 )
 HANDLED_DEPLOY = frozenset({"replicas", "mode", "resources", "update_config"})
 _DEPLOY_NOTES = {

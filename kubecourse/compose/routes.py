@@ -266,17 +266,16 @@ def _regex(regex: str, replacement: str, current: str) -> str:
         results = [pattern.sub(python, current + probe, count=1) for probe in _PROBES]
     except (re.error, IndexError) as exc:
         raise RewriteError(f"the regex `{regex}` cannot be used here ({exc})") from None
-    if any(
-        result != results[0] + probe
-        for result, probe in zip(results, _PROBES, strict=True)
-    ):
+    base = results[0].rstrip("/")
+    pairs = zip(results[1:], _PROBES[1:], strict=True)
+    if any(result != base + probe for result, probe in pairs):
         raise RewriteError(
             f"replacepathregex `{regex}` -> `{replacement}` changes more than the "
             "beginning of the path, which Ingress and HTTPRoute cannot express"
         )
     if not results[0].startswith("/"):
         raise RewriteError(f"replacepathregex turns the path into `{results[0]}`")
-    return results[0]
+    return base or "/"
 
 
 def _note_router_options(t: Translation, plan: Plan, router: Router, key: str) -> None:

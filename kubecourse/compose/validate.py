@@ -17,8 +17,8 @@ from kubecourse.compose.envfile import read_env_file
 from kubecourse.compose.errors import Problem
 from kubecourse.compose.filerefs import parse_references
 from kubecourse.compose.merge import as_mapping
-from kubecourse.compose.options import EXTENSION, read_options
 from kubecourse.compose.model import Decision, Healthcheck, Location, Mount, Service
+from kubecourse.compose.options import EXTENSION, read_options
 from kubecourse.compose.syntax import (
     SyntaxProblem,
     parse_duration,
