@@ -320,6 +320,20 @@ def _check_lists(table: dict[str, Any]) -> None:
             raise SystemExit(f"listed field not found in the .proto input: {path}")
 
 
+def dump(table: dict[str, Any]) -> str:
+    """JSON with one line per message, so that regenerating gives readable diffs."""
+    lines = ["{"]
+    for key in sorted(k for k in table if k != "messages"):
+        lines.append(f"{json.dumps(key)}: {json.dumps(table[key], sort_keys=True)},")
+    lines.append('"messages": {')
+    items = sorted(table["messages"].items())
+    for i, (name, fields) in enumerate(items):
+        comma = "," if i < len(items) - 1 else ""
+        lines.append(f"{json.dumps(name)}: {json.dumps(fields)}{comma}")
+    lines.append("}}")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("proto_dir", type=Path)
@@ -336,7 +350,7 @@ def main() -> None:
         parse_proto(path.read_text(), messages)
     table = build(messages)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(table, indent=0, sort_keys=True) + "\n")
+    args.output.write_text(dump(table))
     print(f"{len(table['messages'])} messages -> {args.output}")
     if table["undecoded"]:
         print("not decoded (no .proto input):", ", ".join(table["undecoded"]))

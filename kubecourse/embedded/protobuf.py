@@ -213,8 +213,6 @@ def _map_entry(field: Field, raw: bytes, depth: int) -> tuple[str, Any]:
             key = _scalar("string", wire, item)
         elif number == 2:
             value = _value(value_kind, wire, item, depth)
-    if value is None and value_kind in ("quantity",):
-        value = "0"
     return key, value
 
 
@@ -242,16 +240,13 @@ def _is_zero(field: Field, value: Any) -> bool:
 
 def _add(out: Obj, field: Field, wire: int, value: int | bytes, depth: int) -> None:
     name, kind, flags, ref = field
+    if kind in ("map", "message") and ref == "":
+        return  # a message type the table does not decode: skipped like unknown
     if kind == "map":
-        if ref == "":
-            return
-        assert isinstance(value, bytes) or wire != LEN
-        if wire != LEN:
+        if not isinstance(value, bytes):
             raise ValueError(f"wire type {wire} for map field {name}")
-        key, item = _map_entry(field, bytes(value), depth)
+        key, item = _map_entry(field, value, depth)
         out.setdefault(name, {})[key] = item
-    elif kind == "message" and ref == "":
-        return  # a message type the table does not decode
     elif "r" in flags and kind in ("bool", "int32", "int64") and wire == LEN:
         assert isinstance(value, bytes)
         out.setdefault(name, []).extend(_packed(kind, value))
