@@ -23,6 +23,8 @@ from aiohttp import web
 
 from kubecourse.embedded import discovery, openapi, status
 from kubecourse.embedded.api import Api, WatchStream, WriteOptions
+from kubecourse.embedded.protobuf import CONTENT_TYPE as PROTOBUF
+from kubecourse.embedded.protobuf import decode_request_body
 from kubecourse.embedded.resources import Registry, ResourceType
 from kubecourse.embedded.tables import build_table
 
@@ -359,8 +361,11 @@ class ApiHttp:
     async def _body(self, request: web.Request) -> Any:
         raw = await request.read()
         ctype = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
-        if ctype == "application/vnd.kubernetes.protobuf":
-            raise status.unsupported_media_type(ctype)
+        if ctype == PROTOBUF:
+            try:
+                return decode_request_body(raw)
+            except ValueError as err:
+                raise status.bad_request(f"the request body could not be decoded: {err}") from err
         try:
             if ctype in ("application/yaml", "application/apply-patch+yaml"):
                 return yaml.safe_load(raw) if raw else None
