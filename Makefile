@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: lab test lint cluster-down clean help
+.PHONY: lab test lint browser-deps cluster-down clean help
 
 help:
 	@echo "make lab    - install, start the embedded cluster, open JupyterLab on the course"
@@ -34,9 +34,16 @@ lab: $(VENV)/.course
 lint: $(VENV)/.test
 	$(BIN)/ruff check kubecourse tests benchmarks
 
-test: $(VENV)/.test lint
+test: $(VENV)/.test lint browser-deps
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests notebooks solutions \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=300 $(PYTEST_ARGS)
+
+# Debian's Chromium for tests/browser (Playwright drives it; no browser download).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		else echo "browser-deps: /usr/bin/chromium missing and not root: the browser test will be skipped"; fi; \
+	fi
 
 cluster-down:
 	-$(BIN)/kubecourse down
