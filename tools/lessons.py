@@ -232,7 +232,10 @@ SIDE_BY_SIDE = [
     code("""
     view.scale_to(1)
     view.wait_until(lambda v: v.settled(1))
-    view.close()
+    """),
+    md("""
+    The slider above is still live: drag it again and watch.
+    When you are done with it, `view.close()` stops its watches.
     """),
     md("""
     ## Recap

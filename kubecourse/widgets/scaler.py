@@ -28,11 +28,15 @@ STYLE = """
 <style>
 .kc-table { border-collapse: collapse; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
 .kc-table th { text-align: left; padding: 2px 10px 2px 0; border-bottom: 1px solid #999; }
-.kc-table td { padding: 1px 10px 1px 0; }
+.kc-table td { padding: 1px 10px 1px 0; white-space: nowrap; }
+.kc-table caption { text-align: left; white-space: nowrap; font-weight: bold; }
 .kc-new { background: #fff3c4; }
 .kc-notready { color: #a33; }
 </style>
 """
+
+
+HIGHLIGHT_SECONDS = 5.0
 
 
 class ScaleWidget(widgets.VBox):  # type: ignore[misc]
@@ -59,8 +63,10 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
         self._pods: dict[str, Obj] = {}
         self._slices: dict[str, Obj] = {}
         self._deploy: Obj = current
-        self._seen_ips: set[str] = set()
+        self._first_seen: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._render_lock = threading.Lock()
+        self._timer: threading.Timer | None = None
         self._threads: list[threading.Thread] = []
         replicas = int(current["spec"].get("replicas", 1))
         self.slider = widgets.IntSlider(
@@ -136,6 +142,9 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
         stop = getattr(self, "_stop", None)  # close() also runs from __del__ after a failed __init__
         if stop is not None:
             stop.set()
+        timer = getattr(self, "_timer", None)
+        if timer is not None:
+            timer.cancel()
         super().close()
 
     # -- watching ------------------------------------------------------------------------
@@ -192,20 +201,41 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
     # -- drawing -------------------------------------------------------------------------
 
     def _render(self) -> None:
-        pods, endpoints = self.pods, self.endpoints
-        with self._lock:
-            status = self._deploy.get("status") or {}
-            desired = (self._deploy.get("spec") or {}).get("replicas", 1)
-            new_ips = {p.ip for p in pods if p.ip} - self._seen_ips
-            self._seen_ips |= new_ips
-        ready = sum(1 for e in endpoints if e.ready)
-        self.summary.value = (
-            f"<b>Deployment {html.escape(self.deployment)}</b>: {desired} desired, "
-            f"{status.get('readyReplicas', 0) or 0} ready &nbsp;·&nbsp; "
-            f"<b>Service {html.escape(self.service)}</b>: {ready} ready endpoint(s)"
-        )
-        self.pods_view.value = STYLE + _pods_table(pods, new_ips)
-        self.endpoints_view.value = STYLE + _endpoints_table(endpoints, self.service)
+        # One render at a time, each from the state as it is once it holds the lock: the
+        # three watch threads can then never leave an older picture on screen.
+        with self._render_lock:
+            pods, endpoints = self.pods, self.endpoints
+            with self._lock:
+                status = self._deploy.get("status") or {}
+                desired = (self._deploy.get("spec") or {}).get("replicas", 1)
+            fresh = self._fresh_ips(pods)
+            ready = sum(1 for e in endpoints if e.ready)
+            self.summary.value = (
+                f"<b>Deployment {html.escape(self.deployment)}</b>: {desired} desired, "
+                f"{status.get('readyReplicas', 0) or 0} ready &nbsp;·&nbsp; "
+                f"<b>Service {html.escape(self.service)}</b>: {ready} ready endpoint(s)"
+            )
+            self.pods_view.value = STYLE + _pods_table(pods, fresh)
+            self.endpoints_view.value = STYLE + _endpoints_table(endpoints, self.service)
+            if fresh:
+                self._redraw_later()
+
+    def _redraw_later(self) -> None:
+        """Redraw once the highlight of new Pods has expired (nothing else may change)."""
+        if self._timer is not None and self._timer.is_alive():
+            return
+        self._timer = threading.Timer(HIGHLIGHT_SECONDS + 0.1, self._render)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fresh_ips(self, pods: list[PodRow]) -> set[str | None]:
+        """IPs that appeared in the last few seconds (highlighted), after the first view."""
+        now = time.monotonic()
+        first_render = not self._first_seen
+        for pod in pods:
+            if pod.ip and pod.ip not in self._first_seen:
+                self._first_seen[pod.ip] = 0.0 if first_render else now
+        return {ip for ip, seen in self._first_seen.items() if seen and now - seen < HIGHLIGHT_SECONDS}
 
 
 def _pods_table(pods: list[PodRow], new_ips: set[str | None]) -> str:
