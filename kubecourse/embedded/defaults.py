@@ -3,7 +3,12 @@
 These are the values `kubectl get -o yaml` shows on a real cluster for the same input,
 so `describe` output and learners' diffs look right: pod restart/DNS/scheduler
 defaults, the two 300 s NoExecute tolerations, container pull policy, Deployment
-strategy 25%/25%, Service protocol/targetPort/sessionAffinity, Namespace finalizers.
+strategy 25%/25%, Service protocol/targetPort/sessionAffinity, Namespace finalizers;
+Job (completions/parallelism/backoffLimit, the generated `controller-uid` selector and
+labels), CronJob, DaemonSet, autoscaling/v2 HPA (min 1, CPU 80%, behavior rules when
+given), the status integers PDB and DaemonSet show from creation, and the defaults the
+Gateway API CRDs declare (route match `PathPrefix /`, backend `Service` weight 1,
+listener routes from `Same`, "Waiting for controller" conditions).
 """
 
 from __future__ import annotations
@@ -121,8 +126,13 @@ def default_statefulset(obj: dict[str, Any]) -> None:
     spec.setdefault("replicas", 1)
     spec.setdefault("podManagementPolicy", "OrderedReady")
     spec.setdefault("revisionHistoryLimit", 10)
-    spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
-    spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
+    spec.setdefault(
+        "updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
+    )
+    spec.setdefault(
+        "persistentVolumeClaimRetentionPolicy",
+        {"whenDeleted": "Retain", "whenScaled": "Retain"},
+    )
     default_template(spec.setdefault("template", {}))
     for claim in spec.get("volumeClaimTemplates") or []:
         claim.setdefault("apiVersion", "v1")
@@ -165,6 +175,194 @@ def default_secret(obj: dict[str, Any]) -> None:
     obj.setdefault("type", "Opaque")
 
 
+# ---------------------------------------------------------------- batch, apps, autoscaling
+
+JOB_UID_LABELS = ("batch.kubernetes.io/controller-uid", "controller-uid")
+JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
+
+
+def default_job_spec(spec: dict[str, Any]) -> None:
+    """`SetDefaults_Job` on a spec: completions/parallelism 1, backoffLimit 6, ..."""
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+    spec.setdefault("parallelism", 1)
+    per_index = spec.get("backoffLimitPerIndex") is not None
+    spec.setdefault("backoffLimit", 2147483647 if per_index else 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    failed_only = spec.get("podFailurePolicy") is not None
+    spec.setdefault(
+        "podReplacementPolicy", "Failed" if failed_only else "TerminatingOrFailed"
+    )
+    default_template(spec.setdefault("template", {}))
+
+
+def default_job(obj: dict[str, Any]) -> None:
+    """Job create: spec defaults, the generated selector and labels, empty status."""
+    spec = obj.setdefault("spec", {})
+    default_job_spec(spec)
+    meta = obj["metadata"]
+    template_labels = spec["template"]["metadata"].get("labels")
+    if template_labels and not meta.get("labels"):
+        meta["labels"] = dict(template_labels)
+    if not spec.get("manualSelector"):
+        _generate_job_selector(spec, str(meta["uid"]), str(meta["name"]))
+    obj["status"] = {}
+
+
+def _generate_job_selector(spec: dict[str, Any], uid: str, name: str) -> None:
+    labels = spec["template"]["metadata"].setdefault("labels", {})
+    for key in JOB_UID_LABELS:
+        labels[key] = uid
+    for key in JOB_NAME_LABELS:
+        labels[key] = name
+    spec["selector"] = {"matchLabels": {JOB_UID_LABELS[0]: uid}}
+
+
+def redefault_job(obj: dict[str, Any]) -> None:
+    default_job_spec(obj.setdefault("spec", {}))
+
+
+def default_cronjob(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    job_template = spec.setdefault("jobTemplate", {})
+    job_template.setdefault("metadata", {})
+    default_template(job_template.setdefault("spec", {}).setdefault("template", {}))
+
+
+def default_new_cronjob(obj: dict[str, Any]) -> None:
+    default_cronjob(obj)
+    obj["status"] = {}
+
+
+def default_daemonset(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    strategy = spec.setdefault("updateStrategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.setdefault("rollingUpdate", {})
+        rolling.setdefault("maxUnavailable", 1)
+        rolling.setdefault("maxSurge", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    default_template(spec.setdefault("template", {}))
+
+
+def default_new_daemonset(obj: dict[str, Any]) -> None:
+    default_daemonset(obj)
+    obj["status"] = {
+        "currentNumberScheduled": 0,
+        "desiredNumberScheduled": 0,
+        "numberMisscheduled": 0,
+        "numberReady": 0,
+    }
+
+
+DEFAULT_CPU_UTILIZATION = 80
+
+
+def cpu_metric(utilization: int) -> dict[str, Any]:
+    target = {"type": "Utilization", "averageUtilization": utilization}
+    return {"type": "Resource", "resource": {"name": "cpu", "target": target}}
+
+
+def default_hpa(obj: dict[str, Any]) -> None:
+    """autoscaling/v2 `SetDefaults_HorizontalPodAutoscaler` (the storage version)."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("minReplicas", 1)
+    if not spec.get("metrics"):
+        spec["metrics"] = [cpu_metric(DEFAULT_CPU_UTILIZATION)]
+    behavior = spec.get("behavior")
+    if isinstance(behavior, dict):
+        _default_scaling_rules(behavior.setdefault("scaleUp", {}), up=True)
+        _default_scaling_rules(behavior.setdefault("scaleDown", {}), up=False)
+
+
+def _default_scaling_rules(rules: dict[str, Any], *, up: bool) -> None:
+    rules.setdefault("stabilizationWindowSeconds", 0 if up else 300)
+    rules.setdefault("selectPolicy", "Max")
+    policies = [{"type": "Percent", "value": 100, "periodSeconds": 15}]
+    if up:
+        policies.insert(0, {"type": "Pods", "value": 4, "periodSeconds": 15})
+    rules.setdefault("policies", policies)
+
+
+def default_new_hpa(obj: dict[str, Any]) -> None:
+    default_hpa(obj)
+    obj["status"] = {"currentMetrics": None, "desiredReplicas": 0}
+
+
+def default_pdb(obj: dict[str, Any]) -> None:
+    """PodDisruptionBudget create: no spec defaults; the status integers at zero."""
+    obj.setdefault("spec", {})
+    obj["status"] = {
+        "currentHealthy": 0,
+        "desiredHealthy": 0,
+        "disruptionsAllowed": 0,
+        "expectedPods": 0,
+    }
+
+
+# ---------------------------------------------------------------- Gateway API (CRD defaults)
+
+_EPOCH = "1970-01-01T00:00:00Z"
+_ROOT_MATCH = {"path": {"type": "PathPrefix", "value": "/"}}
+
+
+def _waiting(type_: str) -> dict[str, Any]:
+    return {
+        "type": type_,
+        "status": "Unknown",
+        "reason": "Pending",
+        "message": "Waiting for controller",
+        "lastTransitionTime": _EPOCH,
+    }
+
+
+def default_gateway_class(obj: dict[str, Any]) -> None:
+    obj.setdefault("status", {"conditions": [_waiting("Accepted")]})
+
+
+def default_gateway(obj: dict[str, Any]) -> None:
+    for listener in obj.setdefault("spec", {}).get("listeners") or []:
+        if isinstance(listener, dict):
+            routes = listener.setdefault("allowedRoutes", {})
+            routes.setdefault("namespaces", {}).setdefault("from", "Same")
+    conditions = [_waiting("Accepted"), _waiting("Programmed")]
+    obj.setdefault("status", {"conditions": conditions})
+
+
+def default_http_route(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    for ref in spec.get("parentRefs") or []:
+        ref.setdefault("group", "gateway.networking.k8s.io")
+        ref.setdefault("kind", "Gateway")
+    rules = spec.setdefault("rules", [{"matches": [_copy(_ROOT_MATCH)]}])
+    for rule in rules:
+        _default_rule(rule)
+
+
+def _default_rule(rule: dict[str, Any]) -> None:
+    matches = rule.setdefault("matches", [_copy(_ROOT_MATCH)])
+    for match in matches:
+        path = match.setdefault("path", {})
+        path.setdefault("type", "PathPrefix")
+        path.setdefault("value", "/")
+        for header in match.get("headers") or []:
+            header.setdefault("type", "Exact")
+    for backend in rule.get("backendRefs") or []:
+        backend.setdefault("group", "")
+        backend.setdefault("kind", "Service")
+        backend.setdefault("weight", 1)
+
+
+def _copy(value: dict[str, Any]) -> dict[str, Any]:
+    return {k: _copy(v) if isinstance(v, dict) else v for k, v in value.items()}
+
+
 DEFAULTERS = {
     "Pod": default_pod,
     "Deployment": default_deployment,
@@ -174,6 +372,14 @@ DEFAULTERS = {
     "Namespace": default_namespace,
     "PersistentVolumeClaim": default_pvc,
     "Secret": default_secret,
+    "Job": default_job,
+    "CronJob": default_new_cronjob,
+    "DaemonSet": default_new_daemonset,
+    "HorizontalPodAutoscaler": default_new_hpa,
+    "PodDisruptionBudget": default_pdb,
+    "GatewayClass": default_gateway_class,
+    "Gateway": default_gateway,
+    "HTTPRoute": default_http_route,
 }
 
 # On update only templates are re-defaulted (a real server defaults every decode).
@@ -181,4 +387,10 @@ UPDATE_DEFAULTERS = {
     "Deployment": default_deployment,
     "ReplicaSet": default_replicaset,
     "StatefulSet": default_statefulset,
+    "Job": redefault_job,
+    "CronJob": default_cronjob,
+    "DaemonSet": default_daemonset,
+    "HorizontalPodAutoscaler": default_hpa,
+    "Gateway": default_gateway,
+    "HTTPRoute": default_http_route,
 }

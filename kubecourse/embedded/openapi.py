@@ -7,7 +7,8 @@ and `x-kubernetes-*` extensions.  A document with half a schema makes kubectl's
 client-side apply fail with `unable to find api field` (reference finding 1).
 
 Faithful: one path per collection, item, all-namespaces list and subresource, with
-the verbs the registry serves; writes carry `dryRun`, `fieldManager` and
+the verbs the registry serves (custom resources, the Gateway API kinds, without the
+strategic-merge-patch type, as a CRD's document lists); writes carry `dryRun`, `fieldManager` and
 `fieldValidation` (so kubectl leaves validation to the server); every operation carries
 `x-kubernetes-action` and `x-kubernetes-group-version-kind`; PATCH accepts the four
 patch media types.  Schemas are the upstream ones, converted from the JSON Schema form
@@ -256,10 +257,12 @@ def _body(name: str) -> dict[str, Any]:
     return {"content": _json_content(_ref(name)), "required": True}
 
 
-def _patch_body() -> dict[str, Any]:
+def _patch_body(rt: ResourceType) -> dict[str, Any]:
+    """The four patch types; custom resources take no strategic merge patch."""
     patch = _ref(_META + "Patch")
+    media_types = [m for m in _PATCH_TYPES if not (rt.custom and "strategic" in m)]
     return {
-        "content": {media: {"schema": patch} for media in _PATCH_TYPES},
+        "content": {media: {"schema": patch} for media in media_types},
         "required": True,
     }
 
@@ -298,7 +301,7 @@ def _item_operations(
             _id("patch", rt, suffix),
             gvk,
             parameters=[*_WRITE_PARAMETERS, FORCE],
-            body=_patch_body(),
+            body=_patch_body(rt),
             responses={"200": ok, "201": created},
         )
     if "create" in verbs:

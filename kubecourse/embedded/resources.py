@@ -31,6 +31,12 @@ class ResourceType:
         "watch",
     )
     has_status: bool = field(default=False)
+    # Store key shared with another served version (events.k8s.io Events live with
+    # core Events); empty: the resource's own `plural.group`.
+    storage: str = ""
+    # Served as a CustomResourceDefinition would be (Gateway API): no strategic merge
+    # patch, CRD verb order in discovery.
+    custom: bool = False
 
     @property
     def api_version(self) -> str:
@@ -51,12 +57,12 @@ class ResourceType:
     @property
     def key(self) -> str:
         """Store key: `deployments.apps`, or `pods` for the core group."""
-        return f"{self.plural}.{self.group}" if self.group else self.plural
+        return self.storage or self.qualified
 
     @property
     def qualified(self) -> str:
         """How Status messages name it: `deployments.apps` / `pods`."""
-        return self.key
+        return f"{self.plural}.{self.group}" if self.group else self.plural
 
     def base_path(self, namespace: str | None = None) -> str:
         root = f"/apis/{self.group}/{self.version}" if self.group else "/api/v1"
@@ -75,8 +81,10 @@ def _rt(
     categories: tuple[str, ...] = (),
     sub: tuple[str, ...] = (),
     verbs: tuple[str, ...] | None = None,
+    storage: str = "",
+    custom: bool = False,
 ) -> ResourceType:
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, object] = {"storage": storage, "custom": custom}
     if verbs is not None:
         kwargs["verbs"] = verbs
     return ResourceType(
@@ -94,9 +102,24 @@ def _rt(
 
 
 ALL = ("all",)
+GATEWAY = "gateway.networking.k8s.io"
+GATEWAY_API = ("gateway-api",)
+# The order in which the apiextensions server lists a custom resource's verbs.
+CRD_VERBS = (
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "create",
+    "update",
+    "watch",
+)
 
 RESOURCES: tuple[ResourceType, ...] = (
-    _rt("", "v1", "Namespace", "namespaces", False, ("ns",), sub=("status", "finalize")),
+    _rt(
+        "", "v1", "Namespace", "namespaces", False, ("ns",), sub=("status", "finalize")
+    ),
     _rt("", "v1", "Node", "nodes", False, ("no",), sub=("status",)),
     _rt(
         "",
@@ -107,7 +130,9 @@ RESOURCES: tuple[ResourceType, ...] = (
         categories=ALL,
         sub=("status", "binding", "eviction", "log"),
     ),
-    _rt("", "v1", "Service", "services", short=("svc",), categories=ALL, sub=("status",)),
+    _rt(
+        "", "v1", "Service", "services", short=("svc",), categories=ALL, sub=("status",)
+    ),
     _rt("", "v1", "Endpoints", "endpoints", short=("ep",)),
     _rt("", "v1", "Event", "events", short=("ev",)),
     _rt("", "v1", "ConfigMap", "configmaps", short=("cm",)),
@@ -148,11 +173,114 @@ RESOURCES: tuple[ResourceType, ...] = (
         categories=ALL,
         sub=("status", "scale"),
     ),
-    _rt("", "v1", "PersistentVolume", "persistentvolumes", False, ("pv",), sub=("status",)),
-    _rt("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
-    _rt("networking.k8s.io", "v1", "Ingress", "ingresses", short=("ing",), sub=("status",)),
+    _rt(
+        "apps",
+        "v1",
+        "DaemonSet",
+        "daemonsets",
+        short=("ds",),
+        categories=ALL,
+        sub=("status",),
+    ),
+    _rt(
+        "",
+        "v1",
+        "PersistentVolume",
+        "persistentvolumes",
+        False,
+        ("pv",),
+        sub=("status",),
+    ),
+    # The same stored Events as core v1, converted (conversion.py).
+    _rt("events.k8s.io", "v1", "Event", "events", short=("ev",), storage="events"),
+    # Stored as v2; v1 is converted from it (conversion.py).
+    _rt(
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        short=("hpa",),
+        categories=ALL,
+        sub=("status",),
+    ),
+    _rt(
+        "autoscaling",
+        "v1",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        short=("hpa",),
+        categories=ALL,
+        sub=("status",),
+    ),
+    _rt("batch", "v1", "Job", "jobs", categories=ALL, sub=("status",)),
+    _rt(
+        "batch",
+        "v1",
+        "CronJob",
+        "cronjobs",
+        short=("cj",),
+        categories=ALL,
+        sub=("status",),
+    ),
+    _rt(
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "ingresses",
+        short=("ing",),
+        sub=("status",),
+    ),
     _rt("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False),
-    _rt("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short=("netpol",)),
+    _rt(
+        "networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short=("netpol",)
+    ),
+    _rt(
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        short=("pdb",),
+        sub=("status",),
+    ),
+    _rt("coordination.k8s.io", "v1", "Lease", "leases"),
+    _rt("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
+    # Gateway API, served as a cluster with its CRDs installed serves it.
+    _rt(
+        GATEWAY,
+        "v1",
+        "GatewayClass",
+        "gatewayclasses",
+        False,
+        ("gc",),
+        GATEWAY_API,
+        ("status",),
+        CRD_VERBS,
+        custom=True,
+    ),
+    _rt(
+        GATEWAY,
+        "v1",
+        "Gateway",
+        "gateways",
+        True,
+        ("gtw",),
+        GATEWAY_API,
+        ("status",),
+        CRD_VERBS,
+        custom=True,
+    ),
+    _rt(
+        GATEWAY,
+        "v1",
+        "HTTPRoute",
+        "httproutes",
+        True,
+        (),
+        GATEWAY_API,
+        ("status",),
+        CRD_VERBS,
+        custom=True,
+    ),
 )
 
 # Subresource verbs as a real server advertises them.

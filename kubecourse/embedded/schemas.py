@@ -8,6 +8,16 @@ Faithful: every definition with its descriptions, `x-kubernetes-patch-merge-key`
 `x-kubernetes-patch-strategy`, list types and `x-kubernetes-group-version-kind`, exactly as
 the package ships them.
 
+Gateway API (`gateway.networking.k8s.io/v1` GatewayClass, Gateway, HTTPRoute) is not in
+`kubernetes-validate`, and no maintained PyPI package ships its CRDs (the npm
+`@kubernetes-models/gateway-api` ships compiled validators, not schemas).  Those kinds
+get a MINIMAL STRUCTURAL SCHEMA written here: the fields lessons use, typed and briefly
+described in our own words, `required` where the CRDs require them, and every other
+subtree (filters, TLS, status, ...) left open with `x-kubernetes-preserve-unknown-fields`.
+So `kubectl explain httproute.spec.rules` works, strict validation rejects misspelt
+fields in the modelled parts only, and the upstream CRD descriptions and CEL rules are
+absent.
+
 Not faithful: the package writes schemas as JSON Schema (draft 2020-12), so optional types
 read `["string", "null"]` and `$ref` points at `#/$defs/...`; `openapi.py` converts that to
 OpenAPI 3.0.  Types are not checked here: `unknown_fields` only finds names the schema
@@ -61,11 +71,15 @@ def schema_release() -> str:
 
 @lru_cache(maxsize=1)
 def definitions() -> dict[str, SchemaDict]:
-    """All definitions by their upstream name (`io.k8s.api.apps.v1.Deployment`)."""
+    """All definitions by their upstream name (`io.k8s.api.apps.v1.Deployment`).
+
+    The package's built-in kinds, plus the Gateway API kinds' minimal structural
+    schemas built in code (`gateway_definitions`; no maintained package ships them).
+    """
     text = (_newest_release_dir() / "_definitions.json").read_text(encoding="utf-8")
     document = json.loads(text)
     defs: dict[str, SchemaDict] = document["$defs"]
-    return defs
+    return {**defs, **gateway_definitions()}
 
 
 @lru_cache(maxsize=1)
@@ -212,3 +226,221 @@ def _collect_unknown_in_object(
             _collect_unknown(child, values, child_path, found)
         elif properties is not None:
             found.append(child_path)
+
+
+# ---------------------------------------------------------------- Gateway API (minimal)
+
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+_GATEWAY_PREFIX = "io.k8s.networking.gateway.v1."
+_OBJECT_META = "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+_LIST_META = "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
+
+
+def _s(description: str, **extra: Any) -> SchemaDict:
+    return {"type": "string", "description": description, **extra}
+
+
+def _i(description: str, **extra: Any) -> SchemaDict:
+    return {"type": "integer", "format": "int32", "description": description, **extra}
+
+
+def _a(description: str, items: SchemaDict, **extra: Any) -> SchemaDict:
+    return {"type": "array", "description": description, "items": items, **extra}
+
+
+def _o(
+    description: str, properties: SchemaDict, required: Sequence[str] = ()
+) -> SchemaDict:
+    schema: SchemaDict = {
+        "type": "object",
+        "description": description,
+        "properties": properties,
+    }
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _open(description: str) -> SchemaDict:
+    return {
+        "type": "object",
+        "description": description,
+        "x-kubernetes-preserve-unknown-fields": True,
+    }
+
+
+def _parent_ref() -> SchemaDict:
+    return _o(
+        "A Gateway (or other parent) this route attaches to.",
+        {
+            "group": _s("API group of the parent; default gateway.networking.k8s.io."),
+            "kind": _s("Kind of the parent; default Gateway."),
+            "namespace": _s("Namespace of the parent; default the route's own."),
+            "name": _s("Name of the parent."),
+            "sectionName": _s("Name of one listener of the parent to attach to."),
+            "port": _i("Port of the parent to attach to."),
+        },
+        ["name"],
+    )
+
+
+def _backend_ref() -> SchemaDict:
+    return _o(
+        "A backend (usually a Service) that matching requests are sent to.",
+        {
+            "group": _s("API group of the backend; empty for the core group."),
+            "kind": _s("Kind of the backend; default Service."),
+            "name": _s("Name of the backend."),
+            "namespace": _s("Namespace of the backend; default the route's own."),
+            "port": _i("Port of the backend; required when it is a Service."),
+            "weight": _i("Share of requests for this backend, relative to others."),
+            "filters": _a("Filters for this backend only.", _open("A filter.")),
+        },
+        ["name"],
+    )
+
+
+def _http_match() -> SchemaDict:
+    path = _o(
+        "What the request path must be.",
+        {
+            "type": _s(
+                "Exact, PathPrefix or RegularExpression; default PathPrefix.",
+                enum=["Exact", "PathPrefix", "RegularExpression"],
+            ),
+            "value": _s("The path to match; default /."),
+        },
+    )
+    return _o(
+        "Conditions a request must meet; all of them (AND).",
+        {
+            "path": path,
+            "headers": _a("Header conditions.", _open("A header match.")),
+            "queryParams": _a("Query parameter conditions.", _open("A query match.")),
+            "method": _s("The HTTP method to match."),
+        },
+    )
+
+
+def _listener() -> SchemaDict:
+    return _o(
+        "A port and protocol on which the Gateway accepts traffic.",
+        {
+            "name": _s("Name of the listener, unique in the Gateway."),
+            "hostname": _s("Host name this listener accepts; any when empty."),
+            "port": _i("Network port."),
+            "protocol": _s("HTTP, HTTPS, TLS, TCP or UDP."),
+            "tls": _open("TLS settings for HTTPS and TLS listeners."),
+            "allowedRoutes": _open("Which routes may attach to this listener."),
+        },
+        ["name", "port", "protocol"],
+    )
+
+
+def _kind(
+    kind: str, description: str, spec: SchemaDict, required: Sequence[str]
+) -> SchemaDict:
+    schema = _o(
+        description,
+        {
+            "apiVersion": _s("The versioned schema of this object."),
+            "kind": _s("The REST resource this object represents."),
+            "metadata": {"$ref": _OBJECT_META, "description": "Standard metadata."},
+            "spec": spec,
+            "status": _open("The observed state, written by the controller."),
+        },
+        required,
+    )
+    gvk = [{"group": GATEWAY_GROUP, "kind": kind, "version": "v1"}]
+    return {**schema, "x-kubernetes-group-version-kind": gvk}
+
+
+def _list(kind: str) -> SchemaDict:
+    schema = _o(
+        f"A list of {kind} objects.",
+        {
+            "apiVersion": _s("The versioned schema of this object."),
+            "kind": _s("The REST resource this object represents."),
+            "metadata": {"$ref": _LIST_META, "description": "Standard list metadata."},
+            "items": _a(f"The {kind} objects.", {"$ref": _REF_PREFIX + _gw(kind)}),
+        },
+        ["items"],
+    )
+    gvk = [{"group": GATEWAY_GROUP, "kind": f"{kind}List", "version": "v1"}]
+    return {**schema, "x-kubernetes-group-version-kind": gvk}
+
+
+def _gw(kind: str) -> str:
+    return _GATEWAY_PREFIX + kind
+
+
+def _gateway_class() -> SchemaDict:
+    spec = _o(
+        "Which controller implements Gateways of this class.",
+        {
+            "controllerName": _s("Domain-prefixed name of the controller."),
+            "description": _s("Free text about the class."),
+            "parametersRef": _open("Implementation-specific configuration."),
+        },
+        ["controllerName"],
+    )
+    return _kind(
+        "GatewayClass",
+        "A class of Gateways, implemented by one controller (cluster-scoped).",
+        spec,
+        ["spec"],
+    )
+
+
+def _gateway() -> SchemaDict:
+    spec = _o(
+        "The Gateway's class, listeners and addresses.",
+        {
+            "gatewayClassName": _s("Name of the GatewayClass to use."),
+            "listeners": _a("Where the Gateway accepts traffic.", _listener()),
+            "addresses": _a("Requested network addresses.", _open("An address.")),
+            "infrastructure": _open("Labels and annotations for generated resources."),
+        },
+        ["gatewayClassName", "listeners"],
+    )
+    return _kind(
+        "Gateway",
+        "A load balancer instance: listeners bound to a class.",
+        spec,
+        ["spec"],
+    )
+
+
+def _http_route() -> SchemaDict:
+    rule = _o(
+        "Matches, filters and the backends that matching requests go to.",
+        {
+            "name": _s("Name of the rule."),
+            "matches": _a("Request conditions; any of them (OR).", _http_match()),
+            "filters": _a("Processing applied to requests.", _open("A filter.")),
+            "backendRefs": _a("Where matching requests are sent.", _backend_ref()),
+            "timeouts": _open("Request and backend timeouts."),
+        },
+    )
+    spec = _o(
+        "Parents, host names and routing rules of the route.",
+        {
+            "parentRefs": _a("Gateways this route attaches to.", _parent_ref()),
+            "hostnames": _a("Host names this route serves.", _s("A host name.")),
+            "rules": _a("Routing rules.", rule),
+        },
+    )
+    return _kind("HTTPRoute", "Routing rules for HTTP requests.", spec, [])
+
+
+@lru_cache(maxsize=1)
+def gateway_definitions() -> dict[str, SchemaDict]:
+    """The Gateway API kinds' minimal structural schemas (see the module docstring)."""
+    defs = {
+        _gw("GatewayClass"): _gateway_class(),
+        _gw("Gateway"): _gateway(),
+        _gw("HTTPRoute"): _http_route(),
+    }
+    for kind in ("GatewayClass", "Gateway", "HTTPRoute"):
+        defs[_gw(kind + "List")] = _list(kind)
+    return defs

@@ -7,6 +7,7 @@
 | deployment | `deployment` | deployment controller |
 | replicaset | `replicaset` | replicaset controller |
 | statefulset | `statefulset` | statefulset controller |
+| disruption | `disruption` | disruption controller (PodDisruptionBudget status) |
 | persistentvolume-binder | `volumes` | PV binder + kind's local-path provisioner |
 | scheduler | `scheduler` | kube-scheduler (default profile, simplified) |
 | kubelet | `kubelet` (+ `images`) | every node's kubelet and container runtime |
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from kubecourse.embedded.controllers.base import Context, Controller
 from kubecourse.embedded.controllers.deployment import DeploymentController
+from kubecourse.embedded.controllers.disruption import DisruptionController
 from kubecourse.embedded.controllers.endpoints import EndpointsController
 from kubecourse.embedded.controllers.endpointslices import EndpointSliceController
 from kubecourse.embedded.controllers.garbage import GarbageCollector
@@ -36,6 +38,7 @@ def default_controllers(ctx: Context) -> list[Controller]:
         DeploymentController(ctx),
         ReplicaSetController(ctx),
         StatefulSetController(ctx),
+        DisruptionController(ctx),
         VolumeBinder(ctx),
         Scheduler(ctx),
         Kubelet(ctx),

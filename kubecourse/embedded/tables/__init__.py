@@ -23,7 +23,7 @@ from functools import cache
 from typing import Any
 
 from kubecourse.embedded.resources import ResourceType
-from kubecourse.embedded.tables import cluster, network, pods, workloads
+from kubecourse.embedded.tables import added, cluster, network, pods, workloads
 from kubecourse.embedded.tables.cluster import node_roles, node_status
 from kubecourse.embedded.tables.common import (
     AGE,
@@ -72,6 +72,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     **workloads.PRINTERS,
     **network.PRINTERS,
     **cluster.PRINTERS,
+    **added.PRINTERS,
 }
 
 
