@@ -668,6 +668,7 @@ class Api:
         resource_version: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        send_initial_events: bool = False,
     ) -> WatchStream:
         """A stream of (type, object) events: synthetic ADDED for the current state when
         no resourceVersion (or "0") is given, otherwise every change after it; then live.
@@ -677,7 +678,10 @@ class Api:
         ns = self._ns(rt, namespace) if namespace else None
         sub = self.store.subscribe(rt.key, ns)
         try:
-            last_rv, backlog = self._watch_start(rt, ns, resource_version, labels, fields)
+            start_from = None if send_initial_events else resource_version
+            last_rv, backlog = self._watch_start(rt, ns, start_from, labels, fields)
+            if send_initial_events:
+                backlog.append(("BOOKMARK", _initial_events_end(rt, last_rv)))
         except BaseException:
             self.store.unsubscribe(sub)
             raise
@@ -771,6 +775,18 @@ class WatchStream:
 
     def close(self) -> None:
         self._store.unsubscribe(self._sub)
+
+
+def _initial_events_end(rt: ResourceType, rv: int) -> Obj:
+    """The bookmark that ends the initial events of a WatchList (sendInitialEvents)."""
+    return {
+        "kind": rt.kind,
+        "apiVersion": rt.api_version,
+        "metadata": {
+            "resourceVersion": str(rv),
+            "annotations": {"k8s.io/initial-events-end": "true"},
+        },
+    }
 
 
 def _selector_matches(selector: Obj, labels: dict[str, str]) -> bool:

@@ -120,10 +120,10 @@ class ApiHttp:
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in PUBLIC_PATHS:
             return await handler(request)
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
+        scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
             return status_response(status.unauthorized())
-        given = header[len("Bearer ") :].strip().encode()
+        given = credential.strip().encode()
         if not hmac.compare_digest(given, self.token.encode()):
             return status_response(
                 status.forbidden('forbidden: User "system:anonymous" cannot access this cluster: the token is not valid')
@@ -236,7 +236,10 @@ class ApiHttp:
             continue_token=q.get("continue"),
         )
         if _wants_table(request):
-            return json_response(self._table(request, t.rt, items, rv))
+            table = self._table(request, t.rt, items, rv)
+            if cont:
+                table.setdefault("metadata", {})["continue"] = cont
+            return json_response(table)
         meta: Obj = {"resourceVersion": rv}
         if cont:
             meta["continue"] = cont
@@ -292,6 +295,7 @@ class ApiHttp:
                 resource_version=q.get("resourceVersion"),
                 label_selector=q.get("labelSelector"),
                 field_selector=q.get("fieldSelector"),
+                send_initial_events=_truthy(q.get("sendInitialEvents")),
             )
         except status.StatusError as err:
             if err.code != 410:
@@ -348,7 +352,7 @@ class ApiHttp:
         headers: bool,
     ) -> None:
         kind, obj = event
-        if table:
+        if table and kind != "BOOKMARK":
             rv = obj["metadata"].get("resourceVersion", "")
             obj = self._table(request, t.rt, [obj], rv, headers)
         await self._send(response, {"type": kind, "object": obj})

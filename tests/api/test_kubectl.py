@@ -62,3 +62,18 @@ def test_kubectl_errors_read_like_a_real_server(kubectl) -> None:
 def test_kubectl_delete_deployment_removes_its_pods(kubectl) -> None:
     kubectl("delete", "deployment", "kweb")
     eventually(lambda: "kweb" not in kubectl("get", "pods").stdout, what="kweb pods gone")
+
+
+def test_kubectl_rollout_status_and_wait_finish_on_a_ready_deployment(kubectl) -> None:
+    kubectl("apply", "-f", "-", input=yaml.safe_dump(deployment("kroll", replicas=2)))
+    done = kubectl("rollout", "status", "deployment/kroll", "--timeout=30s")
+    assert 'deployment "kroll" successfully rolled out' in done.stdout
+    waited = kubectl("wait", "--for=condition=Available", "deployment/kroll", "--timeout=30s")
+    assert "deployment.apps/kroll condition met" in waited.stdout
+
+
+def test_kubectl_get_pages_through_more_than_500_objects(kubectl) -> None:
+    manifests = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"page-{i:04d}", "labels": {"page": "yes"}}} for i in range(620)]
+    kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump_all(manifests))
+    listed = kubectl("get", "configmaps", "-l", "page=yes", "--no-headers").stdout.splitlines()
+    assert len(listed) == 620
