@@ -26,10 +26,15 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@ $(VENV)/.course
 
+# JupyterLab serves the whole course (notebooks/, exercises/, solutions/, shop/) and opens
+# lesson 00; as root (containers, Binder-like images) it needs --allow-root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(VENV)/.course
 	$(BIN)/kubecourse up
 	KUBECONFIG="$$($(BIN)/kubecourse kubeconfig)" PATH="$(abspath $(BIN)):$$PATH" \
-		$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(LAB_ARGS) notebooks/00-setup.ipynb
+		$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir="$(CURDIR)" \
+		--LabApp.default_url=/lab/tree/notebooks/00-setup.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check kubecourse tests benchmarks

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,15 +114,36 @@ def running(path: str | os.PathLike[str] | None = None) -> ServerInfo | None:
 
 
 def ensure_running(path: str | os.PathLike[str] | None = None) -> ServerInfo:
-    """Start the embedded cluster for this home unless it is already up; wait for it."""
+    """Start the embedded cluster for this home unless it is already up; wait for it.
+
+    Safe to call from several processes at once (two notebook kernels, `make lab` and a
+    terminal): they take turns on a lock file, so only one cluster ever starts."""
     state = home(path)
-    info = running(state)
-    if info is not None:
-        return info
     state.mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o700)
+    with _locked(state / "start.lock"):
+        info = running(state)
+        if info is not None:
+            return info
+        return _start(state)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _start(state: Path) -> ServerInfo:
     (state / "server.json").unlink(missing_ok=True)
-    with open(state / "server.log", "ab") as logfile:
+    log_fd = os.open(state / "server.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.chmod(state / "server.log", 0o600)
+    with os.fdopen(log_fd, "ab") as logfile:
         proc = subprocess.Popen(
             [sys.executable, "-m", "kubecourse.embedded.daemon", "--home", str(state)],
             stdin=subprocess.DEVNULL,
@@ -176,6 +199,18 @@ def _previous(state: Path) -> tuple[int, str]:
         return 0, secrets.token_urlsafe(32)
 
 
+def _hold_state_lock(state: Path) -> int:
+    """Keep an exclusive lock on the state folder for this daemon's lifetime: a second
+    daemon on the same state (started by hand, or by an old kubecourse) refuses to run."""
+    fd = os.open(state / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise SystemExit(f"another embedded cluster is already using {state}; stop it with `kubecourse down`") from None
+    return fd
+
+
 async def _serve(state: Path) -> None:
     from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
 
@@ -204,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     state = home(args.home)
+    os.umask(0o077)  # the store, certificates and log are the user's alone
+    _hold_state_lock(state)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(state))
     return 0

@@ -92,3 +92,17 @@ def test_translate_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_no_command_prints_help(tmp_path: Path) -> None:
     done = run(home=tmp_path, check=False)
     assert done.returncode == 2 and "translate" in done.stdout
+
+
+def test_simultaneous_up_starts_one_cluster(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, "KUBECOURSE_HOME": str(home)}
+    try:
+        procs = [subprocess.Popen([sys.executable, "-m", "kubecourse.cli", "up"], stdout=subprocess.PIPE, text=True, env=env) for _ in range(3)]
+        outputs = [p.communicate(timeout=120)[0] for p in procs]
+        first_lines = {out.splitlines()[0].replace("already running", "started") for out in outputs}
+        assert len(first_lines) == 1, outputs  # one URL, one pid
+        for mode_of in ("kubeconfig", "server.log", "state.sqlite"):
+            assert stat.S_IMODE((home / mode_of).stat().st_mode) == 0o600, mode_of
+    finally:
+        run("down", home=home, check=False)
