@@ -67,9 +67,10 @@ class WriteOptions:
 
 
 class Api:
-    def __init__(self, store: Store, registry: Registry = REGISTRY) -> None:
+    def __init__(self, store: Store, registry: Registry = REGISTRY, max_pods_per_namespace: int = 500) -> None:
         self.store = store
         self.registry = registry
+        self.max_pods_per_namespace = max_pods_per_namespace
 
     # -- reads -------------------------------------------------------------------------
 
@@ -242,6 +243,22 @@ class Api:
     def _admit_create(self, rt: ResourceType, obj: Obj) -> None:
         if rt.kind == "Service":
             self._allocate_service_ips(obj)
+        if rt.kind == "Pod":
+            self._check_pod_quota(obj["metadata"]["namespace"], obj["metadata"]["name"])
+
+    def _check_pod_quota(self, namespace: str, name: str) -> None:
+        """Every namespace behaves as if it had a ResourceQuota of `pods: MAX_PODS`, so a
+        slip of the slider or a `--replicas=100000` cannot drown a laptop: the extra
+        Pods are refused the way a real quota refuses them, and the ReplicaSet reports
+        FailedCreate events."""
+        used = sum(1 for _ in self.store.items("pods", namespace))
+        if used >= self.max_pods_per_namespace:
+            limit = self.max_pods_per_namespace
+            raise status.forbidden(
+                f'pods "{name}" is forbidden: exceeded quota: kubecourse-pods, requested: '
+                f"pods=1, used: pods={used}, limited: pods={limit}",
+                {"name": name, "kind": "pods"},
+            )
 
     def _allocate_service_ips(self, obj: Obj) -> None:
         spec = obj["spec"]

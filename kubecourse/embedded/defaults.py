@@ -38,7 +38,13 @@ def default_container(container: dict[str, Any]) -> None:
     container.setdefault("imagePullPolicy", policy)
     container.setdefault("terminationMessagePath", "/dev/termination-log")
     container.setdefault("terminationMessagePolicy", "File")
-    container.setdefault("resources", {})
+    resources = container.setdefault("resources", {})
+    limits = resources.get("limits") or {}
+    if limits:
+        # As upstream: a limit with no request requests the limit.
+        requests = resources.setdefault("requests", {})
+        for name, value in limits.items():
+            requests.setdefault(name, value)
     for port in container.get("ports") or []:
         port.setdefault("protocol", "TCP")
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):

@@ -234,6 +234,8 @@ def validate_replicas(spec: dict[str, Any]) -> Causes:
                 "spec.replicas", replicas, "must be greater than or equal to 0"
             )
         ]
+    if replicas is not None and replicas > 2**31 - 1:
+        return [invalid_value("spec.replicas", replicas, "must be a 32-bit integer")]
     return []
 
 

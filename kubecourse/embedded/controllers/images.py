@@ -196,9 +196,11 @@ def script_of(container: Obj) -> str | None:
     words = [
         str(w) for w in (container.get("command") or []) + (container.get("args") or [])
     ]
-    if not container.get("command") or not words:
+    if not words:
         return None
-    if words[0] in _SHELLS and "-c" in words:
+    if not container.get("command") and words[0].rpartition("/")[2] not in _SHELLS:
+        return None  # args alone go to the image's entrypoint; a shell in them is a script
+    if words[0].rpartition("/")[2] in _SHELLS and "-c" in words:
         index = words.index("-c")
         return " ".join(words[index + 1 :])
     return " ".join(shlex.quote(w) if " " in w else w for w in words)
