@@ -137,7 +137,8 @@ SIDE_BY_SIDE = [
     """),
     code("""
     for service, objects in result.by_service.items():
-        print(f"{service:15} -> " + ", ".join(f"{o['kind']}/{o['metadata']['name']}" for o in objects))
+        made = ", ".join(f"{o['kind']}/{o['metadata']['name']}" for o in objects)
+        print(f"{service:15} -> {made or '(not deployed: the cluster ingress does its job)'}")
     """),
     code("""
     kinds = {o["metadata"]["name"]: o for o in result.objects if o["kind"] == "Deployment"}
@@ -256,8 +257,14 @@ EXERCISE_01 = [
 
     Three tasks, each followed by a check that looks at the cluster and tells you what is right or missing.
     Write your code where it says `# your code here`, then run the check cell.
+    The exercise works in its own namespace, `exercise-01`, so the lessons' objects do not count; in a terminal, add `-n exercise-01` to your kubectl commands.
     """),
-    code(CONNECT),
+    code("""
+    import kubecourse
+
+    cluster = kubecourse.connect(namespace="exercise-01")
+    print(cluster.summary())
+    """),
     code("""
     from kubecourse.checks import check
     """),

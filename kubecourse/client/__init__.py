@@ -57,6 +57,9 @@ def _connect_embedded(home: str | os.PathLike[str] | None, namespace: str | None
         raise NotConnectedError(f"could not start the embedded cluster: {err}") from err
     api_client = k8s_config.new_client_from_config(config_file=str(info.kubeconfig))
     cluster = Cluster(api_client, name="kubecourse", flavor="embedded", namespace=namespace or "default", kubeconfig=info.kubeconfig)
+    if cluster.namespace != "default":
+        with translated_errors():
+            cluster.ensure_namespace(cluster.namespace)
     return cluster
 
 

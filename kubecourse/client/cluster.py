@@ -208,11 +208,22 @@ class Cluster:
         body = dict(obj)
         if ns:
             body["metadata"] = {**body["metadata"], "namespace": ns}
-        existed = self._exists(resource, name, ns)
+        before = self._resource_version(resource, name, ns)
         with translated_errors():
-            resource.server_side_apply(body=body, name=name, namespace=ns, field_manager=FIELD_MANAGER, force_conflicts=True)
+            after = resource.server_side_apply(body=body, name=name, namespace=ns, field_manager=FIELD_MANAGER, force_conflicts=True)
         group = f".{resource.group}" if resource.group else ""
-        return f"{resource.kind.lower()}{group}/{name} {'configured' if existed else 'created'}"
+        if before is None:
+            verb = "created"
+        else:
+            verb = "unchanged" if after.metadata.resourceVersion == before else "configured"
+        return f"{resource.kind.lower()}{group}/{name} {verb}"
+
+    def _resource_version(self, resource: Any, name: str, namespace: str | None) -> str | None:
+        try:
+            with translated_errors():
+                return str(resource.get(name=name, namespace=namespace).metadata.resourceVersion)
+        except NotFoundError:
+            return None
 
     def _exists(self, resource: Any, name: str, namespace: str | None) -> bool:
         try:
