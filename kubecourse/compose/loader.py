@@ -34,6 +34,7 @@ from kubecourse.compose.validate import (
 from kubecourse.compose.yamlread import read_yaml
 
 PathArg = str | os.PathLike[str]
+MAX_SERVICES = 500
 
 
 def load(
@@ -207,6 +208,11 @@ def _select_profiles(
     raw_services = merged.get("services")
     if not isinstance(raw_services, dict):
         return
+    if len(raw_services) > MAX_SERVICES:
+        raise ComposeError(
+            f"the project defines {len(raw_services)} services; more than "
+            f"{MAX_SERVICES} is refused (a real project has a few dozen at most)"
+        )
     context = Context(
         reporter, project.files[0].parent, set(map(str, raw_services)),
         set(project.volumes), set(project.networks), image_prefix,

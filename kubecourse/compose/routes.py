@@ -27,6 +27,7 @@ from kubecourse.compose.traefik import (
     service_ports,
 )
 
+MAX_ROUTERS = 200
 _HOST = re.compile(
     r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 )
@@ -104,13 +105,23 @@ def _service_routes(
     t: Translation, plan: Plan, shared: dict[str, dict[str, str]]
 ) -> list[Route]:
     routes: list[Route] = []
-    for router in routers(plan.service.labels):
-        routes += _router_routes(t, plan, router, shared)
+    ports = service_ports(plan.service.labels)
+    found = routers(plan.service.labels)
+    if len(found) > MAX_ROUTERS:
+        t.warn(plan.service.name, "labels", f"{MAX_ROUTERS} routers",
+               f"{len(found)} Traefik routers on one service; only the first "
+               f"{MAX_ROUTERS} are translated")  # fmt: skip
+    for router in found[:MAX_ROUTERS]:
+        routes += _router_routes(t, plan, router, shared, ports)
     return routes
 
 
 def _router_routes(
-    t: Translation, plan: Plan, router: Router, shared: dict[str, dict[str, str]]
+    t: Translation,
+    plan: Plan,
+    router: Router,
+    shared: dict[str, dict[str, str]],
+    ports: dict[str, str],
 ) -> list[Route]:
     key = f"labels.traefik.http.routers.{router.name}"
     rule = router.attributes.get("rule")
@@ -127,7 +138,7 @@ def _router_routes(
     except RuleError as exc:
         t.warn(plan.service.name, f"{key}.rule", "(not routed)", str(exc))
         return []
-    port = _backend_port(t, plan, router, key)
+    port = _backend_port(t, plan, router, key, ports)
     if port is None:
         return []
     _note_router_options(t, plan, router, key)
@@ -154,8 +165,9 @@ def _usable(t: Translation, plan: Plan, match: Match, key: str) -> bool:
     return True
 
 
-def _backend_port(t: Translation, plan: Plan, router: Router, key: str) -> int | None:
-    ports = service_ports(plan.service.labels)
+def _backend_port(
+    t: Translation, plan: Plan, router: Router, key: str, ports: dict[str, str]
+) -> int | None:
     chosen = ports.get(router.attributes.get("service", ""))
     if chosen is None and len(ports) == 1:
         chosen = next(iter(ports.values()))

@@ -28,6 +28,7 @@ from kubecourse.compose.syntax import (
 from kubecourse.compose.yamlread import key_path
 
 WORKLOAD_LABEL = "kubecourse.io/workload"
+MAX_PORTS = 1000
 RESTART_VALUES = ("no", "always", "on-failure", "unless-stopped")
 TOP_LEVEL_KEYS = frozenset(
     {"version", "name", "services", "networks", "volumes", "secrets", "configs",
@@ -319,20 +320,29 @@ class _ServiceBuilder:
                 self.problem(key, f"`{key}` must be a list")
                 continue
             for index, item in enumerate(value):
-                self._port(key, index, item)
+                if not self._port(key, index, item):
+                    break
 
-    def _port(self, key: str, index: int, item: Any) -> None:
+    def _port(self, key: str, index: int, item: Any) -> bool:
+        """Add one entry; False once the service has too many ports to go on."""
         item_key = f"{key}[{index}]"
         try:
             specs = parse_port(item, item_key, key)
         except SyntaxProblem as exc:
             self.problem(item_key, str(exc))
-            return
+            return True
         if key == "expose" and any(spec.published for spec in specs):
             self.problem(
                 item_key, "`expose` takes container ports only, not `HOST:CONTAINER`"
             )
-        getattr(self.service, key).extend(specs)
+        ports = getattr(self.service, key)
+        if len(ports) + len(specs) > MAX_PORTS:
+            self.problem(
+                item_key, f"more than {MAX_PORTS} ports; a pod cannot use so many"
+            )
+            return False
+        ports.extend(specs)
+        return True
 
     def _mounts(self) -> None:
         value = self.raw.get("volumes")

@@ -20,7 +20,7 @@ from kubecourse.compose.errors import ComposeError, ComposeValidationError, Prob
 from kubecourse.compose.model import Location
 
 MAX_BYTES = 1_000_000
-MAX_NODES = 250_000
+MAX_NODES = 50_000
 MAX_DEPTH = 64
 
 _YAML11_TAGS = {
@@ -36,7 +36,12 @@ _FLOAT = re.compile(
 )
 
 
-class ComposeLoader(yaml.SafeLoader):
+# libyaml's parser is about ten times faster than PyYAML's pure-Python one, which keeps
+# a 1 MB file well under a second; the resolver and constructor stay in Python.
+_BaseLoader: Any = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+
+
+class ComposeLoader(_BaseLoader):  # type: ignore[misc]
     """SafeLoader with YAML 1.2 core-schema booleans, integers and floats."""
 
 
@@ -86,7 +91,8 @@ def key_path(parent: str, key: object) -> str:
 def read_yaml(path: Path) -> YamlDocument:
     """Parse one compose file; raise a located error for anything unusable."""
     text = _read_text(path)
-    loader = ComposeLoader(text)
+    _check_nesting(text, path)
+    loader = _loader(text, path)
     try:
         node = _compose(loader, path)
         if node is None:
@@ -128,9 +134,47 @@ def _read_text(path: Path) -> str:
         raise ComposeError(f"cannot read compose file {path}: {exc}") from exc
 
 
+def _loader(text: str, path: Path) -> ComposeLoader:
+    try:
+        return ComposeLoader(text)
+    except yaml.YAMLError as exc:  # the reader refuses control characters up front
+        raise ComposeValidationError([Problem(str(path), None, "", str(exc))]) from exc
+
+
+def _check_nesting(text: str, path: Path) -> None:
+    """Walk the parser's events (no recursion) and refuse deep nesting before composing.
+
+    The composer recurses once per level; without this check a file of `[[[[...` would
+    exhaust the stack (and, in libyaml's composer, the C stack) instead of failing.
+    """
+    loader = _loader(text, path)
+    depth = events = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            events += 1
+            if events > 2 * MAX_NODES:  # about one start and one end event per node
+                raise ComposeError(_too_many(path))
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ComposeError(
+                        f"{path}: the YAML is nested more than {MAX_DEPTH} deep"
+                    )
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        raise ComposeValidationError([_yaml_problem(exc, path)]) from exc
+    except yaml.YAMLError as exc:
+        raise ComposeValidationError([Problem(str(path), None, "", str(exc))]) from exc
+    finally:
+        loader.dispose()
+
+
 def _compose(loader: ComposeLoader, path: Path) -> yaml.Node | None:
     try:
-        return loader.get_single_node()
+        node: yaml.Node | None = loader.get_single_node()
+        return node
     except yaml.MarkedYAMLError as exc:
         raise ComposeValidationError([_yaml_problem(exc, path)]) from exc
     except yaml.YAMLError as exc:
@@ -162,10 +206,7 @@ def _check_tree(root: yaml.Node, path: Path) -> list[Problem]:
         node, depth = stack.pop()
         budget -= 1
         if budget < 0:
-            raise ComposeError(
-                f"{path}: the YAML expands to more than {MAX_NODES} nodes (anchors "
-                "and aliases repeated too often?); refusing to load it"
-            )
+            raise ComposeError(_too_many(path))
         if depth > MAX_DEPTH:
             raise ComposeError(f"{path}: the YAML is nested more than {MAX_DEPTH} deep")
         if isinstance(node, yaml.MappingNode):
@@ -174,6 +215,11 @@ def _check_tree(root: yaml.Node, path: Path) -> list[Problem]:
         elif isinstance(node, yaml.SequenceNode):
             stack += [(child, depth + 1) for child in node.value]
     return problems
+
+
+def _too_many(path: Path) -> str:
+    return (f"{path}: the YAML expands to more than {MAX_NODES} nodes (anchors and "
+            "aliases repeated too often, or a generated file?); refusing to load it")  # fmt: skip
 
 
 def _duplicates(node: yaml.MappingNode, path: Path) -> list[Problem]:
