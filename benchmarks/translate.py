@@ -45,7 +45,9 @@ def netbox_copy(workdir: Path) -> Path:
 def cases(workdir: Path) -> dict[str, Callable[[], TranslationResult]]:
     runs: dict[str, Callable[[], TranslationResult]] = {
         "shop": lambda: translate(ROOT / "shop" / "compose.yaml", environ={}),
-    }
+        "shop (gateway=True)": lambda: translate(
+            ROOT / "shop" / "compose.yaml", environ={}, gateway=True),
+    }  # fmt: skip
     if not CASES.is_dir():
         print(f"(case files skipped: {CASES} not found)")
         return runs

@@ -216,7 +216,7 @@ def _select_profiles(
     context = Context(
         reporter, project.files[0].parent, set(map(str, raw_services)),
         set(project.volumes), set(project.networks), image_prefix,
-        set(project.definitions.secrets), set(project.definitions.configs),
+        set(_section(merged, "secrets")), set(_section(merged, "configs")),
     )  # fmt: skip
     for name, raw in raw_services.items():
         profiles = raw.get("profiles") if isinstance(raw, dict) else None
