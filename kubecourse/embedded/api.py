@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from kubecourse.embedded import defaults, status, validation
+from kubecourse.embedded import defaults, ssa, status, validation
 from kubecourse.embedded.patch import (
     PatchError,
     apply_json_patch,
@@ -64,6 +64,8 @@ class WriteOptions:
     field_manager: str | None = None
     field_validation: str = "Warn"  # Strict | Warn | Ignore, as the query parameter
     warnings: list[str] = dataclasses.field(default_factory=list)  # sent back as `Warning:` headers
+    operation: str = "Update"  # "Apply" while server-side apply creates or updates
+    default_manager: str | None = None  # the User-Agent's product, when no fieldManager is sent
 
 
 class Api:
@@ -148,7 +150,7 @@ class Api:
         key_ns = obj["metadata"].get("namespace") or ""
         if self.store.get(rt.key, key_ns, obj["metadata"]["name"]) is not None:
             raise status.already_exists(rt, obj["metadata"]["name"])
-        self._record_manager(obj, options, "Update")
+        self._record_manager(rt, None, obj, options)
         if options.dry_run:
             obj["metadata"].pop("resourceVersion", None)
             return obj
@@ -307,25 +309,25 @@ class Api:
             causes += validation.validate_service_spec(spec)
         return causes
 
-    def _record_manager(self, obj: Obj, options: WriteOptions, operation: str) -> None:
-        if not options.field_manager:
-            return
-        entries = [
-            e
-            for e in obj["metadata"].get("managedFields") or []
-            if e.get("manager") != options.field_manager
-        ]
-        entries.append(
-            {
-                "manager": options.field_manager,
-                "operation": operation,
-                "apiVersion": obj["apiVersion"],
-                "time": now_iso(),
-                "fieldsType": "FieldsV1",
-                "fieldsV1": {},
-            }
+    def _record_manager(
+        self,
+        rt: ResourceType,
+        old: Obj | None,
+        obj: Obj,
+        options: WriteOptions,
+        subresource: str | None = None,
+    ) -> None:
+        manager = options.field_manager or options.default_manager
+        if options.operation == "Apply" or not manager:
+            return  # apply wrote managedFields itself; in-process controllers record nothing
+        entries = ssa.record_update(
+            old, obj, manager=manager, subresource=subresource,
+            group=rt.group, version=rt.version, kind=rt.kind, now=now_iso(),
         )
-        obj["metadata"]["managedFields"] = entries
+        if entries:
+            obj["metadata"]["managedFields"] = entries
+        else:
+            obj["metadata"].pop("managedFields", None)
 
     # -- update ------------------------------------------------------------------------
 
@@ -357,7 +359,7 @@ class Api:
             raise status.conflict(rt, name)
         self._check_fields(rt, new, options)
         merged = self._merge_update(rt, old, new, subresource)
-        return self._commit_update(rt, old, merged, options)
+        return self._commit_update(rt, old, merged, options, subresource)
 
     def _merge_update(
         self, rt: ResourceType, old: Obj, new: Obj, subresource: str | None
@@ -401,12 +403,17 @@ class Api:
             port.setdefault("targetPort", port.get("port"))
 
     def _commit_update(
-        self, rt: ResourceType, old: Obj, new: Obj, options: WriteOptions
+        self,
+        rt: ResourceType,
+        old: Obj,
+        new: Obj,
+        options: WriteOptions,
+        subresource: str | None = None,
     ) -> Obj:
         causes = self._validate(rt, new) + self._validate_update(rt, old, new)
         if causes:
             raise status.invalid(rt, old["metadata"]["name"], causes)
-        self._record_manager(new, options, "Update")
+        self._record_manager(rt, old, new, options, subresource)
         if _same_content(old, new):
             return copy.deepcopy(old)  # a no-op write keeps its resourceVersion, as upstream
         if options.dry_run:
@@ -486,8 +493,7 @@ class Api:
         options: WriteOptions,
         force: bool,
     ) -> Obj:
-        # Server-side apply, first cut: create when absent, else merge the intent
-        # strategically.  Field ownership and conflicts are not tracked yet.
+        # Server-side apply: ownership per field manager (ssa.py), conflicts unless forced.
         if not options.field_manager:
             raise status.bad_request(
                 "PATCH, application/apply-patch+yaml: fieldManager is required for apply requests"
@@ -502,14 +508,22 @@ class Api:
                 f"the URL ({name})"
             )
         meta["name"] = name
+        self._check_fields(rt, intent, options)  # drop or refuse unknown fields before ownership
         existing = self.store.get(rt.key, self._ns(rt, namespace), name)
+        try:
+            result = ssa.apply(
+                existing, intent, manager=options.field_manager, force=force,
+                group=rt.group, version=rt.version, kind=rt.kind, now=now_iso(),
+            )
+        except ssa.SSAError as err:
+            raise status.StatusError(500, "InternalError", f"failed to create typed patch object: {err}") from err
+        if result.obj is None:
+            message, details = ssa.conflict_error(result.conflicts)
+            raise status.StatusError(409, "Conflict", message, details)
+        applying = dataclasses.replace(options, operation="Apply")
         if existing is None:
-            options_apply = WriteOptions(options.dry_run, options.field_manager)
-            return self.create(rt, namespace, intent, options_apply)
-        intent.pop("status", None)
-        intent["metadata"].pop("resourceVersion", None)
-        new = self._patched(copy.deepcopy(existing), "strategic", intent, rt)
-        return self.update(rt, namespace, name, new, options)
+            return self.create(rt, namespace, result.obj, applying)
+        return self.update(rt, namespace, name, result.obj, applying)
 
     # -- binding subresource -----------------------------------------------------------
 
@@ -580,7 +594,7 @@ class Api:
         new["spec"]["replicas"] = replicas
         if new["spec"] != old["spec"]:
             new["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
-        self._commit_update(rt, old, new, options or WriteOptions())
+        self._commit_update(rt, old, new, options or WriteOptions(), "scale")
         return self.get_scale(rt, namespace, name)
 
     # -- delete ------------------------------------------------------------------------
@@ -854,7 +868,7 @@ def _same_content(old: Obj, new: Obj) -> bool:
         meta = {k: v for k, v in obj["metadata"].items() if k not in ("resourceVersion", "managedFields")}
         return {**obj, "metadata": meta}
 
-    return strip(old) == strip(new)
+    return strip(old) == strip(new) and ssa.same_ownership(old, new)
 
 
 def _sort_key(obj: Obj) -> str:

@@ -23,9 +23,11 @@ from typing import Any
 
 from aiohttp import web
 
-from kubecourse.embedded.api import Api, now_iso
+from kubecourse.embedded import eviction
+from kubecourse.embedded.api import now_iso
 from kubecourse.embedded.controllers import default_controllers
 from kubecourse.embedded.controllers.base import Context, Controller, Timings
+from kubecourse.embedded.conversion import ConvertingApi
 from kubecourse.embedded.resources import REGISTRY
 from kubecourse.embedded.server import ApiHttp
 from kubecourse.embedded.store import Store
@@ -79,9 +81,11 @@ class EmbeddedCluster:
             self._tmp = tempfile.TemporaryDirectory(prefix="kubecourse-pki-")
         self.certificates = ensure_certificates(state / "pki" if state else Path(self._tmp.name))  # type: ignore[union-attr]
         self.store = Store(db)
-        self.api = Api(self.store, REGISTRY)
+        self.api = ConvertingApi(self.store, REGISTRY)
         self.ctx = Context(self.api, self.store, self.options.timings)
-        self.http = ApiHttp(self.api, REGISTRY, self.options.token, logs=self._logs)
+        self.http = ApiHttp(
+            self.api, REGISTRY, self.options.token, logs=self._logs, on_eviction=eviction.handler(self.api)
+        )
         self.controllers: list[Controller] = []
         self.port: int = self.options.port
         self._loop: asyncio.AbstractEventLoop | None = None

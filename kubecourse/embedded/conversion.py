@@ -285,6 +285,8 @@ class ConvertedWatch(WatchStream):
         if event is None or event is WatchStream.CLOSED:
             return event
         kind, obj = event
+        if kind == "BOOKMARK":  # only its resourceVersion (and annotations) matter
+            return event
         return kind, self._convert(obj)
 
     def close(self) -> None:
@@ -359,6 +361,7 @@ class ConvertingApi(Api):
         resource_version: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        send_initial_events: bool = False,
     ) -> WatchStream:
         found = self._storage(rt)
         target = found[1] if found else rt
@@ -369,6 +372,7 @@ class ConvertingApi(Api):
             resource_version=resource_version,
             label_selector=label_selector,
             field_selector=selector,
+            send_initial_events=send_initial_events,
         )
         return ConvertedWatch(stream, found[0].from_storage) if found else stream
 

@@ -388,7 +388,13 @@ class ApiHttp:
             raise status.bad_request(
                 f'fieldValidation: Unsupported value: "{validation}": supported values: "Ignore", "Strict", "Warn"'
             )
-        return WriteOptions(dry_run=bool(dry_run), field_manager=q.get("fieldManager"), field_validation=validation)
+        agent = request.headers.get("User-Agent", "")
+        return WriteOptions(
+            dry_run=bool(dry_run),
+            field_manager=q.get("fieldManager"),
+            field_validation=validation,
+            default_manager=agent.split("/", 1)[0][:128] or None,
+        )
 
     async def _create(self, request: web.Request, t: Target) -> web.Response:
         body = await self._body(request)
