@@ -29,6 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ComposeError, ClusterError) as err:
         print(f"kubecourse {args.command}: {err}", file=sys.stderr)
         return 1
+    except OSError as err:
+        where = f" ({err.filename})" if err.filename else ""
+        print(f"kubecourse {args.command}: {err.strerror or err}{where}", file=sys.stderr)
+        return 1
+    except RuntimeError as err:  # the embedded cluster would not start; the message says where to look
+        print(f"kubecourse {args.command}: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
@@ -93,6 +100,8 @@ def _kubeconfig(args: argparse.Namespace) -> int:
 def _translate(args: argparse.Namespace) -> int:
     from kubecourse.compose import translate
 
+    if args.report and not Path(args.report).resolve().parent.is_dir():
+        raise OSError(2, "the folder for --report does not exist", args.report)
     result = translate(
         [Path(f) for f in args.files],
         env_file=args.env_file,

@@ -96,7 +96,7 @@ class ApiHttp:
         self.server_address = "127.0.0.1:0"
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._errors, self._auth], client_max_size=8 * 1024**2)
+        app = web.Application(middlewares=[self._errors, self._auth], client_max_size=3 * 1024**2)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         return app
 
@@ -363,7 +363,12 @@ class ApiHttp:
     # -- writes ------------------------------------------------------------------------
 
     async def _body(self, request: web.Request) -> Any:
-        raw = await request.read()
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge as err:
+            raise status.StatusError(
+                413, "RequestEntityTooLarge", f"the request body is too large: {err.text}"
+            ) from err
         ctype = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
         if ctype == PROTOBUF:
             try:

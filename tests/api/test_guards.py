@@ -36,3 +36,20 @@ def test_limits_without_requests_request_the_limit(core: k8s.CoreV1Api) -> None:
     created = core.create_namespaced_pod("default", pod)
     assert created.spec.containers[0].resources.requests == {"cpu": "250m", "memory": "64Mi"}
     assert created.status.qos_class == "Guaranteed"
+
+
+def test_an_oversized_body_is_a_413_status(cluster) -> None:  # type: ignore[no-untyped-def]
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps({"metadata": {"name": "big"}, "data": {"x": "y" * (4 * 1024 * 1024)}}).encode()
+    request = urllib.request.Request(
+        cluster.url + "/api/v1/namespaces/default/configmaps", data=body, method="POST",
+        headers={"Authorization": f"Bearer {cluster.token}", "Content-Type": "application/json"},
+    )
+    context = ssl.create_default_context(cafile=str(cluster.ca_file))
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(request, context=context, timeout=10)
+    status = json.loads(err.value.read())
+    assert err.value.code == 413 and status["kind"] == "Status" and status["reason"] == "RequestEntityTooLarge"

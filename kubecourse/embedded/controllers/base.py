@@ -15,7 +15,6 @@ import asyncio
 import copy
 import logging
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -89,7 +88,7 @@ class Context:
         if host:
             source["host"] = host
         event = {
-            "metadata": {"name": f"{meta['name']}.{uuid.uuid4().hex[:16]}", "namespace": namespace},
+            "metadata": {"name": _event_name(meta["name"]), "namespace": namespace},
             "involvedObject": {
                 "kind": obj.get("kind"),
                 "namespace": meta.get("namespace"),
@@ -114,6 +113,16 @@ class Context:
             self._event_names[key] = event["metadata"]["name"]
         except StatusError as err:  # the namespace may be going away; an event is not worth failing for
             log.debug("event %s for %s dropped: %s", reason, meta["name"], err.message)
+
+
+_last_event_ns = 0
+
+
+def _event_name(involved: str) -> str:
+    """`<object>.<hex nanoseconds>`, as upstream: names sort in the order events happened."""
+    global _last_event_ns
+    _last_event_ns = max(time.time_ns(), _last_event_ns + 1)
+    return f"{involved}.{_last_event_ns:x}"
 
 
 EVENT_TTL = 3600.0  # kube-apiserver's --event-ttl default
