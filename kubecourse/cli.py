@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     translate.add_argument("--profile", action="append", default=[], help="enable a compose profile (repeatable)")
     translate.add_argument("--image-prefix", help="registry prefix for build-only services (e.g. ghcr.io/me)")
     translate.add_argument("--report", metavar="FILE", help="also write the explanation report (Markdown) here")
+    translate.add_argument("--gateway", action="store_true", help="also emit Gateway API objects (Gateway, HTTPRoute)")
+    translate.add_argument("--no-network-policies", action="store_true", help="do not turn compose networks into NetworkPolicies")
+    translate.add_argument("--wait-for-dependencies", action="store_true", help="add init containers that wait for depends_on services")
     translate.set_defaults(run=_translate)
     return parser
 
@@ -107,6 +110,9 @@ def _translate(args: argparse.Namespace) -> int:
         env_file=args.env_file,
         profiles=tuple(args.profile),
         image_prefix=args.image_prefix,
+        gateway=args.gateway,
+        network_policies=not args.no_network_policies,
+        wait_for_dependencies=args.wait_for_dependencies,
     )
     if args.output:
         written = result.write(Path(args.output), single_file=args.single_file)
