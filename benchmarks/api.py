@@ -66,10 +66,13 @@ def cold_start(runs: int = 5) -> list[float]:
 
 
 def at_size(size: int, samples: int) -> None:
-    cluster = EmbeddedCluster(ClusterOptions(run_controllers=False)).start()
+    options = ClusterOptions(run_controllers=False, max_pods_per_namespace=size + 1)
+    cluster = EmbeddedCluster(options).start()
     try:
         pods = rt("pods")
-        cluster.call(lambda: [cluster.api.create(pods, "default", _pod(i)) for i in range(size)])
+        for start in range(0, size, 1000):  # in slices, within cluster.call's time limit
+            chunk = range(start, min(start + 1000, size))
+            cluster.call(lambda chunk=chunk: [cluster.api.create(pods, "default", _pod(i)) for i in chunk])
         with _client(cluster) as api:
             core = k8s.CoreV1Api(api)
             get = _time(lambda: core.read_namespaced_pod("p-00000", "default"), samples)

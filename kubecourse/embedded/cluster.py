@@ -67,6 +67,7 @@ class ClusterOptions:
     timings: Timings = field(default_factory=Timings)
     topology: list[NodeSpec] = field(default_factory=default_topology)
     run_controllers: bool = True  # False: the API server alone (API benchmarks, API tests)
+    max_pods_per_namespace: int = 500  # the course's built-in Pod quota (see Api._check_pod_quota)
 
 
 class EmbeddedCluster:
@@ -81,7 +82,7 @@ class EmbeddedCluster:
             self._tmp = tempfile.TemporaryDirectory(prefix="kubecourse-pki-")
         self.certificates = ensure_certificates(state / "pki" if state else Path(self._tmp.name))  # type: ignore[union-attr]
         self.store = Store(db)
-        self.api = ConvertingApi(self.store, REGISTRY)
+        self.api = ConvertingApi(self.store, REGISTRY, self.options.max_pods_per_namespace)
         self.ctx = Context(self.api, self.store, self.options.timings)
         self.http = ApiHttp(
             self.api, REGISTRY, self.options.token, logs=self._logs, on_eviction=eviction.handler(self.api)
