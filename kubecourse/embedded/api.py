@@ -19,7 +19,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from kubecourse.embedded import defaults, ssa, status, validation
 from kubecourse.embedded.patch import (
@@ -39,6 +39,11 @@ from kubecourse.embedded.selectors import (
 from kubecourse.embedded.store import Change, Store
 
 Obj = dict[str, Any]
+# Module-level aliases: inside `Api`, whose method `list` shadows the builtin, a bare
+# `list[...]` annotation would name that method.
+Causes = list[dict[str, str]]
+WatchEvent = tuple[str, Obj]
+Backlog = list[WatchEvent]
 
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 SERVICE_NETWORK = (10 << 24) | (96 << 16)  # 10.96.0.0/12
@@ -294,7 +299,7 @@ class Api:
             if p.get("nodePort")
         }
 
-    def _validate(self, rt: ResourceType, obj: Obj) -> list[dict[str, str]]:
+    def _validate(self, rt: ResourceType, obj: Obj) -> Causes:
         causes = validation.validate_metadata(rt, obj)
         spec = obj.get("spec") or {}
         if rt.kind == "Pod":
@@ -422,8 +427,8 @@ class Api:
             return self._remove(rt, new)
         return copy.deepcopy(self.store.write(rt.key, new))
 
-    def _validate_update(self, rt: ResourceType, old: Obj, new: Obj) -> list[dict[str, str]]:
-        causes: list[dict[str, str]] = []
+    def _validate_update(self, rt: ResourceType, old: Obj, new: Obj) -> Causes:
+        causes: Causes = []
         if rt.kind == "Pod":
             causes += validation.validate_pod_update(old, new)
         if rt.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
@@ -720,7 +725,7 @@ class Api:
 
     def _watch_start(
         self, rt: ResourceType, ns: str | None, rv: str | None, labels: Any, fields: Any
-    ) -> tuple[int, list[tuple[str, Obj]]]:
+    ) -> tuple[int, Backlog]:
         if rv in (None, "", "0"):
             items = [
                 ("ADDED", o)
@@ -736,7 +741,7 @@ class Api:
             raise status.StatusError(
                 410, "Expired", f"too old resource version: {since} ({self.store.oldest_rv})"
             )
-        backlog = []
+        backlog: Backlog = []
         for change in self.store.changes_since(since):
             if change.resource != rt.key:
                 continue
@@ -765,7 +770,7 @@ class WatchStream:
     """One watcher's events.  `next()` waits at most `timeout` seconds and returns None
     when nothing happened; CLOSED when the cluster is shutting down."""
 
-    CLOSED = ("CLOSED", {})
+    CLOSED: ClassVar[WatchEvent] = ("CLOSED", {})
 
     def __init__(
         self,

@@ -36,13 +36,13 @@ Simplified (documented deviations):
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from kubecourse.embedded import status, validation
-from kubecourse.embedded.api import Api, WatchStream, WriteOptions
+from kubecourse.embedded.api import Api, Causes, WatchStream, WriteOptions
 from kubecourse.embedded.defaults import cpu_metric
 from kubecourse.embedded.resources import ResourceType
 from kubecourse.embedded.selectors import label_selector_from_spec
@@ -98,7 +98,7 @@ def core_event_to_v1(event: Obj) -> Obj:
     return out
 
 
-def v1_event_to_core(event: Obj, _existing: Existing = None) -> Obj:
+def v1_event_to_core(event: Mapping[str, Any], _existing: Existing = None) -> Obj:
     """An `events.k8s.io/v1` Event as the core v1 Event it is stored as."""
     out: Obj = {"kind": "Event", "apiVersion": "v1"}
     for name in _EVENT_KEPT:
@@ -180,7 +180,7 @@ def _hpa_status_v1(v2: Obj) -> Obj:
     return out
 
 
-def hpa_v1_to_v2(hpa: Obj, existing: Existing = None) -> Obj:
+def hpa_v1_to_v2(hpa: Mapping[str, Any], existing: Existing = None) -> Obj:
     """An autoscaling/v1 HPA as the stored v2 one, keeping what v1 cannot express."""
     spec = hpa.get("spec") or {}
     old_spec = (existing or {}).get("spec") or {}
@@ -308,13 +308,11 @@ class ConvertingApi(Api):
 
     # -- validation hooks (the issue-3 kinds) ---------------------------------------
 
-    def _validate(self, rt: ResourceType, obj: Obj) -> list[dict[str, str]]:
+    def _validate(self, rt: ResourceType, obj: Obj) -> Causes:
         matches = _matches_selector
         return super()._validate(rt, obj) + validation.validate_kind(rt, obj, matches)
 
-    def _validate_update(
-        self, rt: ResourceType, old: Obj, new: Obj
-    ) -> list[dict[str, str]]:
+    def _validate_update(self, rt: ResourceType, old: Obj, new: Obj) -> Causes:
         extra = validation.validate_kind_update(rt, old, new)
         return super()._validate_update(rt, old, new) + extra
 
@@ -516,16 +514,16 @@ def _apply_intent(
     if not isinstance(intent, dict):
         raise status.bad_request("apply patch must be a YAML or JSON object")
     api._check_type(rt, intent)
-    intent = copy.deepcopy(intent)
-    meta = intent.setdefault("metadata", {})
+    obj: Obj = copy.deepcopy(intent)
+    meta = obj.setdefault("metadata", {})
     if meta.get("name") not in (None, name):
         raise status.bad_request(
             f"the name of the object ({meta.get('name')}) does not match the name on "
             f"the URL ({name})"
         )
     meta.pop("resourceVersion", None)
-    intent.pop("status", None)
-    return intent
+    obj.pop("status", None)
+    return obj
 
 
 def _matches_selector(selector: Obj, labels: dict[str, str]) -> bool:

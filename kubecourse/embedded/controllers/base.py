@@ -87,7 +87,7 @@ class Context:
         source: Obj = {"component": component}
         if host:
             source["host"] = host
-        event = {
+        event: Obj = {
             "metadata": {"name": _event_name(meta["name"]), "namespace": namespace},
             "involvedObject": {
                 "kind": obj.get("kind"),

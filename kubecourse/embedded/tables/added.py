@@ -366,7 +366,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("policy", "PodDisruptionBudget"): (_PDB_COLUMNS, _pdb_cells),
     ("coordination.k8s.io", "Lease"): (_LEASE_COLUMNS, _lease_cells),
     ("events.k8s.io", "Event"): (EVENT_COLUMNS, _events_v1_cells),
-    (_GATEWAY, "GatewayClass"): (_GATEWAYCLASS_COLUMNS, _gatewayclass_cells),  # type: ignore[dict-item]
-    (_GATEWAY, "Gateway"): (_GATEWAY_COLUMNS, _gateway_cells),  # type: ignore[dict-item]
-    (_GATEWAY, "HTTPRoute"): (_HTTPROUTE_COLUMNS, _httproute_cells),  # type: ignore[dict-item]
+    (_GATEWAY, "GatewayClass"): (_GATEWAYCLASS_COLUMNS, _gatewayclass_cells),
+    (_GATEWAY, "Gateway"): (_GATEWAY_COLUMNS, _gateway_cells),
+    (_GATEWAY, "HTTPRoute"): (_HTTPROUTE_COLUMNS, _httproute_cells),
 }
