@@ -21,7 +21,7 @@ import urllib3
 import yaml
 from kubernetes import client as k8s
 from kubernetes import watch as k8s_watch
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
@@ -37,6 +37,10 @@ from kubecourse.errors import (
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
+# Module-level aliases: inside `Cluster`, whose method `list` shadows the builtin, a bare
+# `list[...]` annotation would name that method.
+Names = list[str]
+Workload = k8s.V1Deployment | k8s.V1StatefulSet
 FIELD_MANAGER = "kubecourse"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kubecourse"}
 
@@ -335,8 +339,10 @@ class Cluster:
             pods = self.core.list_pod_for_all_namespaces()
         per_node: dict[str, int] = {}
         for pod in pods.items:
-            if pod.spec.node_name and (pod.status.phase not in ("Succeeded", "Failed")):
-                per_node[pod.spec.node_name] = per_node.get(pod.spec.node_name, 0) + 1
+            node = pod.spec.node_name if pod.spec else None
+            phase = pod.status.phase if pod.status else None
+            if node and phase not in ("Succeeded", "Failed"):
+                per_node[node] = per_node.get(node, 0) + 1
         return Rows([node_row(n, per_node.get(n["metadata"]["name"], 0)) for n in nodes], "nodes")
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 60, what: str = "the condition") -> None:
@@ -356,8 +362,11 @@ class Cluster:
                 d = self.apps.read_namespaced_deployment(deployment, namespace or self.namespace)
             want = d.spec.replicas if d.spec.replicas is not None else 1
             s = d.status
+            if s is None:  # not yet seen by the Deployment controller
+                return False
+            generation = d.metadata.generation if d.metadata else None
             return (
-                (d.status.observed_generation or 0) >= (d.metadata.generation or 0)
+                (s.observed_generation or 0) >= (generation or 0)
                 and (s.updated_replicas or 0) == want
                 and (s.ready_replicas or 0) == want
                 and (s.replicas or 0) == want
@@ -365,20 +374,20 @@ class Cluster:
 
         self.wait_for(done, timeout, f"deployment {deployment} to be ready")
 
-    def wait_workloads_ready(self, timeout: float = 180, namespace: str | None = None) -> list[str]:
+    def wait_workloads_ready(self, timeout: float = 180, namespace: str | None = None) -> Names:
         """Wait until every Deployment and StatefulSet in the namespace has all its
         replicas ready; returns their names.  The error names the ones still waiting."""
         ns = namespace or self.namespace
 
-        def waiting() -> list[str]:
+        def waiting() -> Names:
             with translated_errors():
-                workloads = [*self.apps.list_namespaced_deployment(ns).items,
-                             *self.apps.list_namespaced_stateful_set(ns).items]
+                workloads: Iterable[Workload] = [*self.apps.list_namespaced_deployment(ns).items,
+                                                 *self.apps.list_namespaced_stateful_set(ns).items]
             return [
-                f"{w.metadata.name} ({w.status.ready_replicas or 0}/{w.spec.replicas} ready)"
+                f"{_name(w)} ({_ready_replicas(w)}/{w.spec.replicas} ready)"
                 for w in workloads
-                if (w.status.ready_replicas or 0) < (w.spec.replicas if w.spec.replicas is not None else 1)
-                or (w.status.observed_generation or 0) < (w.metadata.generation or 0)
+                if _ready_replicas(w) < (w.spec.replicas if w.spec.replicas is not None else 1)
+                or _observed_generation(w) < _generation(w)
             ]
 
         deadline = time.monotonic() + timeout
@@ -387,8 +396,8 @@ class Cluster:
         if left:
             raise TimeoutError(f"still not ready after {timeout:.0f} s: {', '.join(left)}")
         with translated_errors():
-            names = [d.metadata.name for d in self.apps.list_namespaced_deployment(ns).items]
-            names += [s.metadata.name for s in self.apps.list_namespaced_stateful_set(ns).items]
+            names = [_name(d) for d in self.apps.list_namespaced_deployment(ns).items]
+            names += [_name(s) for s in self.apps.list_namespaced_stateful_set(ns).items]
         return sorted(names)
 
     def stream(
@@ -449,8 +458,25 @@ class Cluster:
         except NotFoundError:
             pass
         with translated_errors():
-            self.core.create_namespace({"metadata": {"name": name, "labels": dict(MANAGED_BY)}})
+            body = k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=name, labels=dict(MANAGED_BY)))
+            self.core.create_namespace(body)
         self._created_namespaces.add(name)
+
+
+def _name(obj: Workload) -> str:
+    return (obj.metadata.name if obj.metadata else None) or ""
+
+
+def _generation(obj: Workload) -> int:
+    return (obj.metadata.generation if obj.metadata else None) or 0
+
+
+def _observed_generation(obj: Workload) -> int:
+    return (obj.status.observed_generation if obj.status else None) or 0
+
+
+def _ready_replicas(obj: Workload) -> int:
+    return (obj.status.ready_replicas if obj.status else None) or 0
 
 
 def selector_text(selector: str | dict[str, str] | None) -> str | None:
