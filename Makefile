@@ -38,6 +38,7 @@ lab: $(VENV)/.course
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check kubecourse tests benchmarks
+	$(BIN)/mypy kubecourse
 
 test: $(VENV)/.test lint browser-deps
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests notebooks solutions \
