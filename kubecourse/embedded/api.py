@@ -48,6 +48,9 @@ Backlog = list[WatchEvent]
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 SERVICE_NETWORK = (10 << 24) | (96 << 16)  # 10.96.0.0/12
 SERVICE_NETWORK_SIZE = 1 << 20
+# Kinds whose DELETE answers with the deleted object rather than a Status, as upstream
+# (the official client's return types say which: V1Service, V1PersistentVolumeClaim, ...).
+RETURNS_DELETED_OBJECT = {"Service", "ServiceAccount", "PersistentVolumeClaim", "PersistentVolume"}
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
@@ -423,7 +426,7 @@ class Api:
             return copy.deepcopy(old)  # a no-op write keeps its resourceVersion, as upstream
         if options.dry_run:
             return new
-        if self._finalized(new):
+        if self._finalized(old, new):
             return self._remove(rt, new)
         return copy.deepcopy(self.store.write(rt.key, new))
 
@@ -441,9 +444,12 @@ class Api:
             )
         return causes
 
-    def _finalized(self, obj: Obj) -> bool:
-        meta = obj["metadata"]
-        return bool(meta.get("deletionTimestamp")) and not meta.get("finalizers")
+    def _finalized(self, old: Obj, new: Obj) -> bool:
+        """The write that removes the last finalizer of a deleting object deletes it.  A
+        Terminating Pod without finalizers waits for its kubelet (finalize_delete)."""
+        meta = new["metadata"]
+        had = bool(old["metadata"].get("finalizers"))
+        return had and bool(meta.get("deletionTimestamp")) and not meta.get("finalizers")
 
     # -- patch -------------------------------------------------------------------------
 
@@ -627,7 +633,9 @@ class Api:
             return self._start_termination(rt, obj, phase="Terminating")
         if obj["metadata"].get("finalizers"):
             return self._start_termination(rt, obj)
-        self._remove(rt, obj)
+        final = self._remove(rt, obj)
+        if rt.kind in RETURNS_DELETED_OBJECT:
+            return final
         return self._success(rt, obj)
 
     def _check_preconditions(self, rt: ResourceType, obj: Obj, pre: Obj) -> None:

@@ -281,12 +281,6 @@ def test_typed_crud_on_pods_and_services_and_pod_delete_returns_the_pod(
     )
 
 
-@pytest.mark.xfail(
-    reason="product bug (docs/conformance.md, item 18): DELETE of a Service answers a Status, "
-    "where kube-apiserver answers the deleted Service (the client v37 types it V1Service) "
-    "and the client raises pydantic ValidationError",
-    strict=False,
-)
 def test_deleting_a_service_through_the_client_returns_the_service(
     core: k8s.CoreV1Api,
 ) -> None:

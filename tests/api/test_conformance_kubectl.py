@@ -526,12 +526,6 @@ def test_a_deleted_pod_shows_terminating_and_a_forced_delete_is_immediate(
     assert 'Error from server (NotFound): pods "forced" not found' in gone.stderr
 
 
-@pytest.mark.xfail(
-    reason="product bug (docs/conformance.md, item 39): Api._commit_update removes any object "
-    "with a deletionTimestamp and no finalizers on its next write, so the kubelet's own "
-    "'Stopping container' status write ends a graceful pod deletion within milliseconds",
-    strict=False,
-)
 def test_a_gracefully_deleted_pod_stays_terminating_for_the_termination_delay(
     core: k8s.CoreV1Api, cluster: EmbeddedCluster
 ) -> None:
