@@ -103,8 +103,6 @@ def _kubeconfig(args: argparse.Namespace) -> int:
 def _translate(args: argparse.Namespace) -> int:
     from kubecourse.compose import translate
 
-    if args.report and not Path(args.report).resolve().parent.is_dir():
-        raise OSError(2, "the folder for --report does not exist", args.report)
     result = translate(
         [Path(f) for f in args.files],
         env_file=args.env_file,
@@ -121,7 +119,9 @@ def _translate(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(result.to_yaml())
     if args.report:
-        Path(args.report).write_text(result.report_markdown())
+        report = Path(args.report)
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(result.report_markdown())
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return 0

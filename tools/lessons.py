@@ -245,7 +245,8 @@ SIDE_BY_SIDE = [
     - The scheduler places Pods on Nodes; many Pods share a Node.
     - You scale by replicas; each replica is a Pod with its own IP.
     - Pods are mortal and replaced with new names and IPs; a Service's endpoints follow the Ready Pods, so use the Service name.
-    - Workers that must never run twice use `Recreate`; web APIs use `RollingUpdate` and may scale out.
+    - Web APIs use `RollingUpdate` and may scale out; workers use `Recreate`, so an *update* never runs two of them.
+      A deleted or evicted worker Pod is still replaced at once while the old one may be terminating, so for a hard "never twice" you need a StatefulSet: lesson 03 shows both.
 
     Practise it in **exercises/01-run-the-shop.ipynb**.
     """),

@@ -12,5 +12,6 @@ from __future__ import annotations
 
 from kubecourse.checks import lesson01 as _lesson01  # noqa: F401  (registers its checks)
 from kubecourse.checks.base import CHECKS, CheckResult, check
+from kubecourse.errors import CheckFailed
 
-__all__ = ["CHECKS", "CheckResult", "check"]
+__all__ = ["CHECKS", "CheckFailed", "CheckResult", "check"]

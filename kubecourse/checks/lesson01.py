@@ -81,4 +81,6 @@ def worker_strategy(cluster: Any, answer: Any = None) -> CheckResult:
         return failed(name, f"{answer!r} is not the strategy orders-worker uses",
                       "read cluster.get('Deployment', 'orders-worker')['spec']['strategy']",
                       "RollingUpdate starts the new Pod before the old one stops: two workers at once")
-    return passed(name, f"{actual}: the old Pod is gone before the new one starts, so the worker never runs twice")
+    return passed(name, f"{actual}: during an update the old Pod is gone before the new one starts, "
+                        "so an update never runs the worker twice (a deleted Pod is still replaced "
+                        "at once; lesson 03 shows when you need a StatefulSet)")

@@ -27,6 +27,7 @@ from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
 from kubecourse.client.rows import EndpointRow, NodeRow, PodRow, Rows, pod_row
 from kubecourse.errors import (
+    ApiError,
     ClusterError,
     NotConnectedError,
     NotFoundError,
@@ -195,9 +196,18 @@ class Cluster:
     def apply(self, source: Any, namespace: str | None = None) -> list[str]:
         """Server-side apply YAML text, a file, a dict, a list of dicts or a translation
         result; returns kubectl-style lines (`deployment.apps/web created`)."""
-        lines = []
-        for obj in load_objects(source):
-            lines.append(self._apply_one(obj, namespace))
+        objects = load_objects(source)
+        if len(objects) == 1:
+            return [self._apply_one(objects[0], namespace)]  # its own error, as it is
+        lines: list[str] = []
+        failures: list[str] = []
+        for obj in objects:
+            try:
+                lines.append(self._apply_one(obj, namespace))
+            except ApiError as err:  # like kubectl: apply the rest, report every failure
+                failures.append(f"{_describe(obj)}: {err}{_hint(err)}")
+        if failures:
+            raise ApplyError(lines, failures)
         return lines
 
     def _apply_one(self, obj: Obj, namespace: str | None) -> str:
@@ -477,6 +487,29 @@ def _observed_generation(obj: Workload) -> int:
 
 def _ready_replicas(obj: Workload) -> int:
     return (obj.status.ready_replicas if obj.status else None) or 0
+
+
+def _describe(obj: Any) -> str:
+    meta = obj.get("metadata") or {} if isinstance(obj, dict) else {}
+    return f"{obj.get('kind', '?')}/{meta.get('name', '?')}" if isinstance(obj, dict) else str(obj)[:40]
+
+
+def _hint(err: ApiError) -> str:
+    if "field is immutable" in err.message and "spec.selector" in err.message:
+        return (" (an object of that name already exists with other labels: delete it, "
+                "or work in another namespace with kubecourse.connect(namespace=...))")
+    return ""
+
+
+class ApplyError(ClusterError):
+    """Some objects could not be applied; the others were.  `.applied` lists what was
+    done (kubectl-style lines), `.failures` what was not and why."""
+
+    def __init__(self, applied: list[str], failures: list[str]) -> None:
+        self.applied = applied
+        self.failures = failures
+        listing = "\n".join(f"  - {f}" for f in failures)
+        super().__init__(f"{len(failures)} of {len(applied) + len(failures)} objects were not applied:\n{listing}")
 
 
 def selector_text(selector: str | dict[str, str] | None) -> str | None:

@@ -121,3 +121,15 @@ def test_kubectl_runs_against_the_same_cluster(cluster: Cluster) -> None:
     assert out.splitlines()[0].split()[:2] == ["NAME", "READY"]
     with pytest.raises(ClusterError, match="NotFound"):
         cluster.kubectl("get", "pod", "nope")
+
+
+def test_apply_goes_on_past_a_bad_object_and_reports_every_failure(cluster: Cluster) -> None:
+    from kubecourse.client.cluster import ApplyError
+
+    good = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied-anyway"}}
+    bad = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Not_Valid"}}
+    with pytest.raises(ApplyError) as err:
+        cluster.apply([bad, good])
+    assert err.value.applied == ["configmap/applied-anyway created"]
+    assert len(err.value.failures) == 1 and "ConfigMap/Not_Valid" in err.value.failures[0]
+    assert cluster.get("configmap", "applied-anyway")["metadata"]["name"] == "applied-anyway"
