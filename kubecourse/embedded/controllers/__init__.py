@@ -10,7 +10,8 @@
 | disruption | `disruption` | disruption controller (PodDisruptionBudget status) |
 | persistentvolume-binder | `volumes` | PV binder + kind's local-path provisioner |
 | scheduler | `scheduler` | kube-scheduler (default profile, simplified) |
-| kubelet | `kubelet` (+ `images`) | every node's kubelet and container runtime |
+| kubelet | `kubelet` (+ `images`) | every node's kubelet (heartbeats, power) and container runtime |
+| node-lifecycle | `nodelifecycle` | node lifecycle controller and taint-eviction controller |
 | endpoints | `endpoints` | endpoints controller |
 | endpointslice | `endpointslices` | endpointslice controller |
 """
@@ -25,6 +26,7 @@ from kubecourse.embedded.controllers.endpointslices import EndpointSliceControll
 from kubecourse.embedded.controllers.garbage import GarbageCollector
 from kubecourse.embedded.controllers.kubelet import Kubelet
 from kubecourse.embedded.controllers.namespace import NamespaceController
+from kubecourse.embedded.controllers.nodelifecycle import NodeLifecycleController
 from kubecourse.embedded.controllers.replicaset import ReplicaSetController
 from kubecourse.embedded.controllers.scheduler import Scheduler
 from kubecourse.embedded.controllers.statefulset import StatefulSetController
@@ -42,6 +44,7 @@ def default_controllers(ctx: Context) -> list[Controller]:
         VolumeBinder(ctx),
         Scheduler(ctx),
         Kubelet(ctx),
+        NodeLifecycleController(ctx),
         EndpointsController(ctx),
         EndpointSliceController(ctx),
     ]

@@ -40,8 +40,9 @@ class Timings:
     container_create_delay: float = 0.4
     container_start_delay: float = 0.3
     pod_termination_delay: float = 0.5
-    node_status_update: float = 10.0
-    node_monitor_grace_period: float = 40.0
+    node_lease_renew: float = 10.0  # kubelet: Lease renewal (renewInterval, a quarter of the 40 s lease)
+    node_status_update: float = 300.0  # kubelet: unchanged node status re-posted (nodeStatusReportFrequency)
+    node_monitor_grace_period: float = 40.0  # node lifecycle controller: lease age before NotReady
     bookmark_interval: float = 30.0
 
 
