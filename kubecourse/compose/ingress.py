@@ -1,8 +1,8 @@
 """The project's routes as one `networking.k8s.io/v1` Ingress.
 
 Path rewriting has no field in the Ingress API (each controller has its own
-annotation or CRD), so it is recorded in annotations that the embedded cluster reads
-and a learner can translate for a real controller:
+annotation or CRD), so it is recorded in annotations that no controller reads (one
+warning per rewritten route says so) and a learner can translate for a real controller:
 
 - `kubecourse.io/strip-prefix`: JSON object mapping each path (`host/path`, or `/path`
   without a host) to the prefix Traefik's stripprefix removed;
@@ -86,6 +86,33 @@ def _explain(t: Translation, routes: list[Route]) -> None:
             target,
             why,
         )
+        if route.rewrite:
+            _warn_rewrite(t, route, target)
+
+
+def _warn_rewrite(t: Translation, route: Route, target: str) -> None:
+    """The rewrite lives only in annotations no real ingress controller reads."""
+    path = route.match.path
+    sample = f"{path.rstrip('/')}/1"
+    what = f"strip the prefix `{route.strip}`" if route.strip else "rewrite the path"
+    why = (f"the Ingress alone will not {what} on a real ingress controller: a request "
+           f"for {sample} reaches {t.names[route.service]} unchanged, as {sample}. The "
+           f"{REWRITE_ANNOTATION} annotation only records the rewrite; no ingress "
+           "controller reads it. ")  # fmt: skip
+    if t.options.get("gateway"):
+        why += ("The HTTPRoute generated with `--gateway` does the rewrite with the "
+                "standard URLRewrite filter; to keep using the Ingress, add your "
+                "controller's own rewrite (ingress-nginx: a regex path and "
+                "nginx.ingress.kubernetes.io/rewrite-target; Traefik: a Middleware "
+                "object named in traefik.ingress.kubernetes.io/router.middlewares)")  # fmt: skip
+    else:
+        why += ("Pass `--gateway` (or `gateway=True` in Python) for an HTTPRoute that "
+                "does it with the standard URLRewrite filter, or add your controller's "
+                "own rewrite (ingress-nginx: a regex path and nginx.ingress.kubernetes.io/"
+                "rewrite-target; Traefik: a Middleware object named in "
+                "traefik.ingress.kubernetes.io/router.middlewares)")  # fmt: skip
+    t.warn(route.service, f"labels.traefik.http.routers.{route.router}.middlewares",
+           f"{target}: annotation only", why)  # fmt: skip
 
 
 def _why_rewrite(route: Route) -> str:
@@ -101,7 +128,8 @@ def _why_rewrite(route: Route) -> str:
             + (f" (and {STRIP_PREFIX_ANNOTATION})" if route.strip else "")
             + "; on ingress-nginx use a regex path with nginx.ingress.kubernetes.io/"
             "rewrite-target, on Traefik a Middleware object, or use the Gateway API "
-            "output (gateway=True), where URLRewrite is standard")  # fmt: skip
+            "output (`--gateway`, or `gateway=True` in Python), where URLRewrite is "
+            "standard")  # fmt: skip
 
 
 def _summary(routes: list[Route]) -> str:

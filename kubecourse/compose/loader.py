@@ -227,6 +227,7 @@ def _select_profiles(
         if service is not None:
             project.services[service.name] = service
     _note_skipped(project)
+    _warn_unused_profiles(project, raw_services, active)
 
 
 def _enabled(profiles: list[Any], active: set[str]) -> bool:
@@ -239,7 +240,27 @@ def _note_skipped(project: ComposeProject) -> None:
         project.decisions.append(Decision(
             name, "profiles", "(not translated)",
             f"skipped: it only runs with profile {listed}, which is not active; pass "
-            f"profiles=[{profiles[0]!r}] to translate it",
+            f"`--profile {profiles[0]}` (or `profiles=[{profiles[0]!r}]` in Python) to "
+            "translate it",
+        ))  # fmt: skip
+
+
+def _warn_unused_profiles(
+    project: ComposeProject, raw_services: dict[Any, Any], active: set[str]
+) -> None:
+    """A profile no service lists enables nothing: most likely a typo, so say so."""
+    used: set[str] = set()
+    for raw in raw_services.values():
+        profiles = raw.get("profiles") if isinstance(raw, dict) else None
+        if isinstance(profiles, list):
+            used.update(str(profile) for profile in profiles)
+    known = ", ".join(sorted(used)) or "none"
+    for name in sorted(active - used - {"*"}):
+        project.warnings.append(Decision(
+            "", f"--profile {name}", "(nothing enabled)",
+            f"profile `{name}` was asked for (`--profile {name}`, or `profiles=` in "
+            f"Python) but no service lists it, so it enables nothing; the profiles in "
+            f"this project are: {known}",
         ))  # fmt: skip
 
 
@@ -249,6 +270,7 @@ def _unset_warnings(
     return [
         Decision("", f"${{{name}}}", "empty string",
                  f"variable {name} is not set, so it was replaced by an empty string "
-                 "(as compose does); set it in .env or pass env_file=")
+                 "(as compose does); set it in .env or pass `--env-file` (or `env_file=` in "
+                 "Python)")
         for name in sorted(interpolator.unset)
     ]  # fmt: skip

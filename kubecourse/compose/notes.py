@@ -12,7 +12,7 @@ from typing import Any
 
 from kubecourse.compose.context import Plan, Translation
 from kubecourse.compose.dependencies import wants_wait
-from kubecourse.compose.names import clean_name
+from kubecourse.compose.names import service_name
 from kubecourse.compose.options import LABEL_PREFIX
 from kubecourse.compose.services import build_service
 
@@ -74,18 +74,45 @@ def _network_mode(t: Translation, plan: Plan) -> None:
     t.warn(plan.service.name, "network_mode", "(own pod network)", why)
 
 
+WAIT_FLAG = "`--wait-for-dependencies` (or `wait_for_dependencies=True` in Python)"
+
+
 def _depends_on(t: Translation, plan: Plan) -> None:
     if wants_wait(t, plan):
         return  # each dependency is explained with its init container
     for other, condition in plan.service.depends_on.items():
-        target = t.names.get(other, other)
-        why = ("Kubernetes has no start order: all pods start together. "
-               f"{target}'s readiness probe keeps it out of its Service until it is "
-               "ready, and this service must retry its connection until then (or pass "
-               "wait_for_dependencies=True for init containers that wait)")  # fmt: skip
+        why = "Kubernetes has no start order: all pods start together. " + _readiness(
+            t, other
+        )
         if condition == "service_completed_successfully":
             why += f"; {other} should run as a Job that finishes first"
         t.decide(plan.service.name, f"depends_on.{other}", "(no equivalent)", why)
+
+
+def _readiness(t: Translation, other: str) -> str:
+    """What, if anything, tells this service that `other` is ready: only what is true."""
+    target = t.plans.get(other)
+    name = t.names.get(other, other)
+    if target is None or target.kind is None:
+        return (f"{other} is not a workload of its own here (see its section), so "
+                "nothing in Kubernetes tells this service when it is ready; this "
+                "service must retry its connection")  # fmt: skip
+    check = target.service.healthcheck
+    has_probe = check is not None and not check.disabled and check.command is not None
+    if not target.ports:
+        what = "a readiness probe but no Service" if has_probe else "no healthcheck"
+        return (f"{name} has {what}, and no port to wait for, so nothing holds this "
+                f"service back: it must cope with {name} not being ready yet")  # fmt: skip
+    if has_probe:
+        return (f"{name}'s readiness probe (from its healthcheck) keeps it out of its "
+                "Service until it is ready, and this service must retry its connection "
+                f"until then; or pass {WAIT_FLAG} for init containers that wait")  # fmt: skip
+    return (f"{name} has no healthcheck, so it gets no readiness probe: Kubernetes "
+            "considers it ready as soon as its container runs, and this service may "
+            f"start before {name} accepts connections. Give {name} a healthcheck (it "
+            "becomes a readinessProbe) and make this service retry its connection, or "
+            f"pass {WAIT_FLAG} for init containers that wait until {name}'s port "
+            "accepts connections")  # fmt: skip
 
 
 def _restart(t: Translation, plan: Plan) -> None:
@@ -199,7 +226,7 @@ def _services(t: Translation) -> list[dict[str, Any]]:
 
 
 def _alias(t: Translation, plan: Plan, key: str, alias: str, taken: set[str]) -> None:
-    name = clean_name(alias)
+    name = service_name(alias)
     if not plan.ports:
         t.warn(plan.service.name, key, "(dropped)",
                f"alias `{alias}` needs a Service, and this service has no ports")  # fmt: skip

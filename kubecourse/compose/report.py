@@ -50,7 +50,16 @@ def _summary(result: TranslationResult) -> str:
 def _count(n: int, noun: str) -> str:
     if n == 1:
         return f"1 {noun}"
-    return f"{n} {noun}{'es' if noun.endswith(('s', 'x')) else 's'}"
+    return f"{n} {_plural(noun)}"
+
+
+def _plural(noun: str) -> str:
+    """English plural of a kind or noun: Ingresses, NetworkPolicies, Gateways."""
+    if noun.endswith(("s", "x")):
+        return noun + "es"
+    if noun.endswith("y") and noun[-2:-1].lower() not in tuple("aeiou"):
+        return noun[:-1] + "ies"
+    return noun + "s"
 
 
 def _service_section(result: TranslationResult, service: str) -> list[str]:

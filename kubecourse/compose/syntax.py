@@ -70,7 +70,8 @@ def _short_port(text: str, key: str, source: str) -> list[PortSpec]:
 
 def _published_per_target(published: str | None, count: int) -> list[str | None]:
     if published is None or "-" not in published:
-        return [published] * count
+        return [_published(published)] * count
+    _published(published)
     hosts = _port_range(published)
     if len(hosts) == count:
         return [str(host) for host in hosts]
@@ -87,14 +88,27 @@ def _long_port(value: dict[str, Any], key: str, source: str) -> PortSpec:
     if "target" not in value:
         raise SyntaxProblem("a long-syntax port needs `target` (the container port)")
     published = value.get("published")
+    if isinstance(published, bool):
+        raise SyntaxProblem(f"published {published!r} is not a port")
     return PortSpec(
         _port_number(value["target"]),
         _protocol(str(value.get("protocol") or "tcp")),
-        None if published is None else str(published),
+        _published(None if published is None else str(published).strip()),
         value.get("host_ip"),
         source,
         key,
     )
+
+
+def _published(text: str | None) -> str | None:
+    """A host port or range, checked like container ports; 0 lets Docker pick one."""
+    if not text or text == "0":
+        return text
+    try:
+        _port_range(text)
+    except SyntaxProblem as exc:
+        raise SyntaxProblem(f"host (published) {exc}") from None
+    return text
 
 
 def _port_range(text: str) -> list[int]:

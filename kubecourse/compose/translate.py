@@ -17,7 +17,7 @@ from kubecourse.compose.errors import ComposeValidationError, Problem
 from kubecourse.compose.filemounts import emit_file_objects
 from kubecourse.compose.loader import PathArg, load
 from kubecourse.compose.model import ComposeProject
-from kubecourse.compose.names import assign_names, derived_name
+from kubecourse.compose.names import assign_names, clean_name, derived_name
 from kubecourse.compose.networks import build_network_policies, plan_network_labels
 from kubecourse.compose.notes import (
     explain_networks,
@@ -78,6 +78,7 @@ def translate_project(
     t.options = {"gateway": gateway, "wait_for_dependencies": wait_for_dependencies}
     t.decisions += project.decisions
     t.warnings += project.warnings
+    _explain_letter_prefix(t)
     plans = _plan(t, image_prefix)
     isolated = plan_network_labels(t, plans, network_policies)
     _build(t, plans)
@@ -130,6 +131,17 @@ def _names(project: ComposeProject) -> dict[str, str]:
     return names
 
 
+def _explain_letter_prefix(t: Translation) -> None:
+    for original, name in t.names.items():
+        if name != clean_name(original):
+            t.decide(original, "(name)", f"name {name}",
+                     f"a Service name must start with a letter (an RFC 1035 label) and "
+                     f"`{clean_name(original)}` does not, so all objects of this service "
+                     f"are named `{name}` (workload, Service, labels, file); other "
+                     f"services reach it as `{name}`, not `{original}`, so update "
+                     "addresses that name it")  # fmt: skip
+
+
 def _image(t: Translation, plan: Plan, image_prefix: str | None) -> str:
     service = plan.service
     if service.image is not None:
@@ -140,7 +152,8 @@ def _image(t: Translation, plan: Plan, image_prefix: str | None) -> str:
         return service.image
     image = f"{(image_prefix or '').rstrip('/')}/{plan.name}:latest"
     t.warn(service.name, "build", f"image: {image}",
-           f"the service had only `build`; the image name was made from image_prefix. "
+           "the service had only `build`; the image name was made from `--image-prefix` "
+           "(`image_prefix=` in Python). "
            f"Build and push it (docker build -t {image} ... && docker push {image})")  # fmt: skip
     return image
 

@@ -210,7 +210,7 @@ class _ServiceBuilder:
                 "build",
                 "the service is only built locally (`build` without `image`); a cluster "
                 "pulls images, so add `image: <registry>/<name>:<tag>` or pass "
-                "image_prefix=... to translate()",
+                "`--image-prefix <registry>` (or `image_prefix=` in Python)",
             )
         self.service.image = image.strip() if isinstance(image, str) else None
 

@@ -279,6 +279,36 @@ def test_services_with_profiles_are_skipped_unless_selected(tmp_path: Path) -> N
     assert list(load(path, profiles=["seed"], environ={}).services) == ["app", "seed"]
 
 
+def test_a_profile_no_service_uses_is_a_warning_naming_it(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        """
+        services:
+          app: {image: example/app}
+          seed: {image: example/seed, profiles: [seed]}
+    """,
+    )
+    project = load(path, profiles=["nope", "seed"], environ={})
+    assert list(project.services) == ["app", "seed"]
+    (warning,) = project.warnings
+    assert warning.compose_key == "--profile nope"
+    assert "profile `nope`" in warning.explanation
+    assert "no service lists it" in warning.explanation
+    assert "the profiles in this project are: seed" in warning.explanation
+    assert load(path, profiles=["*"], environ={}).warnings == []
+
+
+def test_skipped_service_names_the_profile_flag(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        "services:\n  app: {image: a}\n  seed: {image: s, profiles: [seed]}\n",
+    )
+    (note,) = [d for d in load(path, environ={}).decisions if d.service == "seed"]
+    assert "`--profile seed` (or `profiles=['seed']` in Python)" in note.explanation
+
+
 # --- env files -----------------------------------------------------------------------
 
 
@@ -359,6 +389,39 @@ def test_validation_collects_every_problem_with_key_path_and_line(
     assert (
         f"{path}:7 services.web.ports[1]: `80:abc` is not valid port syntax" in message
     )
+
+
+def test_ports_above_65535_are_problems_with_key_path_and_line(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        "compose.yaml",
+        """
+        services:
+          x:
+            image: nginx
+            ports: ["99999:80"]
+          y:
+            image: nginx
+            expose: ["70000"]
+          z:
+            image: nginx
+            ports:
+              - {target: 80, published: 70000}
+              - "8000-8001:80-81"
+              - "65536-65537:90-91"
+    """,
+    )
+    with pytest.raises(ComposeValidationError) as excinfo:
+        load(path, environ={})
+    located = {(p.key_path, p.line): p.message for p in excinfo.value.problems}
+    assert located == {
+        ("services.x.ports[0]", 5): "host (published) port 99999 is outside 1-65535",
+        ("services.y.expose[0]", 8): "port 70000 is outside 1-65535",
+        ("services.z.ports[0]", 12): "host (published) port 70000 is outside 1-65535",
+        ("services.z.ports[2]", 14): "host (published) port 65536 is outside 1-65535",
+    }
 
 
 def test_undeclared_volumes_networks_and_dependencies_are_problems(

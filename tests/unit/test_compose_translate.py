@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -197,8 +198,37 @@ def test_shop_networks_and_depends_on_are_explained_not_dropped(
     assert "no start order" in waits[0].explanation
 
 
-def test_shop_translates_without_warnings(shop: TranslationResult) -> None:
-    assert shop.warnings == []
+def test_shop_warns_only_that_the_ingress_alone_does_not_strip_api(
+    shop: TranslationResult,
+) -> None:
+    warned = {(w.service, w.compose_key): w.explanation for w in shop.warnings}
+    assert set(warned) == {
+        ("account-api", "labels.traefik.http.routers.account.middlewares"),
+        ("orders-api", "labels.traefik.http.routers.orders.middlewares"),
+        ("catalog-api", "labels.traefik.http.routers.catalog.middlewares"),
+    }
+    why = warned[("orders-api", "labels.traefik.http.routers.orders.middlewares")]
+    assert "will not strip the prefix `/api` on a real ingress controller" in why
+    assert "/api/orders/1 reaches orders-api unchanged" in why
+    assert "`--gateway` (or `gateway=True` in Python)" in why
+    assert "Middleware" in why
+    # the decision explaining the rewrite is kept as it was
+    assert any("arrives as /orders/1" in d.explanation for d in shop.decisions)
+    assert "3 warnings." in shop.report_markdown().splitlines()[2]
+
+
+def test_rewrite_warning_points_at_the_httproute_when_gateway_is_on() -> None:
+    result = translate(SHOP, environ={}, gateway=True)
+    rewrites = [w for w in result.warnings if w.compose_key.endswith(".middlewares")]
+    assert len(rewrites) == 3
+    assert all(
+        "HTTPRoute generated with `--gateway`" in w.explanation for w in rewrites
+    )
+
+
+def test_report_summary_pluralises_kinds_ending_in_y(shop: TranslationResult) -> None:
+    summary = shop.report_markdown().splitlines()[2]
+    assert "4 NetworkPolicies" in summary and "Policys" not in summary
 
 
 def test_every_object_carries_labels_and_explanation(shop: TranslationResult) -> None:
@@ -253,6 +283,53 @@ def test_names_longer_than_63_characters_are_trimmed(tmp_path: Path) -> None:
     result = translate_text(tmp_path, f"services:\n  {long}x: {{image: example/w}}\n")
     (name,) = result.renames.values()
     assert len(name) <= 63 and not name.endswith("-")
+
+
+DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+
+def test_names_starting_with_a_digit_get_a_letter_prefix_and_a_decision(
+    tmp_path: Path,
+) -> None:
+    result = translate_text(
+        tmp_path,
+        """
+        services:
+          "123": {image: example/a, ports: ["8080:80"]}
+          3d_render: {image: example/r, expose: ["9000"]}
+          web:
+            image: example/web
+            expose: ["80"]
+            networks: {default: {aliases: ["9lives"]}}
+    """,
+    )
+    assert result.renames == {"123": "svc-123", "3d_render": "svc-3d-render"}
+    services = [o["metadata"]["name"] for o in result.objects if o["kind"] == "Service"]
+    assert sorted(services) == ["svc-123", "svc-3d-render", "svc-9lives", "web"]
+    assert all(DNS_1035.match(name) for name in services)
+    assert get(result, "Deployment", "svc-123")["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "svc-123"
+    }
+    (why,) = [
+        d for d in result.decisions if d.service == "123" and d.compose_key == "(name)"
+    ]
+    assert why.target == "name svc-123"
+    assert "must start with a letter" in why.explanation
+    assert "| `123` | `svc-123` |" in result.report_markdown()
+
+
+def test_a_letter_prefixed_name_collides_like_any_other(tmp_path: Path) -> None:
+    with pytest.raises(
+        ComposeValidationError, match="`123` and `svc-123` both become `svc-123`"
+    ):
+        translate_text(
+            tmp_path,
+            """
+            services:
+              "123": {image: example/a}
+              svc-123: {image: example/b}
+        """,
+        )
 
 
 def test_names_that_collide_after_cleaning_fail_naming_both(tmp_path: Path) -> None:
@@ -641,6 +718,61 @@ def test_build_only_service_needs_an_image_prefix(tmp_path: Path) -> None:
         == "registry.example/shop/api:latest"
     )
     assert [w.compose_key for w in result.warnings] == ["build"]
+
+
+def test_messages_name_the_cli_flag_and_the_python_keyword(tmp_path: Path) -> None:
+    text = """
+    services:
+      api: {build: ./api, ports: ['8000:8000'], depends_on: [db]}
+      db: {image: redis}
+    """
+    with pytest.raises(ComposeValidationError) as excinfo:
+        translate_text(tmp_path, text)
+    (problem,) = excinfo.value.problems
+    assert (
+        "`--image-prefix <registry>` (or `image_prefix=` in Python)" in problem.message
+    )
+    assert "to translate()" not in problem.message
+    result = translate_text(tmp_path, text, image_prefix="registry.example")
+    build = next(w for w in result.warnings if w.compose_key == "build")
+    assert "`--image-prefix` (`image_prefix=` in Python)" in build.explanation
+    waits = next(d for d in result.decisions if d.compose_key == "depends_on.db")
+    assert (
+        "`--wait-for-dependencies` (or `wait_for_dependencies=True` in Python)"
+        in waits.explanation
+    )
+
+
+def test_depends_on_says_whether_the_dependency_has_a_readiness_probe(
+    tmp_path: Path,
+) -> None:
+    result = translate_text(
+        tmp_path,
+        """
+        services:
+          a: {image: x, depends_on: [b, c, d]}
+          b: {image: redis}
+          c:
+            image: postgres
+            healthcheck: {test: ["CMD", "pg_isready"]}
+          d: {image: example/worker}
+    """,
+    )
+    why = {d.compose_key: d.explanation for d in result.decisions if d.service == "a"}
+    assert "readiness probe keeps it" not in why["depends_on.b"]
+    assert "b has no healthcheck" in why["depends_on.b"]
+    assert "ready as soon as its container runs" in why["depends_on.b"]
+    assert "may start before b accepts connections" in why["depends_on.b"]
+    assert "--wait-for-dependencies" in why["depends_on.b"]
+    assert (
+        "c's readiness probe (from its healthcheck) keeps it out" in why["depends_on.c"]
+    )
+    assert "no port to wait for" in why["depends_on.d"]
+    assert "--wait-for-dependencies" not in why["depends_on.d"]
+    probes = [
+        container(get(result, "Deployment", n)).get("readinessProbe") for n in "bc"
+    ]
+    assert probes[0] is None and probes[1] is not None
 
 
 def test_unhandled_keys_are_warnings_naming_service_and_key(tmp_path: Path) -> None:
