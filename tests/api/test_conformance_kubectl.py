@@ -433,11 +433,6 @@ def test_set_image_rolls_a_new_replicaset_within_surge_and_availability(
     assert extremes["fewest_ready_pods"] >= 3, extremes
 
 
-@pytest.mark.xfail(
-    reason="product bug (docs/conformance.md, item 11): the new ReplicaSet's pods are created "
-    "before the old ReplicaSet's earlier scale-down deletes its pod, so 6 pods of 4 exist at once",
-    strict=False,
-)
 def test_pods_alive_at_once_never_exceed_replicas_plus_max_surge(
     kubectl: Kubectl, core: k8s.CoreV1Api, apps: k8s.AppsV1Api
 ) -> None:

@@ -379,6 +379,33 @@ def test_rolling_update_keeps_enough_available_pods(kube: Any, eventually: Any) 
     assert min(ready_counts) >= 3  # replicas 4 - maxUnavailable 25% (rounded down: 1)
 
 
+def test_rolling_update_never_has_more_live_pods_than_replicas_plus_max_surge(
+    kube: Any, eventually: Any
+) -> None:
+    """The new set grows only once the old set's pods are really gone (item 11, B1)."""
+    ns = kube.namespace("surgecap")
+    kube.create(DEPLOYMENTS, ns, deployment("web", replicas=4))
+    eventually(lambda: rolled_out(kube, ns, "web"), what="first rollout")
+    live_counts: list[int] = []
+
+    def watch(change: Any) -> None:
+        if change.resource == "pods" and change.obj["metadata"]["namespace"] == ns:
+            live_counts.append(len(live_pods(kube.cluster.store, ns)))
+
+    kube.cluster.call(lambda: kube.cluster.store.add_listener(watch))
+    containers = [{"name": "main", "image": "nginx:1.28-alpine"}]
+    kube.patch(
+        DEPLOYMENTS,
+        ns,
+        "web",
+        {"spec": {"template": {"spec": {"containers": containers}}}},
+    )
+    eventually(lambda: rolled_out(kube, ns, "web"), what="rolling update")
+
+    assert live_counts
+    assert max(live_counts) <= 5  # replicas 4 + maxSurge 25% (rounded up: 1)
+
+
 def test_paused_deployment_does_not_roll_out_a_template_change(
     kube: Any, eventually: Any
 ) -> None:

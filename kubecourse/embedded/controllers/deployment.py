@@ -215,11 +215,16 @@ class DeploymentController(Controller):
         return created
 
     def _surge_target(self, d: Obj, rss: list[Obj], new: Obj | None) -> int:
-        """How many replicas the new set may have (upstream `NewRSNewReplicas`)."""
+        """How many replicas the new set may have (upstream `NewRSNewReplicas`).
+
+        An old set counts the larger of its `spec.replicas` and its `status.replicas`:
+        a scale-down only frees room once its ReplicaSet controller has really deleted
+        the pods (and reported so), so live pods never exceed replicas + maxSurge.
+        Its status update re-queues this Deployment (we watch ReplicaSets)."""
         wanted = int(d["spec"].get("replicas", 1))
         current_new = int(new["spec"].get("replicas", 0)) if new else 0
         total = sum(
-            int(rs["spec"].get("replicas", 0))
+            max(int(rs["spec"].get("replicas", 0)), replica_count(rs, "replicas"))
             for rs in rss
             if new is None or rs["metadata"]["uid"] != new["metadata"]["uid"]
         )
