@@ -134,6 +134,7 @@ SIDE_BY_SIDE = [
     a compose service becomes a **Deployment** plus a **Service**, not a Node;
     the workers become Deployments with `replicas: 1` and the **Recreate** strategy, so an update never runs two copies;
     and the proxy is not deployed at all: its routing rules became an **Ingress**, which the cluster's ingress controller serves.
+    The report's warnings are about that Ingress: a plain Ingress has no standard way to strip `/api`, so lesson 06 uses a Gateway API route, which has one.
     """),
     code("""
     for service, objects in result.by_service.items():
