@@ -261,7 +261,7 @@ class Api:
         slip of the slider or a `--replicas=100000` cannot drown a laptop: the extra
         Pods are refused the way a real quota refuses them, and the ReplicaSet reports
         FailedCreate events."""
-        used = sum(1 for _ in self.store.items("pods", namespace))
+        used = self.store.count("pods", namespace)
         if used >= self.max_pods_per_namespace:
             limit = self.max_pods_per_namespace
             raise status.forbidden(

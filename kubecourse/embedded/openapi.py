@@ -529,6 +529,7 @@ def openapi_v3_document_bytes(registry: Registry, group: str, version: str) -> b
     return _cached(registry, group, version)[1]
 
 
+@lru_cache(maxsize=64)
 def document_hash(group: str, version: str, registry: Registry = REGISTRY) -> str:
     """A stable hash of the document (upper-case SHA-512 hex, like upstream's)."""
     return (

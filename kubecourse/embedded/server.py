@@ -176,7 +176,8 @@ class ApiHttp:
         )
         if not version or not self.registry.in_group_version(group, version):
             raise status.path_not_found()
-        return json_response(openapi.openapi_v3_document(self.registry, group, version))
+        body = openapi.openapi_v3_document_bytes(self.registry, group, version)  # serialised once
+        return web.Response(body=body, content_type="application/json")
 
     def _target(self, parts: list[str]) -> Target:
         if parts[:2] == ["api", "v1"]:

@@ -46,7 +46,9 @@ class Subscription:
 class Store:
     def __init__(self, path: Path | None = None, history_limit: int = HISTORY_LIMIT) -> None:
         self._objects: dict[Key, dict[str, Any]] = {}
-        self._by_resource: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+        # resource -> namespace ("" when cluster-scoped) -> name -> object: a namespaced
+        # list, watch start or quota count touches only its own namespace.
+        self._index: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
         self._history: deque[Change] = deque(maxlen=history_limit)
         self._subscriptions: set[Subscription] = set()
         self._listeners: list[Callable[[Change], None]] = []
@@ -105,16 +107,18 @@ class Store:
         return self._objects.get((resource, namespace, name))
 
     def items(self, resource: str, namespace: str | None = None) -> Iterator[dict[str, Any]]:
-        bucket = self._by_resource.get(resource, {})
-        if namespace is None:
-            yield from bucket.values()
-        else:
-            for (ns, _), obj in bucket.items():
-                if ns == namespace:
-                    yield obj
+        namespaces = self._index.get(resource, {})
+        if namespace is not None:
+            yield from namespaces.get(namespace, {}).values()
+            return
+        for objects in namespaces.values():
+            yield from objects.values()
 
-    def count(self, resource: str) -> int:
-        return len(self._by_resource.get(resource, {}))
+    def count(self, resource: str, namespace: str | None = None) -> int:
+        namespaces = self._index.get(resource, {})
+        if namespace is not None:
+            return len(namespaces.get(namespace, {}))
+        return sum(len(objects) for objects in namespaces.values())
 
     @property
     def oldest_rv(self) -> int:
@@ -151,13 +155,16 @@ class Store:
         final["metadata"] = {**old["metadata"], "resourceVersion": str(self.rv)}
         self._persist(key, None)
         del self._objects[key]
-        del self._by_resource[resource][(namespace, name)]
+        objects = self._index[resource][namespace]
+        del objects[name]
+        if not objects:
+            del self._index[resource][namespace]
         self._publish(Change(self.rv, resource, "DELETED", final, old))
         return final
 
     def _put(self, key: Key, obj: dict[str, Any]) -> None:
         self._objects[key] = obj
-        self._by_resource.setdefault(key[0], {})[(key[1], key[2])] = obj
+        self._index.setdefault(key[0], {}).setdefault(key[1], {})[key[2]] = obj
 
     # -- notification ----------------------------------------------------------------
 

