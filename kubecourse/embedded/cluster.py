@@ -25,7 +25,7 @@ from aiohttp import web
 
 from kubecourse.embedded import eviction
 from kubecourse.embedded.api import now_iso
-from kubecourse.embedded.controllers import default_controllers
+from kubecourse.embedded.controllers import default_controllers, images
 from kubecourse.embedded.controllers.base import Context, Controller, Timings
 from kubecourse.embedded.conversion import ConvertingApi
 from kubecourse.embedded.resources import REGISTRY
@@ -258,8 +258,12 @@ class EmbeddedCluster:
             },
         )
 
-    def _logs(self, namespace: str, pod: str, container: str | None) -> list[str]:
-        return list(self.ctx.logbook.get((namespace, pod, container or ""), []))
+    def _logs(self, namespace: str, pod: str, container: str) -> list[tuple[float, str]]:
+        """The lines a container has written by now, each with its time."""
+        log = self.ctx.logbook.get((namespace, pod, container))
+        if isinstance(log, images.ContainerLog):
+            return log.stamped()
+        return [(0.0, line) for line in log or []]
 
 
 def node_object(spec: NodeSpec) -> Obj:

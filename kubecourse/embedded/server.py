@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from kubecourse.embedded import discovery, openapi, status
+from kubecourse.embedded import discovery, openapi, podlogs, status
 from kubecourse.embedded.api import Api, WatchStream, WriteOptions
 from kubecourse.embedded.protobuf import CONTENT_TYPE as PROTOBUF
 from kubecourse.embedded.protobuf import decode_request_body
@@ -53,6 +53,7 @@ PATCH_TYPES = {
     "application/apply-patch+cbor": "unsupported",
 }
 BOOKMARK_INTERVAL = 30.0
+LOG_FOLLOW_INTERVAL = 0.2  # how often a followed log looks for new lines
 
 
 @dataclass
@@ -85,7 +86,7 @@ class ApiHttp:
         api: Api,
         registry: Registry,
         token: str,
-        logs: Callable[[str, str, str | None], list[str]] | None = None,
+        logs: Callable[[str, str, str], list[podlogs.Entry]] | None = None,
         on_eviction: Callable[[Target, Obj], Obj] | None = None,
     ) -> None:
         self.api = api
@@ -251,12 +252,12 @@ class ApiHttp:
         include = request.query.get("includeObject", "Metadata")
         return build_table(rt, items, include_object=include, resource_version=rv, include_headers=headers)
 
-    async def _get(self, request: web.Request, t: Target) -> web.Response:
+    async def _get(self, request: web.Request, t: Target) -> web.StreamResponse:
         assert t.name is not None
         if t.subresource == "scale":
             return json_response(self.api.get_scale(t.rt, t.namespace, t.name))
         if t.subresource == "log":
-            return self._log(request, t)
+            return await self._log(request, t)
         if t.subresource not in (None, "status"):
             raise status.method_not_allowed()
         obj = self.api.get(t.rt, t.namespace, t.name)
@@ -264,23 +265,62 @@ class ApiHttp:
             return json_response(self._table(request, t.rt, [obj], obj["metadata"]["resourceVersion"]))
         return json_response(obj)
 
-    def _log(self, request: web.Request, t: Target) -> web.Response:
+    async def _log(self, request: web.Request, t: Target) -> web.StreamResponse:
         assert t.name is not None
+        options = podlogs.parse_options(request.query, t.name)
         pod = self.api.get(t.rt, t.namespace, t.name)
-        containers = [c["name"] for c in pod["spec"].get("containers", [])]
-        container = request.query.get("container")
-        if container is None and len(containers) > 1:
-            raise status.bad_request(
-                f"a container name must be specified for pod {t.name}, choose one of: [{' '.join(containers)}]"
-            )
-        container = container or containers[0]
-        if container not in containers:
-            raise status.bad_request(f"container {container} is not valid for pod {t.name}")
-        lines = self.logs(t.namespace or "", t.name, container) if self.logs else []
-        tail = _int(request.query.get("tailLines"), "tailLines")
-        if tail is not None:
-            lines = lines[-tail:] if tail > 0 else []
-        return web.Response(text="".join(line + "\n" for line in lines), content_type="text/plain")
+        container = podlogs.choose_container(pod, options.container)
+        podlogs.check_readable(pod, container, options.previous)
+
+        entries = self._log_entries(pod, container)
+        data = podlogs.render(podlogs.select(entries, options), options.timestamps)
+        if not options.follow:
+            body = podlogs.limit(data, options.limit_bytes)
+            return web.Response(body=body, content_type="text/plain")
+        return await self._follow_log(request, pod, container, options, (len(entries), data))
+
+    def _log_entries(self, pod: Obj, container: str) -> list[podlogs.Entry]:
+        meta = pod["metadata"]
+        return self.logs(meta["namespace"], meta["name"], container) if self.logs else []
+
+    async def _follow_log(
+        self,
+        request: web.Request,
+        pod: Obj,
+        container: str,
+        options: podlogs.LogOptions,
+        first: tuple[int, bytes],
+    ) -> web.StreamResponse:
+        """`kubectl logs -f`: what is there, then each new line, until the container ends."""
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        sent, data = first
+        budget = options.limit_bytes
+        meta = pod["metadata"]
+        try:
+            while True:
+                chunk = podlogs.limit(data, budget)
+                if chunk:
+                    await response.write(chunk)
+                if budget is not None:
+                    budget -= len(chunk)
+                    if budget <= 0:
+                        break
+                current = self.api.store.get("pods", meta["namespace"], meta["name"])
+                if current is None or current["metadata"].get("uid") != meta["uid"]:
+                    break  # the pod is gone (or replaced by one of the same name)
+                ended = podlogs.has_ended(current, container)
+                entries = self._log_entries(pod, container)
+                data = podlogs.render(entries[sent:], options.timestamps)
+                sent = max(sent, len(entries))
+                if ended and not data:
+                    break
+                if not data:
+                    await asyncio.sleep(LOG_FOLLOW_INTERVAL)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        return response
 
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
         q = request.query
