@@ -58,7 +58,10 @@ def _deployment(name: str, replicas: int) -> dict[str, object]:
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [container]},
+            },
         },
     }
 
@@ -73,7 +76,9 @@ def one_run(api: k8s.ApiClient, name: str, pods: int, policy: str) -> float:
     apps, core = k8s.AppsV1Api(api), k8s.CoreV1Api(api)
 
     def count() -> int:
-        return len(core.list_namespaced_pod("default", label_selector=f"app={name}").items)
+        return len(
+            core.list_namespaced_pod("default", label_selector=f"app={name}").items
+        )
 
     apps.create_namespaced_deployment("default", _deployment(name, pods))
     _wait(lambda: count() == pods, 300, f"{pods} pods")
@@ -81,7 +86,11 @@ def one_run(api: k8s.ApiClient, name: str, pods: int, policy: str) -> float:
     apps.delete_namespaced_deployment(name, "default", propagation_policy=policy)
     _wait(lambda: count() == 0, 300, "every pod to be gone")
     elapsed = time.perf_counter() - started
-    _wait(lambda: not apps.list_namespaced_deployment("default").items, 60, "the deployment to go")
+    _wait(
+        lambda: not apps.list_namespaced_deployment("default").items,
+        60,
+        "the deployment to go",
+    )
     return elapsed
 
 
@@ -92,10 +101,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    with EmbeddedCluster(ClusterOptions(timings=FAST)) as cluster, _client(cluster) as api:
+    with (
+        EmbeddedCluster(ClusterOptions(timings=FAST)) as cluster,
+        _client(cluster) as api,
+    ):
         _fill(k8s.CoreV1Api(api), args.filler)
         for policy in ("Background", "Foreground"):
-            times = [one_run(api, f"gc-{policy.lower()}-{i}", args.pods, policy) for i in range(args.runs)]
+            times = [
+                one_run(api, f"gc-{policy.lower()}-{i}", args.pods, policy)
+                for i in range(args.runs)
+            ]
             print(
                 f"delete a {args.pods}-pod Deployment ({policy}, {args.filler} other objects): "
                 f"median {statistics.median(times):.2f} s, runs "
