@@ -448,6 +448,7 @@ class ApiHttp:
         if t.subresource is not None:
             raise status.method_not_allowed()
         opts = await self._delete_options(request)
+        warnings: list[str] = []
         result = self.api.delete(
             t.rt,
             t.namespace,
@@ -456,8 +457,10 @@ class ApiHttp:
             propagation_policy=opts.get("propagationPolicy"),
             preconditions=opts.get("preconditions"),
             dry_run=bool(opts.get("dryRun")),
+            orphan_dependents=opts.get("orphanDependents"),
+            warnings=warnings,
         )
-        return json_response(result)
+        return json_response(result, 200, _warning_headers(WriteOptions(warnings=warnings)))
 
     async def _delete_options(self, request: web.Request) -> Obj:
         body = await self._body(request) or {}
@@ -468,10 +471,10 @@ class ApiHttp:
             body["gracePeriodSeconds"] = _int(q["gracePeriodSeconds"], "gracePeriodSeconds")
         if "propagationPolicy" in q:
             body["propagationPolicy"] = q["propagationPolicy"]
+        if "orphanDependents" in q:
+            body["orphanDependents"] = _truthy(q["orphanDependents"])
         if q.get("dryRun"):
             body["dryRun"] = [q["dryRun"]]
-        if body.get("orphanDependents") is True:
-            body["propagationPolicy"] = "Orphan"
         return body
 
     async def _delete_collection(self, request: web.Request, t: Target) -> web.Response:
@@ -483,6 +486,7 @@ class ApiHttp:
             field_selector=request.query.get("fieldSelector"),
         )
         deleted = []
+        warnings: list[str] = []
         for obj in list(items):
             meta = obj["metadata"]
             result = self.api.delete(
@@ -492,10 +496,13 @@ class ApiHttp:
                 grace_period_seconds=opts.get("gracePeriodSeconds"),
                 propagation_policy=opts.get("propagationPolicy"),
                 dry_run=bool(opts.get("dryRun")),
+                orphan_dependents=opts.get("orphanDependents"),
+                warnings=warnings,
             )
             deleted.append(result if result.get("kind") == t.rt.kind else obj)
         body = {"kind": t.rt.list_kind, "apiVersion": t.rt.api_version, "metadata": {"resourceVersion": str(self.api.store.rv)}, "items": deleted}
-        return json_response(body)
+        unique = WriteOptions(warnings=list(dict.fromkeys(warnings)))
+        return json_response(body, 200, _warning_headers(unique))
 
     async def _post_subresource(self, request: web.Request, t: Target) -> web.Response:
         body = await self._body(request)
