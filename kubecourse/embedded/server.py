@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from kubecourse.embedded import discovery, openapi, status
+from kubecourse.embedded import deprecation, discovery, openapi, status
 from kubecourse.embedded.api import Api, WatchStream, WriteOptions
 from kubecourse.embedded.protobuf import CONTENT_TYPE as PROTOBUF
 from kubecourse.embedded.protobuf import decode_request_body
@@ -98,6 +98,7 @@ class ApiHttp:
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors, self._auth], client_max_size=3 * 1024**2)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        app.on_response_prepare.append(self._add_deprecation_warning)
         return app
 
     # -- middlewares -------------------------------------------------------------------
@@ -129,6 +130,24 @@ class ApiHttp:
                 status.forbidden('forbidden: User "system:anonymous" cannot access this cluster: the token is not valid')
             )
         return await handler(request)
+
+    async def _add_deprecation_warning(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Every answer on a deprecated kind's routes, errors and watches included, carries
+        the deprecation warning first, as kube-apiserver's route wrapper adds it first."""
+        parts = [p for p in request.path.split("/") if p]
+        if request.path in PUBLIC_PATHS or parts[:1] not in (["api"], ["apis"]):
+            return
+        try:
+            message = deprecation.warning_for(self._target(parts).rt)
+        except status.StatusError:
+            return  # not a resource route
+        if message is None or response.status in (401, 403):
+            return
+        others = response.headers.getall("Warning", [])
+        response.headers.popall("Warning", None)
+        response.headers.add("Warning", f"299 - {json.dumps(message)}")
+        for other in others:
+            response.headers.add("Warning", other)
 
     # -- routing -----------------------------------------------------------------------
 
