@@ -10,7 +10,6 @@ single bearer token; the health and version endpoints are public as on a real cl
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import time
@@ -21,8 +20,9 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from kubecourse.embedded import deprecation, discovery, openapi, status
+from kubecourse.embedded import deprecation, discovery, openapi, reviews, status
 from kubecourse.embedded.api import Api, WatchStream, WriteOptions
+from kubecourse.embedded.auth import ADMIN, Authenticator, UserInfo
 from kubecourse.embedded.protobuf import CONTENT_TYPE as PROTOBUF
 from kubecourse.embedded.protobuf import decode_request_body
 from kubecourse.embedded.resources import Registry, ResourceType
@@ -87,10 +87,12 @@ class ApiHttp:
         token: str,
         logs: Callable[[str, str, str | None], list[str]] | None = None,
         on_eviction: Callable[[Target, Obj], Obj] | None = None,
+        authn: Authenticator | None = None,
     ) -> None:
         self.api = api
         self.registry = registry
         self.token = token
+        self.authn = authn or Authenticator(token, api.store)
         self.logs = logs
         self.on_eviction = on_eviction
         self.server_address = "127.0.0.1:0"
@@ -121,15 +123,15 @@ class ApiHttp:
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in PUBLIC_PATHS:
             return await handler(request)
-        scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not credential.strip():
-            return status_response(status.unauthorized())
-        given = credential.strip().encode()
-        if not hmac.compare_digest(given, self.token.encode()):
-            return status_response(
-                status.forbidden('forbidden: User "system:anonymous" cannot access this cluster: the token is not valid')
-            )
+        user = self._user(request)  # 401 / 403 for a missing or unknown token
+        if user is not ADMIN:
+            attrs = reviews.request_attributes(request.method, request.path, _truthy(request.query.get("watch")))
+            if not reviews.authorize(user, attrs)[0]:
+                raise reviews.forbidden(user, attrs)
         return await handler(request)
+
+    def _user(self, request: web.Request) -> UserInfo:
+        return self.authn.authenticate(request.headers.get("Authorization", ""))
 
     async def _add_deprecation_warning(self, request: web.Request, response: web.StreamResponse) -> None:
         """Every answer on a deprecated kind's routes, errors and watches included, carries
@@ -221,6 +223,11 @@ class ApiHttp:
 
     async def _serve(self, request: web.Request, t: Target) -> web.StreamResponse:
         method = request.method
+        review = reviews.REVIEWS.get((t.rt.group, t.rt.plural))
+        if review is not None:
+            if method != "POST" or t.name is not None:
+                raise status.method_not_allowed()
+            return json_response(review(self._user(request), await self._body(request)), 201)
         if t.name is None:
             if method == "GET":
                 if _truthy(request.query.get("watch")):
@@ -529,6 +536,8 @@ class ApiHttp:
             return json_response(self._bind(t, body), 201)
         if t.rt.kind == "Pod" and t.subresource == "eviction" and self.on_eviction is not None:
             return json_response(self.on_eviction(t, body or {}), 201)
+        if t.rt.kind == "ServiceAccount" and t.subresource == "token" and t.name is not None:
+            return json_response(self.authn.token_request(t.namespace or "default", t.name, body), 201)
         raise status.method_not_allowed()
 
     def _bind(self, t: Target, body: Any) -> Obj:
