@@ -20,7 +20,14 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from kubecourse.embedded import deprecation, discovery, openapi, reviews, status
+from kubecourse.embedded import (
+    deprecation,
+    discovery,
+    openapi,
+    openapi_v2,
+    reviews,
+    status,
+)
 from kubecourse.embedded.api import Api, WatchStream, WriteOptions
 from kubecourse.embedded.auth import ADMIN, Authenticator, UserInfo
 from kubecourse.embedded.protobuf import CONTENT_TYPE as PROTOBUF
@@ -187,6 +194,8 @@ class ApiHttp:
         return json_response(discovery.api_resource_list(self.registry, group, version))
 
     def _openapi(self, request: web.Request, parts: list[str]) -> web.Response:
+        if parts[1:] == ["v2"]:
+            return self._openapi_v2(request)
         if parts[1:2] != ["v3"]:
             raise status.path_not_found()
         if len(parts) == 2:
@@ -199,6 +208,21 @@ class ApiHttp:
             raise status.path_not_found()
         body = openapi.openapi_v3_document_bytes(self.registry, group, version)  # serialised once
         return web.Response(body=body, content_type="application/json")
+
+    def _openapi_v2(self, request: web.Request) -> web.Response:
+        """One Swagger 2.0 document, JSON or gnostic protobuf, built on first use."""
+        if request.method not in ("GET", "HEAD"):
+            raise status.method_not_allowed()
+        media = openapi_v2.negotiate(request.headers.get("Accept", ""))
+        if media is None:
+            raise status.StatusError(406, "NotAcceptable", "only the following media types are accepted: "
+                                     f"{openapi_v2.JSON}, {openapi_v2.PROTOBUF}", {})
+        served = openapi_v2.served(self.registry)
+        headers = {"ETag": served.etags[media], "Cache-Control": "no-cache, private", "Vary": "Accept"}
+        if request.headers.get("If-None-Match") == served.etags[media]:
+            return web.Response(status=304, headers=headers)
+        ctype = openapi_v2.PROTOBUF_REPLY if media == openapi_v2.PROTOBUF else media
+        return web.Response(body=served.body(media), headers={**headers, "Content-Type": ctype})
 
     def _target(self, parts: list[str]) -> Target:
         if parts[:2] == ["api", "v1"]:
