@@ -239,7 +239,10 @@ class Authenticator:
             )
         spec = request.setdefault("spec", {})
         spec["audiences"] = list(spec.get("audiences") or [API_AUDIENCE])
-        spec.setdefault("expirationSeconds", DEFAULT_EXPIRATION)
+        if (
+            spec.get("expirationSeconds") is None
+        ):  # absent, or null as Go's JSON writes it
+            spec["expirationSeconds"] = DEFAULT_EXPIRATION
         _check_expiration(spec["expirationSeconds"])
         bound = self._bound_claims(namespace, name, spec.get("boundObjectRef"))
 

@@ -326,6 +326,30 @@ def test_discovery_and_openapi_advertise_the_review_apis_and_the_token_subresour
     assert "post" in v1["/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"]
 
 
+def test_a_json_token_request_with_nulls_gets_the_defaults(
+    cluster: EmbeddedCluster, core: k8s.CoreV1Api
+) -> None:
+    """kubectl <= 1.31 sends JSON, with the nulls Go writes for unset pointers and slices."""
+    eventually(lambda: _exists(core, "default"), what="the default service account")
+    body = {
+        "kind": "TokenRequest",
+        "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"creationTimestamp": None},
+        "spec": {"audiences": None, "expirationSeconds": None, "boundObjectRef": None},
+        "status": {"token": "", "expirationTimestamp": None},
+    }
+    made = request(
+        cluster,
+        "POST",
+        "/api/v1/namespaces/default/serviceaccounts/default/token",
+        body,
+    )
+    assert made.status == 201
+    assert made.json()["spec"]["expirationSeconds"] == 3600 and made.json()["spec"][
+        "audiences"
+    ] == [auth.API_AUDIENCE]
+
+
 def test_expiration_timestamp_is_rfc3339(core: k8s.CoreV1Api) -> None:
     made = core.create_namespaced_service_account_token_with_http_info(
         "default", "default", {"spec": {}}
