@@ -25,6 +25,7 @@ from aiohttp import web
 
 from kubecourse.embedded import eviction
 from kubecourse.embedded.api import now_iso
+from kubecourse.embedded.auth import Authenticator, TokenSigner
 from kubecourse.embedded.controllers import default_controllers, images
 from kubecourse.embedded.controllers.base import Context, Controller, Timings
 from kubecourse.embedded.conversion import ConvertingApi
@@ -84,8 +85,14 @@ class EmbeddedCluster:
         self.store = Store(db)
         self.api = ConvertingApi(self.store, REGISTRY, self.options.max_pods_per_namespace)
         self.ctx = Context(self.api, self.store, self.options.timings)
+        signer = TokenSigner(self.certificates.key_file)
         self.http = ApiHttp(
-            self.api, REGISTRY, self.options.token, logs=self._logs, on_eviction=eviction.handler(self.api)
+            self.api,
+            REGISTRY,
+            self.options.token,
+            logs=self._logs,
+            on_eviction=eviction.handler(self.api),
+            authn=Authenticator(self.options.token, self.store, signer),
         )
         self.controllers: list[Controller] = []
         self.port: int = self.options.port

@@ -137,7 +137,7 @@ RESOURCES: tuple[ResourceType, ...] = (
     _rt("", "v1", "Event", "events", short=("ev",)),
     _rt("", "v1", "ConfigMap", "configmaps", short=("cm",)),
     _rt("", "v1", "Secret", "secrets"),
-    _rt("", "v1", "ServiceAccount", "serviceaccounts", short=("sa",)),
+    _rt("", "v1", "ServiceAccount", "serviceaccounts", short=("sa",), sub=("token",)),
     _rt(
         "",
         "v1",
@@ -193,6 +193,15 @@ RESOURCES: tuple[ResourceType, ...] = (
     ),
     # The same stored Events as core v1, converted (conversion.py).
     _rt("events.k8s.io", "v1", "Event", "events", short=("ev",), storage="events"),
+    # Reviews: created and answered, never stored (reviews.py).
+    *(
+        _rt(group, "v1", kind, f"{kind.lower()}s", False, verbs=("create",))
+        for group, kind in (
+            ("authentication.k8s.io", "SelfSubjectReview"),
+            ("authorization.k8s.io", "SelfSubjectAccessReview"),
+            ("authorization.k8s.io", "SelfSubjectRulesReview"),
+        )
+    ),
     # Stored as v2; v1 is converted from it (conversion.py).
     _rt(
         "autoscaling",
@@ -291,6 +300,7 @@ SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
     "binding": ("create",),
     "eviction": ("create",),
     "log": ("get",),
+    "token": ("create",),
 }
 
 # The kind a subresource speaks, when it is not the parent's own kind.
@@ -299,6 +309,7 @@ SUBRESOURCE_KIND: dict[str, tuple[str, str, str]] = {
     "binding": ("", "v1", "Binding"),
     "eviction": ("policy", "v1", "Eviction"),
     "log": ("", "v1", "Pod"),
+    "token": ("authentication.k8s.io", "v1", "TokenRequest"),
 }
 
 

@@ -10,7 +10,6 @@ single bearer token; the health and version endpoints are public as on a real cl
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import time
@@ -21,8 +20,17 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from kubecourse.embedded import discovery, openapi, podlogs, status
+from kubecourse.embedded import (
+    deprecation,
+    discovery,
+    openapi,
+    openapi_v2,
+    podlogs,
+    reviews,
+    status,
+)
 from kubecourse.embedded.api import Api, WatchStream, WriteOptions
+from kubecourse.embedded.auth import ADMIN, Authenticator, UserInfo
 from kubecourse.embedded.protobuf import CONTENT_TYPE as PROTOBUF
 from kubecourse.embedded.protobuf import decode_request_body
 from kubecourse.embedded.resources import Registry, ResourceType
@@ -88,10 +96,12 @@ class ApiHttp:
         token: str,
         logs: Callable[[str, str, str], list[podlogs.Entry]] | None = None,
         on_eviction: Callable[[Target, Obj], Obj] | None = None,
+        authn: Authenticator | None = None,
     ) -> None:
         self.api = api
         self.registry = registry
         self.token = token
+        self.authn = authn or Authenticator(token, api.store)
         self.logs = logs
         self.on_eviction = on_eviction
         self.server_address = "127.0.0.1:0"
@@ -99,6 +109,7 @@ class ApiHttp:
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors, self._auth], client_max_size=3 * 1024**2)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        app.on_response_prepare.append(self._add_deprecation_warning)
         return app
 
     # -- middlewares -------------------------------------------------------------------
@@ -121,15 +132,33 @@ class ApiHttp:
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in PUBLIC_PATHS:
             return await handler(request)
-        scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not credential.strip():
-            return status_response(status.unauthorized())
-        given = credential.strip().encode()
-        if not hmac.compare_digest(given, self.token.encode()):
-            return status_response(
-                status.forbidden('forbidden: User "system:anonymous" cannot access this cluster: the token is not valid')
-            )
+        user = self._user(request)  # 401 / 403 for a missing or unknown token
+        if user is not ADMIN:
+            attrs = reviews.request_attributes(request.method, request.path, _truthy(request.query.get("watch")))
+            if not reviews.authorize(user, attrs)[0]:
+                raise reviews.forbidden(user, attrs)
         return await handler(request)
+
+    def _user(self, request: web.Request) -> UserInfo:
+        return self.authn.authenticate(request.headers.get("Authorization", ""))
+
+    async def _add_deprecation_warning(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Every answer on a deprecated kind's routes, errors and watches included, carries
+        the deprecation warning first, as kube-apiserver's route wrapper adds it first."""
+        parts = [p for p in request.path.split("/") if p]
+        if request.path in PUBLIC_PATHS or parts[:1] not in (["api"], ["apis"]):
+            return
+        try:
+            message = deprecation.warning_for(self._target(parts).rt)
+        except status.StatusError:
+            return  # not a resource route
+        if message is None or response.status in (401, 403):
+            return
+        others = response.headers.getall("Warning", [])
+        response.headers.popall("Warning", None)
+        response.headers.add("Warning", f"299 - {json.dumps(message)}")
+        for other in others:
+            response.headers.add("Warning", other)
 
     # -- routing -----------------------------------------------------------------------
 
@@ -167,6 +196,8 @@ class ApiHttp:
         return json_response(discovery.api_resource_list(self.registry, group, version))
 
     def _openapi(self, request: web.Request, parts: list[str]) -> web.Response:
+        if parts[1:] == ["v2"]:
+            return self._openapi_v2(request)
         if parts[1:2] != ["v3"]:
             raise status.path_not_found()
         if len(parts) == 2:
@@ -179,6 +210,21 @@ class ApiHttp:
             raise status.path_not_found()
         body = openapi.openapi_v3_document_bytes(self.registry, group, version)  # serialised once
         return web.Response(body=body, content_type="application/json")
+
+    def _openapi_v2(self, request: web.Request) -> web.Response:
+        """One Swagger 2.0 document, JSON or gnostic protobuf, built on first use."""
+        if request.method not in ("GET", "HEAD"):
+            raise status.method_not_allowed()
+        media = openapi_v2.negotiate(request.headers.get("Accept", ""))
+        if media is None:
+            raise status.StatusError(406, "NotAcceptable", "only the following media types are accepted: "
+                                     f"{openapi_v2.JSON}, {openapi_v2.PROTOBUF}", {})
+        served = openapi_v2.served(self.registry)
+        headers = {"ETag": served.etags[media], "Cache-Control": "no-cache, private", "Vary": "Accept"}
+        if request.headers.get("If-None-Match") == served.etags[media]:
+            return web.Response(status=304, headers=headers)
+        ctype = openapi_v2.PROTOBUF_REPLY if media == openapi_v2.PROTOBUF else media
+        return web.Response(body=served.body(media), headers={**headers, "Content-Type": ctype})
 
     def _target(self, parts: list[str]) -> Target:
         if parts[:2] == ["api", "v1"]:
@@ -203,6 +249,11 @@ class ApiHttp:
 
     async def _serve(self, request: web.Request, t: Target) -> web.StreamResponse:
         method = request.method
+        review = reviews.REVIEWS.get((t.rt.group, t.rt.plural))
+        if review is not None:
+            if method != "POST" or t.name is not None:
+                raise status.method_not_allowed()
+            return json_response(review(self._user(request), await self._body(request)), 201)
         if t.name is None:
             if method == "GET":
                 if _truthy(request.query.get("watch")):
@@ -488,6 +539,7 @@ class ApiHttp:
         if t.subresource is not None:
             raise status.method_not_allowed()
         opts = await self._delete_options(request)
+        warnings: list[str] = []
         result = self.api.delete(
             t.rt,
             t.namespace,
@@ -496,8 +548,10 @@ class ApiHttp:
             propagation_policy=opts.get("propagationPolicy"),
             preconditions=opts.get("preconditions"),
             dry_run=bool(opts.get("dryRun")),
+            orphan_dependents=opts.get("orphanDependents"),
+            warnings=warnings,
         )
-        return json_response(result)
+        return json_response(result, 200, _warning_headers(WriteOptions(warnings=warnings)))
 
     async def _delete_options(self, request: web.Request) -> Obj:
         body = await self._body(request) or {}
@@ -508,10 +562,10 @@ class ApiHttp:
             body["gracePeriodSeconds"] = _int(q["gracePeriodSeconds"], "gracePeriodSeconds")
         if "propagationPolicy" in q:
             body["propagationPolicy"] = q["propagationPolicy"]
+        if "orphanDependents" in q:
+            body["orphanDependents"] = _truthy(q["orphanDependents"])
         if q.get("dryRun"):
             body["dryRun"] = [q["dryRun"]]
-        if body.get("orphanDependents") is True:
-            body["propagationPolicy"] = "Orphan"
         return body
 
     async def _delete_collection(self, request: web.Request, t: Target) -> web.Response:
@@ -523,6 +577,7 @@ class ApiHttp:
             field_selector=request.query.get("fieldSelector"),
         )
         deleted = []
+        warnings: list[str] = []
         for obj in list(items):
             meta = obj["metadata"]
             result = self.api.delete(
@@ -532,10 +587,13 @@ class ApiHttp:
                 grace_period_seconds=opts.get("gracePeriodSeconds"),
                 propagation_policy=opts.get("propagationPolicy"),
                 dry_run=bool(opts.get("dryRun")),
+                orphan_dependents=opts.get("orphanDependents"),
+                warnings=warnings,
             )
             deleted.append(result if result.get("kind") == t.rt.kind else obj)
         body = {"kind": t.rt.list_kind, "apiVersion": t.rt.api_version, "metadata": {"resourceVersion": str(self.api.store.rv)}, "items": deleted}
-        return json_response(body)
+        unique = WriteOptions(warnings=list(dict.fromkeys(warnings)))
+        return json_response(body, 200, _warning_headers(unique))
 
     async def _post_subresource(self, request: web.Request, t: Target) -> web.Response:
         body = await self._body(request)
@@ -543,6 +601,8 @@ class ApiHttp:
             return json_response(self._bind(t, body), 201)
         if t.rt.kind == "Pod" and t.subresource == "eviction" and self.on_eviction is not None:
             return json_response(self.on_eviction(t, body or {}), 201)
+        if t.rt.kind == "ServiceAccount" and t.subresource == "token" and t.name is not None:
+            return json_response(self.authn.token_request(t.namespace or "default", t.name, body), 201)
         raise status.method_not_allowed()
 
     def _bind(self, t: Target, body: Any) -> Obj:

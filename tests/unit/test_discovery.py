@@ -41,6 +41,8 @@ def test_group_list_has_every_named_group_once_with_its_preferred_version() -> N
     assert names == [
         "apps",
         "events.k8s.io",
+        "authentication.k8s.io",
+        "authorization.k8s.io",
         "autoscaling",
         "batch",
         "networking.k8s.io",

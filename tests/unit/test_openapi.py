@@ -464,6 +464,8 @@ def test_root_lists_every_group_version_with_its_hash() -> None:
     assert set(root["paths"]) == {
         "api/v1",
         "apis/apps/v1",
+        "apis/authentication.k8s.io/v1",
+        "apis/authorization.k8s.io/v1",
         "apis/autoscaling/v1",
         "apis/autoscaling/v2",
         "apis/batch/v1",
