@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kubecourse.embedded import eviction
+from kubecourse.embedded import eviction, metricsapi
 from kubecourse.embedded.api import now_iso
 from kubecourse.embedded.controllers import default_controllers
 from kubecourse.embedded.controllers.base import Context, Controller, Timings
@@ -85,7 +85,12 @@ class EmbeddedCluster:
         self.api = ConvertingApi(self.store, REGISTRY, self.options.max_pods_per_namespace)
         self.ctx = Context(self.api, self.store, self.options.timings)
         self.http = ApiHttp(
-            self.api, REGISTRY, self.options.token, logs=self._logs, on_eviction=eviction.handler(self.api)
+            self.api,
+            REGISTRY,
+            self.options.token,
+            logs=self._logs,
+            on_eviction=eviction.handler(self.api),
+            aggregated={"metrics.k8s.io": metricsapi.handler(self.api, self.ctx.metrics)},
         )
         self.controllers: list[Controller] = []
         self.port: int = self.options.port

@@ -63,6 +63,11 @@ class Target:
     subresource: str | None
 
 
+# The server behind an aggregated APIService (metrics-server for metrics.k8s.io): it
+# answers every request of its group itself.
+AggregatedHandler = Callable[[web.Request, Target], Awaitable[web.StreamResponse]]
+
+
 def dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"))
 
@@ -87,12 +92,14 @@ class ApiHttp:
         token: str,
         logs: Callable[[str, str, str | None], list[str]] | None = None,
         on_eviction: Callable[[Target, Obj], Obj] | None = None,
+        aggregated: dict[str, AggregatedHandler] | None = None,
     ) -> None:
         self.api = api
         self.registry = registry
         self.token = token
         self.logs = logs
         self.on_eviction = on_eviction
+        self.aggregated = dict(aggregated or {})
         self.server_address = "127.0.0.1:0"
 
     def app(self) -> web.Application:
@@ -201,6 +208,9 @@ class ApiHttp:
         return Target(rt, namespace, name, sub)
 
     async def _serve(self, request: web.Request, t: Target) -> web.StreamResponse:
+        aggregated = self.aggregated.get(t.rt.group)
+        if aggregated is not None:
+            return await aggregated(request, t)
         method = request.method
         if t.name is None:
             if method == "GET":

@@ -48,6 +48,7 @@ def test_group_list_has_every_named_group_once_with_its_preferred_version() -> N
         "coordination.k8s.io",
         "discovery.k8s.io",
         "gateway.networking.k8s.io",
+        "metrics.k8s.io",
     ]
     assert len(set(names)) == len(names)
     apps = document["groups"][0]
