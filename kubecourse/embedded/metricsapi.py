@@ -6,7 +6,8 @@ across namespaces), verbs get and list only; a list takes label selectors (match
 against the nodes' and pods' own labels) and field selectors; objects are built from
 the last scrape (`metrics.ResourceMetrics`) for the nodes and Running pods it covers,
 sorted by namespace and name.  Errors are metrics-server's: an unknown pod is
-`pods "x" not found`, a pod without metrics yet `pods.metrics.k8s.io "ns/x" not found`,
+`pods "x" not found`, a pod without metrics yet `podmetrics.metrics.k8s.io "ns/x" not
+found`,
 any write 405 MethodNotAllowed, a watch 405 `watch is not supported on resources of kind
 "pods.metrics.k8s.io"`.  `kubectl get podmetrics` gets metrics-server's Table: Name,
 cpu, memory, Window.
@@ -122,7 +123,7 @@ class MetricsApi:
         )  # `pods "x" not found` when there is none
         item = self._metrics_of(rt, obj, now)
         if item is None:
-            raise status.not_found(rt, f"{namespace}/{name}" if rt.namespaced else name)
+            raise _no_metrics(rt, f"{namespace}/{name}" if rt.namespaced else name)
         return item
 
     def _metrics_of(self, rt: ResourceType, obj: Obj, now: float) -> Obj | None:
@@ -134,6 +135,17 @@ class MetricsApi:
         if pod is None or (obj.get("status") or {}).get("phase") != "Running":
             return None
         return metrics.pod_metrics(pod, obj, now)
+
+
+def _no_metrics(rt: ResourceType, name: str) -> status.StatusError:
+    # metrics-server names its storage `podmetrics` / `nodemetrics` in these errors.
+    resource = rt.kind.lower()
+    return status.StatusError(
+        404,
+        "NotFound",
+        f'{resource}.{rt.group} "{name}" not found',
+        {"name": name, "group": rt.group, "kind": resource},
+    )
 
 
 def _watch_not_supported(rt: ResourceType) -> status.StatusError:
