@@ -15,7 +15,7 @@
 | endpoints | `endpoints` | endpoints controller |
 | endpointslice | `endpointslices` | endpointslice controller |
 | metrics-server | `metricsserver` (+ `usage`) | metrics-server (its scrapes; the API is `metricsapi`) |
-| horizontal-pod-autoscaler | `horizontal` (+ `replicacalc`) | HPA controller |
+| horizontal-pod-autoscaler | `horizontal` (+ `replicacalc`, `hpastatus`) | HPA controller |
 """
 
 from __future__ import annotations

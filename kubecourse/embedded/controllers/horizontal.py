@@ -25,7 +25,8 @@ FailedGetResourceMetric, FailedComputeMetricsReplicas, FailedGetScale, FailedRes
 
 Simplified: Pods, Object and External metrics need a custom or external metrics API,
 which this cluster does not serve: they fail as on a cluster without one.  Scale to
-zero (the alpha HPAScaleToZero gate) is not supported.  Recommendations and scale
+zero (the alpha HPAScaleToZero gate) is not supported, nor the checks for an empty or
+ambiguous (shared by two HPAs) selector.  Recommendations and scale
 events live in memory, as upstream (a restart forgets them).
 """
 
@@ -37,8 +38,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from kubecourse.embedded import quantity
-from kubecourse.embedded.api import now_iso
+from kubecourse.embedded.controllers import hpastatus
 from kubecourse.embedded.controllers import replicacalc as calc
 from kubecourse.embedded.controllers.base import Context, Controller, Key, Obj
 from kubecourse.embedded.resources import ResourceType
@@ -47,11 +47,6 @@ from kubecourse.embedded.store import Change
 
 HPAS = "horizontalpodautoscalers.autoscaling"
 COMPONENT = "horizontal-pod-autoscaler"
-CUSTOM_METRICS = {
-    "Pods": ("FailedGetPodsMetric", "pods", "custom"),
-    "Object": ("FailedGetObjectMetric", "object", "custom"),
-    "External": ("FailedGetExternalMetric", "external", "external"),
-}
 
 
 class ReplicaFailure(Exception):
@@ -133,7 +128,7 @@ class HorizontalController(Controller):
         rescale = True
         if current == 0:
             desired, rescale = 0, False
-            _condition(
+            hpastatus.condition(
                 hpa,
                 "ScalingActive",
                 "False",
@@ -158,7 +153,7 @@ class HorizontalController(Controller):
             self._rescale(key, hpa, rt, scale, current, desired, reason, statuses)
         else:
             desired = current
-        _set_status(hpa, current, desired, statuses, rescale)
+        hpastatus.set_status(hpa, current, desired, statuses, rescale)
 
     # -- the target's scale -------------------------------------------------------------
 
@@ -179,7 +174,7 @@ class HorizontalController(Controller):
             scale = self.api.get_scale(rt, namespace, str(ref.get("name")))
         except StatusError as err:
             self._event(hpa, "FailedGetScale", err.message, "Warning")
-            _condition(
+            hpastatus.condition(
                 hpa,
                 "AbleToScale",
                 "False",
@@ -187,7 +182,7 @@ class HorizontalController(Controller):
                 f"the HPA controller was unable to get the target's current scale: {err.message}",
             )
             raise ReplicaFailure from err
-        _condition(
+        hpastatus.condition(
             hpa,
             "AbleToScale",
             "True",
@@ -209,9 +204,8 @@ class HorizontalController(Controller):
     ) -> None:
         body = copy.deepcopy(scale)
         body["spec"]["replicas"] = desired
-        body["metadata"].pop(
-            "resourceVersion", None
-        )  # upstream retries conflicts; one unconditional write
+        # Upstream retries on conflicts; in this one event loop an unconditional write is that.
+        body["metadata"].pop("resourceVersion", None)
         try:
             self.api.update_scale(
                 rt, hpa["metadata"]["namespace"], scale["metadata"]["name"], body
@@ -223,14 +217,14 @@ class HorizontalController(Controller):
                 f"New size: {desired}; reason: {reason}; error: {err.message}",
                 "Warning",
             )
-            _condition(
+            hpastatus.condition(
                 hpa,
                 "AbleToScale",
                 "False",
                 "FailedUpdateScale",
                 f"the HPA controller was unable to update the target scale: {err.message}",
             )
-            _set_status(
+            hpastatus.set_status(
                 hpa,
                 current,
                 int((hpa.get("status") or {}).get("desiredReplicas") or 0),
@@ -238,7 +232,7 @@ class HorizontalController(Controller):
                 False,
             )
             raise ReplicaFailure from err
-        _condition(
+        hpastatus.condition(
             hpa,
             "AbleToScale",
             "True",
@@ -272,9 +266,9 @@ class HorizontalController(Controller):
 
         if failures and (len(failures) >= len(specs) or best < current):
             reason, message, error = failures[0]
-            _condition(hpa, "ScalingActive", "False", reason, message)
+            hpastatus.condition(hpa, "ScalingActive", "False", reason, message)
             combined = f"invalid metrics ({len(failures)} invalid out of {len(specs)}), first error is: {error}"
-            _set_status(
+            hpastatus.set_status(
                 hpa,
                 current,
                 int(hpa["status"].get("desiredReplicas") or 0),
@@ -283,7 +277,7 @@ class HorizontalController(Controller):
             )
             self._event(hpa, "FailedComputeMetricsReplicas", combined, "Warning")
             raise ReplicaFailure(combined)
-        _condition(
+        hpastatus.condition(
             hpa,
             "ScalingActive",
             "True",
@@ -303,8 +297,8 @@ class HorizontalController(Controller):
         self, hpa: Obj, spec: Obj, current: int, pods: list[Obj]
     ) -> tuple[int, str, Obj]:
         kind = spec.get("type")
-        if kind in CUSTOM_METRICS:
-            raise calc.MetricError(_custom_metric_error(spec))
+        if kind in hpastatus.CUSTOM_METRICS:
+            raise calc.MetricError(hpastatus.custom_metric_error(spec))
         source = (
             spec.get("resource")
             if kind == "Resource"
@@ -326,7 +320,7 @@ class HorizontalController(Controller):
                 current,
                 target,
                 resource,
-                _tolerances(hpa),
+                hpastatus.tolerances(hpa),
                 pods,
                 self._samples(pods),
                 self._timing(),
@@ -338,8 +332,8 @@ class HorizontalController(Controller):
             ) from err
         return (
             proposal.replicas,
-            _metric_name(resource, kind, utilization),
-            _metric_status(spec, source, proposal),
+            hpastatus.metric_name(resource, kind, utilization),
+            hpastatus.metric_status(spec, source, proposal),
         )
 
     def _samples(self, pods: Iterable[Obj]) -> list[Any]:
@@ -372,7 +366,7 @@ class HorizontalController(Controller):
         reason = {
             "Resource": "FailedGetResourceMetric",
             "ContainerResource": "FailedGetContainerResourceMetric",
-        }.get(kind, CUSTOM_METRICS.get(kind, ("InvalidMetricSourceType",))[0])
+        }.get(kind, hpastatus.CUSTOM_METRICS.get(kind, ("InvalidMetricSourceType",))[0])
         self._event(hpa, reason, error, "Warning")
         if kind == "Resource":
             wrapped = (
@@ -380,8 +374,8 @@ class HorizontalController(Controller):
             )
         elif kind == "ContainerResource":
             wrapped = f"failed to get {source.get('container')} container metric value: {error}"
-        elif kind in CUSTOM_METRICS:
-            wrapped = f"failed to get {CUSTOM_METRICS[kind][1]} metric value: {error}"
+        elif kind in hpastatus.CUSTOM_METRICS:
+            wrapped = f"failed to get {hpastatus.CUSTOM_METRICS[kind][1]} metric value: {error}"
         else:
             wrapped = error
         return (
@@ -400,7 +394,7 @@ class HorizontalController(Controller):
         if behavior is None:
             stabilized = self._stabilize(key, desired, now)
             if stabilized != desired:
-                _condition(
+                hpastatus.condition(
                     hpa,
                     "AbleToScale",
                     "True",
@@ -408,7 +402,7 @@ class HorizontalController(Controller):
                     "recent recommendations were higher than current one, applying the highest recent recommendation",
                 )
             else:
-                _condition(
+                hpastatus.condition(
                     hpa,
                     "AbleToScale",
                     "True",
@@ -421,9 +415,9 @@ class HorizontalController(Controller):
                 key, behavior, current, desired, now
             )
             if stabilized != desired:
-                _condition(hpa, "AbleToScale", "True", why, text)
+                hpastatus.condition(hpa, "AbleToScale", "True", why, text)
             else:
-                _condition(
+                hpastatus.condition(
                     hpa,
                     "AbleToScale",
                     "True",
@@ -435,7 +429,7 @@ class HorizontalController(Controller):
                 current, stabilized, low, high, behavior, ups, downs, now
             )
         limited = "False" if final == stabilized else "True"
-        _condition(hpa, "ScalingLimited", limited, reason, message)
+        hpastatus.condition(hpa, "ScalingLimited", limited, reason, message)
         return final
 
     def _stabilize(self, key: Key, desired: int, now: float) -> int:
@@ -518,89 +512,3 @@ class HorizontalController(Controller):
         self, hpa: Obj, reason: str, message: str, type_: str = "Normal"
     ) -> None:
         self.ctx.record_event(hpa, reason, message, component=COMPONENT, type=type_)
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _condition(hpa: Obj, type_: str, status_: str, reason: str, message: str) -> None:
-    """`setCondition`: the transition time moves only when the status does."""
-    conditions = hpa["status"].setdefault("conditions", [])
-    for condition in conditions:
-        if condition["type"] == type_:
-            if condition.get("status") != status_:
-                condition["lastTransitionTime"] = now_iso()
-            condition.update(status=status_, reason=reason, message=message)
-            return
-    conditions.append(
-        {
-            "type": type_,
-            "status": status_,
-            "lastTransitionTime": now_iso(),
-            "reason": reason,
-            "message": message,
-        }
-    )
-
-
-def _set_status(
-    hpa: Obj, current: int, desired: int, statuses: list[Obj] | None, rescaled: bool
-) -> None:
-    old = hpa.get("status") or {}
-    status: Obj = {
-        "currentReplicas": current,
-        "desiredReplicas": desired,
-        "currentMetrics": statuses,
-    }
-    if rescaled:
-        status["lastScaleTime"] = now_iso()
-    elif old.get("lastScaleTime"):
-        status["lastScaleTime"] = old["lastScaleTime"]
-    if old.get("conditions"):
-        status["conditions"] = old["conditions"]
-    status["observedGeneration"] = int(hpa["metadata"].get("generation") or 1)
-    hpa["status"] = status
-
-
-def _tolerances(hpa: Obj) -> calc.Tolerances:
-    behavior = hpa["spec"].get("behavior") or {}
-
-    def tolerance(direction: str) -> float:
-        value = (behavior.get(direction) or {}).get("tolerance")
-        return calc.TOLERANCE if value is None else float(quantity.parse(value))
-
-    return calc.Tolerances(down=tolerance("scaleDown"), up=tolerance("scaleUp"))
-
-
-def _metric_name(resource: str, kind: object, utilization: bool) -> str:
-    if not utilization:
-        return f"{resource} resource"
-    if kind == "ContainerResource":
-        return f"{resource} container resource utilization (percentage of request)"
-    return f"{resource} resource utilization (percentage of request)"
-
-
-def _metric_status(spec: Obj, source: Obj, proposal: calc.Proposal) -> Obj:
-    resource = str(source.get("name"))
-    current: Obj = {}
-    if proposal.utilization is not None:
-        current["averageUtilization"] = proposal.utilization
-    current["averageValue"] = quantity.from_milli(
-        proposal.average, binary=resource == "memory"
-    )
-    if spec.get("type") == "ContainerResource":
-        body = {
-            "name": resource,
-            "container": source.get("container"),
-            "current": current,
-        }
-        return {"type": "ContainerResource", "containerResource": body}
-    return {"type": "Resource", "resource": {"name": resource, "current": current}}
-
-
-def _custom_metric_error(spec: Obj) -> str:
-    _, lower, api = CUSTOM_METRICS[str(spec.get("type"))]
-    source = spec.get(lower) or {}
-    name = (source.get("metric") or {}).get("name", "")
-    registered = f"no {api} metrics API ({api}.metrics.k8s.io) registered"
-    return f"unable to get {'external ' if api == 'external' else ''}metric {name}: unable to fetch metrics from {api} metrics API: {registered}"
