@@ -21,7 +21,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
-from kubecourse.embedded import defaults, deletion, ssa, status, validation
+from kubecourse.embedded import (
+    defaults,
+    deletion,
+    generation,
+    metrics,
+    ssa,
+    status,
+    validation,
+)
 from kubecourse.embedded.patch import (
     PatchError,
     apply_json_patch,
@@ -178,8 +186,7 @@ class Api:
             meta.pop(field, None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_iso()
-        if "spec" in obj or rt.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
-            meta["generation"] = 1
+        generation.on_create(rt, meta)
         obj["apiVersion"] = rt.api_version
         obj["kind"] = rt.kind
         defaulter = defaults.DEFAULTERS.get(rt.kind)
@@ -305,6 +312,7 @@ class Api:
 
     def _validate(self, rt: ResourceType, obj: Obj) -> Causes:
         causes = validation.validate_metadata(rt, obj)
+        causes += metrics.load_annotation_causes(obj["metadata"].get("annotations"))
         spec = obj.get("spec") or {}
         if rt.kind == "Pod":
             causes += validation.validate_pod_spec(spec, "spec")
@@ -376,9 +384,14 @@ class Api:
         if subresource == "status":
             merged = copy.deepcopy(old)
             merged["status"] = new.get("status", {})
+            if rt.kind == "Deployment":
+                # Its status strategy resets only spec and labels: the deployment
+                # controller records the revision annotation with a status write,
+                # which therefore does not bump the generation.
+                _keep_annotations(merged, new)
             return merged
         meta = new["metadata"]
-        for field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "name"):
+        for field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "name"):
             if field in old["metadata"]:
                 meta[field] = old["metadata"][field]
             else:
@@ -398,8 +411,7 @@ class Api:
             self._keep_service_allocations(old, new)
         if rt.kind == "Pod":
             defaults.default_pod_spec(new.setdefault("spec", {}))
-        if "spec" in new and new.get("spec") != old.get("spec") and "generation" in meta:
-            meta["generation"] = int(meta["generation"]) + 1
+        generation.on_update(rt, old, new)
         return new
 
     def _keep_service_allocations(self, old: Obj, new: Obj) -> None:
@@ -606,8 +618,7 @@ class Api:
             )
         new = copy.deepcopy(old)
         new["spec"]["replicas"] = replicas
-        if new["spec"] != old["spec"]:
-            new["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
+        generation.on_update(rt, old, new)
         self._commit_update(rt, old, new, options or WriteOptions(), "scale")
         return self.get_scale(rt, namespace, name)
 
@@ -691,6 +702,7 @@ class Api:
         new = copy.deepcopy(pod)
         deadline = datetime.fromtimestamp(time.time() + grace, timezone.utc)
         new["metadata"]["deletionTimestamp"] = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
+        generation.on_deletion(new)
         new["metadata"]["deletionGracePeriodSeconds"] = grace
         deletion.set_finalizers(new, finalizers)
         return copy.deepcopy(self.store.write(rt.key, new))
@@ -700,6 +712,7 @@ class Api:
             return copy.deepcopy(obj)
         new = copy.deepcopy(obj)
         new["metadata"]["deletionTimestamp"] = now_iso()
+        generation.on_deletion(new)
         new["metadata"]["deletionGracePeriodSeconds"] = 0
         if phase:
             new.setdefault("status", {})["phase"] = phase
@@ -899,6 +912,14 @@ def _prune(obj: Obj, path: str) -> None:
             return
     if isinstance(node, dict):
         node.pop(steps[-1], None)
+
+
+def _keep_annotations(merged: Obj, sent: Obj) -> None:
+    annotations = (sent.get("metadata") or {}).get("annotations")
+    if annotations:
+        merged["metadata"]["annotations"] = copy.deepcopy(annotations)
+    else:
+        merged["metadata"].pop("annotations", None)
 
 
 def _same_content(old: Obj, new: Obj) -> bool:

@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kubecourse.embedded import eviction
+from kubecourse.embedded import eviction, metricsapi
 from kubecourse.embedded.api import now_iso
 from kubecourse.embedded.auth import Authenticator, TokenSigner
 from kubecourse.embedded.controllers import default_controllers, images
@@ -93,6 +93,7 @@ class EmbeddedCluster:
             logs=self._logs,
             on_eviction=eviction.handler(self.api),
             authn=Authenticator(self.options.token, self.store, signer),
+            aggregated={"metrics.k8s.io": metricsapi.handler(self.api, self.ctx.metrics)},
         )
         self.controllers: list[Controller] = []
         self.port: int = self.options.port

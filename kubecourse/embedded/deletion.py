@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubecourse.embedded import status
+from kubecourse.embedded import generation, status
 from kubecourse.embedded.resources import ResourceType
 
 Obj = dict[str, Any]
@@ -152,8 +152,8 @@ def finalizers_after_delete(
 def mark_deleting(obj: Obj, finalizers: list[str], now: str) -> None:
     """Like `markAsDeleting`: set the finalizers, the deletion time and a zero grace."""
     meta = obj["metadata"]
-    if not meta.get("deletionTimestamp") and int(meta.get("generation") or 0) > 0:
-        meta["generation"] = int(meta["generation"]) + 1
+    if not meta.get("deletionTimestamp"):
+        generation.on_deletion(obj)
     if not meta.get("deletionTimestamp") or meta["deletionTimestamp"] > now:
         meta["deletionTimestamp"] = now
     meta["deletionGracePeriodSeconds"] = 0

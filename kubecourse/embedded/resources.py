@@ -37,6 +37,9 @@ class ResourceType:
     # Served as a CustomResourceDefinition would be (Gateway API): no strategic merge
     # patch, CRD verb order in discovery.
     custom: bool = False
+    # Discovery's singularName when it is not the lower-cased kind (metrics-server
+    # advertises "" for its resources).
+    singular_name: str | None = None
 
     @property
     def api_version(self) -> str:
@@ -48,7 +51,7 @@ class ResourceType:
 
     @property
     def singular(self) -> str:
-        return self.kind.lower()
+        return self.kind.lower() if self.singular_name is None else self.singular_name
 
     @property
     def list_kind(self) -> str:
@@ -83,8 +86,9 @@ def _rt(
     verbs: tuple[str, ...] | None = None,
     storage: str = "",
     custom: bool = False,
+    singular: str | None = None,
 ) -> ResourceType:
-    kwargs: dict[str, object] = {"storage": storage, "custom": custom}
+    kwargs: dict[str, object] = {"storage": storage, "custom": custom, "singular_name": singular}
     if verbs is not None:
         kwargs["verbs"] = verbs
     return ResourceType(
@@ -115,6 +119,8 @@ CRD_VERBS = (
     "update",
     "watch",
 )
+
+METRICS_VERBS = ("get", "list")
 
 RESOURCES: tuple[ResourceType, ...] = (
     _rt(
@@ -290,6 +296,10 @@ RESOURCES: tuple[ResourceType, ...] = (
         CRD_VERBS,
         custom=True,
     ),
+    # metrics.k8s.io, as metrics-server serves it behind an aggregated APIService:
+    # read-only, computed from the last scrape (metricsapi.py), never stored.
+    _rt("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", False, verbs=METRICS_VERBS, singular=""),
+    _rt("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", verbs=METRICS_VERBS, singular=""),
 )
 
 # Subresource verbs as a real server advertises them.

@@ -72,6 +72,11 @@ class Target:
     subresource: str | None
 
 
+# The server behind an aggregated APIService (metrics-server for metrics.k8s.io): it
+# answers every request of its group itself.
+AggregatedHandler = Callable[[web.Request, Target], Awaitable[web.StreamResponse]]
+
+
 def dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"))
 
@@ -97,6 +102,7 @@ class ApiHttp:
         logs: Callable[[str, str, str], list[podlogs.Entry]] | None = None,
         on_eviction: Callable[[Target, Obj], Obj] | None = None,
         authn: Authenticator | None = None,
+        aggregated: dict[str, AggregatedHandler] | None = None,
     ) -> None:
         self.api = api
         self.registry = registry
@@ -104,6 +110,7 @@ class ApiHttp:
         self.authn = authn or Authenticator(token, api.store)
         self.logs = logs
         self.on_eviction = on_eviction
+        self.aggregated = dict(aggregated or {})
         self.server_address = "127.0.0.1:0"
 
     def app(self) -> web.Application:
@@ -248,6 +255,9 @@ class ApiHttp:
         return Target(rt, namespace, name, sub)
 
     async def _serve(self, request: web.Request, t: Target) -> web.StreamResponse:
+        aggregated = self.aggregated.get(t.rt.group)
+        if aggregated is not None:
+            return await aggregated(request, t)
         method = request.method
         review = reviews.REVIEWS.get((t.rt.group, t.rt.plural))
         if review is not None:

@@ -473,6 +473,7 @@ def test_root_lists_every_group_version_with_its_hash() -> None:
         "apis/discovery.k8s.io/v1",
         "apis/events.k8s.io/v1",
         "apis/gateway.networking.k8s.io/v1",
+        "apis/metrics.k8s.io/v1beta1",
         "apis/networking.k8s.io/v1",
         "apis/policy/v1",
     }
