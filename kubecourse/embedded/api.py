@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
-from kubecourse.embedded import defaults, ssa, status, validation
+from kubecourse.embedded import admission, defaults, ssa, status, validation
 from kubecourse.embedded.patch import (
     PatchError,
     apply_json_patch,
@@ -255,6 +255,7 @@ class Api:
             self._allocate_service_ips(obj)
         if rt.kind == "Pod":
             self._check_pod_quota(obj["metadata"]["namespace"], obj["metadata"]["name"])
+            admission.mount_service_account_token(self.store, obj)
 
     def _check_pod_quota(self, namespace: str, name: str) -> None:
         """Every namespace behaves as if it had a ResourceQuota of `pods: MAX_PODS`, so a
@@ -397,6 +398,8 @@ class Api:
             self._keep_service_allocations(old, new)
         if rt.kind == "Pod":
             defaults.default_pod_spec(new.setdefault("spec", {}))
+        if rt.kind == "DaemonSet":
+            defaults.bump_template_generation(old, new)
         if "spec" in new and new.get("spec") != old.get("spec") and "generation" in meta:
             meta["generation"] = int(meta["generation"]) + 1
         return new
@@ -446,10 +449,13 @@ class Api:
 
     def _finalized(self, old: Obj, new: Obj) -> bool:
         """The write that removes the last finalizer of a deleting object deletes it.  A
-        Terminating Pod without finalizers waits for its kubelet (finalize_delete)."""
+        Terminating Pod also waits for its kubelet: it goes only once its grace period
+        is over (`deletionGracePeriodSeconds` 0, set by `finalize_delete`)."""
         meta = new["metadata"]
         had = bool(old["metadata"].get("finalizers"))
-        return had and bool(meta.get("deletionTimestamp")) and not meta.get("finalizers")
+        if not had or not meta.get("deletionTimestamp") or meta.get("finalizers"):
+            return False
+        return new.get("kind") != "Pod" or int(meta.get("deletionGracePeriodSeconds") or 0) == 0
 
     # -- patch -------------------------------------------------------------------------
 
@@ -656,10 +662,13 @@ class Api:
             grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
         scheduled = bool(pod["spec"].get("nodeName"))
         terminal = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
-        if grace <= 0 or not scheduled or terminal:
+        immediate = grace <= 0 or not scheduled or terminal
+        if immediate and not meta.get("finalizers"):
             return self._remove(rt, pod)
-        if meta.get("deletionTimestamp"):
+        if meta.get("deletionTimestamp") and not (immediate and meta.get("deletionGracePeriodSeconds")):
             return copy.deepcopy(pod)
+        if immediate:
+            grace = 0  # gone as soon as its finalizers are (e.g. a Job's job-tracking)
         new = copy.deepcopy(pod)
         deadline = datetime.fromtimestamp(time.time() + grace, timezone.utc)
         new["metadata"]["deletionTimestamp"] = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -698,9 +707,20 @@ class Api:
                     self.store.write(rt.key, new)
 
     def finalize_delete(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
-        """Remove an object now (the kubelet confirming a pod is gone; a drained namespace)."""
+        """Remove an object now (the kubelet confirming a pod is gone; a drained namespace).
+        A Pod that still has finalizers stays, its grace period over, until they are removed."""
         obj = self.store.get(rt.key, self._ns(rt, namespace), name)
-        return None if obj is None else self._remove(rt, obj)
+        if obj is None:
+            return None
+        meta = obj["metadata"]
+        if rt.kind == "Pod" and meta.get("finalizers"):
+            if meta.get("deletionGracePeriodSeconds") == 0:
+                return copy.deepcopy(obj)
+            new = copy.deepcopy(obj)
+            new["metadata"]["deletionGracePeriodSeconds"] = 0
+            new["metadata"].setdefault("deletionTimestamp", now_iso())
+            return copy.deepcopy(self.store.write(rt.key, new))
+        return self._remove(rt, obj)
 
     # -- watch -------------------------------------------------------------------------
 

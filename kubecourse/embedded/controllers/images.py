@@ -20,7 +20,8 @@ is read, not run: `echo`/`printf` statements before a `while true; do …; done`
 logged once; the loop's `echo` lines are logged once per iteration, an iteration lasting
 the sum of its `sleep N` statements, computed lazily from the start time (so `kubectl
 logs` shows exactly the lines elapsed time allows).  `$HOSTNAME`, `$(hostname)`,
-`$(date)` and the container's literal `env` values are substituted.  A script without a
+`$(date)` and the container's environment as the kubelet resolved it (literal values,
+ConfigMap and Secret references, the downward API) are substituted.  A script without a
 loop finishes after its sleeps with the code of its last `exit N` (`false` gives 1).
 Anything else (redirections, pipes, arithmetic) is not interpreted.
 """
@@ -326,11 +327,17 @@ def _substitute(line: str, env: dict[str, str], moment: float) -> str:
     )
 
 
-def container_log(container: Obj, pod_name: str, started: float) -> ContainerLog:
-    env = {"HOSTNAME": pod_name}
-    for var in container.get("env") or []:
-        if "value" in var:
-            env[str(var["name"])] = str(var["value"])
+def container_log(
+    container: Obj, pod_name: str, started: float, env: dict[str, str] | None = None
+) -> ContainerLog:
+    """The log of a container started at `started`; `env` is its resolved environment
+    (the kubelet's, ConfigMap and Secret values included), else its literal values."""
+    if env is None:
+        env = {"HOSTNAME": pod_name}
+        for var in container.get("env") or []:
+            if "value" in var:
+                env[str(var["name"])] = str(var["value"])
+    env = {"HOSTNAME": pod_name, **env}
     text = script_of(container)
     if text is not None:
         script = parse_script(text)
