@@ -13,6 +13,7 @@ of a given image and command would show.  The behaviours:
 | `redis`, `valkey/valkey`             | `Ready to accept connections tcp`                 | deleted    |
 | `rabbitmq`                           | `Server startup complete; N plugins started.`     | deleted    |
 | `mongo`                              | `Waiting for connections`                         | deleted    |
+| `busybox`, `alpine`, `debian`, `ubuntu` without command or args | nothing (their default `sh` finds no terminal) | exits 0 at once |
 | any image with a shell `command`     | what the script would `echo` (see below)          | see below  |
 
 A shell script (`sh -c "…"` in `command`/`args`, or the words of `command` + `args`)
@@ -351,7 +352,9 @@ def finishes(container: Obj) -> tuple[float, int] | None:
     """(seconds it runs, exit code) for a command that ends by itself, else None."""
     text = script_of(container)
     if text is None:
-        return None
+        bare = not container.get("command") and not container.get("args")
+        shell_image = repository(str(container.get("image", ""))) in SHELL_IMAGES
+        return (0.0, 0) if bare and shell_image else None
     script = parse_script(text)
     if script.looping or script.runtime == float("inf") or not _only_simple(text):
         return None
@@ -366,6 +369,9 @@ def _only_simple(text: str) -> bool:
             return False
     return True
 
+
+# Images whose default command is a shell, which ends at once without a terminal.
+SHELL_IMAGES = ("busybox", "alpine", "debian", "ubuntu")
 
 _FINITE = (
     "echo",
