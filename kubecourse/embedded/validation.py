@@ -472,7 +472,30 @@ def validate_daemonset(obj: dict[str, Any], matches: Matcher) -> Causes:
     template = spec.get("template")
     causes = validate_selector_matches_template(spec, matches)
     causes += validate_pod_spec((template or {}).get("spec"), "spec.template.spec")
+    causes += _daemonset_strategy(spec.get("updateStrategy") or {})
     return causes + _template_restart_policy(template, "spec.template", ("Always",))
+
+
+def _daemonset_strategy(strategy: dict[str, Any]) -> Causes:
+    """`ValidateDaemonSetUpdateStrategy`: exactly one of maxUnavailable / maxSurge."""
+    kind = strategy.get("type")
+    if kind not in ("OnDelete", "RollingUpdate"):
+        return [not_supported("spec.updateStrategy.type", kind, ("OnDelete", "RollingUpdate"))]
+    rolling = strategy.get("rollingUpdate") or {}
+    if kind != "RollingUpdate":
+        return []
+    field = "spec.updateStrategy.rollingUpdate"
+    unavailable, surge = rolling.get("maxUnavailable", 0), rolling.get("maxSurge", 0)
+    causes = _int_or_percent(unavailable, f"{field}.maxUnavailable")
+    causes += _int_or_percent(surge, f"{field}.maxSurge")
+    if causes:
+        return causes
+    has_unavailable, has_surge = str(unavailable).rstrip("%") != "0", str(surge).rstrip("%") != "0"
+    if has_unavailable and has_surge:
+        return [invalid_value(f"{field}.maxSurge", surge, "may not be set when maxUnavailable is non-zero")]
+    if not has_unavailable and not has_surge:
+        return [cause(f"{field}.maxUnavailable", "Required value: cannot be 0 when maxSurge is 0", "FieldValueRequired")]
+    return []
 
 
 def validate_hpa(obj: dict[str, Any]) -> Causes:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from kubecourse.embedded.cluster import NodeSpec, node_object
 from kubecourse.embedded.controllers import podutil
+from kubecourse.embedded.status import StatusError
 
 DAEMONSETS = "daemonsets.apps"
 REVISIONS = "controllerrevisions.apps"
@@ -302,3 +305,39 @@ def test_on_delete_keeps_old_pods_until_they_are_deleted(
         what="one pod replaced from the new template",
     )
     assert replaced
+
+
+def test_max_surge_starts_the_new_pod_before_the_old_one_goes(kube: Any, eventually: Any) -> None:
+    ns = kube.namespace("surge")
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    kube.create(DAEMONSETS, ns, daemonset("edge", updateStrategy=strategy))
+    eventually(lambda: rolled_out(kube, ns, "edge", 3), what="first rollout")
+    ready: list[int] = []
+
+    def watch(change: Any) -> None:
+        if change.resource == "pods" and change.obj["metadata"]["namespace"] == ns:
+            pods = kube.cluster.store.items("pods", ns)
+            ready.append(sum(1 for p in pods if podutil.is_ready(p) and not podutil.is_terminating(p)))
+
+    kube.cluster.call(lambda: kube.cluster.store.add_listener(watch))
+    new_image = {"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "nginx:1.28"}]}}}}
+    kube.patch(DAEMONSETS, ns, "edge", new_image)
+
+    eventually(lambda: rolled_out(kube, ns, "edge", 3), what="the surging update")
+
+    assert min(ready) >= 3  # never below one ready pod per node
+    assert max(ready) >= 4  # a node held its old and its new pod at once
+
+
+def test_surge_with_the_default_max_unavailable_is_refused(kube: Any) -> None:
+    ns = kube.namespace("badstrategy")
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}
+
+    with pytest.raises(StatusError) as refused:
+        kube.create(DAEMONSETS, ns, daemonset("both", updateStrategy=strategy))
+
+    assert refused.value.code == 422
+    (cause,) = refused.value.details["causes"]
+    assert cause["field"] == "spec.updateStrategy.rollingUpdate.maxSurge"
+    assert cause["message"] == "Invalid value: 1: may not be set when maxUnavailable is non-zero"
+    assert kube.get(DAEMONSETS, ns, "both") is None

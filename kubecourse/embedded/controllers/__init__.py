@@ -7,7 +7,7 @@
 | deployment | `deployment` | deployment controller |
 | replicaset | `replicaset` | replicaset controller |
 | statefulset | `statefulset` | statefulset controller |
-| job | `job` (+ `jobutil`) | job controller |
+| job | `job` (+ `jobutil`, `jobpods`) | job controller |
 | cronjob | `cronjob` (schedules: `kubecourse.embedded.cron`) | cronjob controller (v2) |
 | ttl-after-finished | `ttl` | TTL-after-finished controller |
 | daemonset | `daemonset` (+ `history`) | daemonset controller, ControllerRevisions |

@@ -40,17 +40,16 @@ import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from kubecourse.embedded.controllers import jobutil, podutil
+from kubecourse.embedded.controllers import jobpods, jobutil, podutil
 from kubecourse.embedded.controllers.base import (
     Context,
     Controller,
     Key,
     Obj,
     controller_of,
-    owner_reference,
     parse_time,
 )
-from kubecourse.embedded.controllers.jobutil import TRACKING_FINALIZER, new_condition
+from kubecourse.embedded.controllers.jobutil import new_condition
 from kubecourse.embedded.controllers.replicaset import rank_victims
 from kubecourse.embedded.status import StatusError
 from kubecourse.embedded.store import Change
@@ -129,7 +128,7 @@ class JobController(Controller):
         job = self.store.get(JOBS, *key) if key[1] else None
         if job is None:
             self._backoff.pop(key, None)
-            self._release_orphans(key[0])
+            jobpods.release_orphans(self.ctx, key[0])
             return None
         if jobutil.is_finished(job):
             self._backoff.pop(key, None)
@@ -145,7 +144,7 @@ class JobController(Controller):
 
     def _observe(self, key: Key, stored: Obj) -> Sync:
         job = copy.deepcopy(stored)
-        pods = self._claim(job)
+        pods = jobpods.claim(self.ctx, job)
         active = [p for p in pods if podutil.is_active(p)]
         sync = Sync(key, job, pods, active)
         status = sync.status
@@ -203,36 +202,6 @@ class JobController(Controller):
         return (
             jobutil.valid_index(pod, int(job["spec"].get("completions") or 0))
             is not None
-        )
-
-    def _claim(self, job: Obj) -> list[Obj]:
-        """The Job's pods, adopting matching orphans (ownerReference plus finalizer)."""
-        namespace, uid = job["metadata"]["namespace"], job["metadata"]["uid"]
-        selector = job["spec"].get("selector")
-        owned: list[Obj] = []
-        for pod in list(self.store.items("pods", namespace)):
-            ref = controller_of(pod)
-            if ref is not None and ref.get("uid") == uid:
-                owned.append(pod)
-            elif (
-                ref is None
-                and not podutil.is_terminating(pod)
-                and podutil.selector_matches(selector, pod["metadata"].get("labels"))
-            ):
-                owned.append(self._adopt(job, pod))
-        return owned
-
-    def _adopt(self, job: Obj, pod: Obj) -> Obj:
-        new = copy.deepcopy(pod)
-        meta = new["metadata"]
-        meta["ownerReferences"] = [
-            *(meta.get("ownerReferences") or []),
-            owner_reference(job),
-        ]
-        if TRACKING_FINALIZER not in (meta.get("finalizers") or []):
-            meta["finalizers"] = [*(meta.get("finalizers") or []), TRACKING_FINALIZER]
-        return self.api.update(
-            self.ctx.rt("pods"), meta["namespace"], meta["name"], new
         )
 
     # -- decide ----------------------------------------------------------------------------
@@ -419,7 +388,7 @@ class JobController(Controller):
             meta = pod["metadata"]
             try:
                 if not keep_finalizers:
-                    self._remove_finalizer(pod)
+                    jobpods.remove_finalizer(self.ctx, pod)
                 self.api.delete(self.ctx.rt("pods"), meta["namespace"], meta["name"])
             except StatusError as err:
                 if err.code != 404:
@@ -459,7 +428,7 @@ class JobController(Controller):
         self._backoff[sync.key] = sync.backoff
 
         for pod in releasable:
-            self._remove_finalizer(pod)
+            jobpods.remove_finalizer(self.ctx, pod)
         self._count_released(sync)
         finished = self._enact_finished(sync)
         self._write_status(sync)
@@ -588,36 +557,6 @@ class JobController(Controller):
         sync.job = self.api.update(
             self.ctx.rt(JOBS), namespace, name, new, subresource="status"
         )
-
-    def _remove_finalizer(self, pod: Obj) -> None:
-        meta = pod["metadata"]
-        current = self.store.get("pods", meta["namespace"], meta["name"])
-        if current is None or not jobutil.has_finalizer(current):
-            return
-        new = copy.deepcopy(current)
-        left = [f for f in new["metadata"]["finalizers"] if f != TRACKING_FINALIZER]
-        if left:
-            new["metadata"]["finalizers"] = left
-        else:
-            del new["metadata"]["finalizers"]  # omitempty: no empty list is stored
-        try:
-            self.api.update(self.ctx.rt("pods"), meta["namespace"], meta["name"], new)
-        except StatusError as err:
-            if err.code != 404:
-                raise
-
-    def _release_orphans(self, namespace: str) -> None:
-        """Pods still carrying the finalizer whose Job is gone (`orphanWorker`)."""
-        for pod in list(self.store.items("pods", namespace)):
-            if jobutil.has_finalizer(pod) and not self._owner_alive(pod):
-                self._remove_finalizer(pod)
-
-    def _owner_alive(self, pod: Obj) -> bool:
-        ref = controller_of(pod)
-        if ref is None or ref.get("kind") != "Job":
-            return False
-        job = self.store.get(JOBS, pod["metadata"]["namespace"], str(ref.get("name")))
-        return job is not None and job["metadata"]["uid"] == ref.get("uid")
 
     def _event(
         self, job: Obj, reason: str, message: str, type_: str = "Normal"
