@@ -180,8 +180,9 @@ class Kubelet(Controller):
                 )
             except podconfig.ConfigError:
                 progress.env[container["name"]] = {}
-            progress.runs[container["name"]] = containers.Run(started=moment)
-            self._write_log(pod, container, progress, moment)
+            run = _run_from_status(pod, container["name"], moment)
+            progress.runs[container["name"]] = run
+            self._write_log(pod, container, progress, run.started)
         return progress
 
     def _node(self, pod: Obj) -> Obj | None:
@@ -532,6 +533,22 @@ class Kubelet(Controller):
     def _highest(self, hosts: list[str], used: set[str]) -> int:
         taken = [i for i, ip in enumerate(hosts) if ip in used]
         return max(taken) if taken else -1
+
+
+def _run_from_status(pod: Obj, name: str, started: float) -> containers.Run:
+    """A container's current run as its status reports it (restarts, last state)."""
+    for entry in pod["status"].get("containerStatuses") or []:
+        if entry.get("name") != name:
+            continue
+        running = parse_time(
+            ((entry.get("state") or {}).get("running") or {}).get("startedAt")
+        )
+        return containers.Run(
+            started=running.timestamp() if running else started,
+            restarts=int(entry.get("restartCount") or 0),
+            last=entry.get("lastState") or None,
+        )
+    return containers.Run(started=started)
 
 
 def _pod_cidr(node: Obj) -> str:
