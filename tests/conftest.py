@@ -18,6 +18,10 @@ CONTROLLER_TIMINGS = Timings(
     container_create_delay=0.05,
     container_start_delay=0.05,
     pod_termination_delay=0.05,
+    job_backoff=0.2,
+    container_restart_backoff=0.2,
+    config_retry=0.2,
+    daemon_failed_backoff=0.1,
 )
 
 Eventually = Callable[..., Any]

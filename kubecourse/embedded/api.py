@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from kubecourse.embedded import (
+    admission,
     defaults,
     deletion,
     generation,
@@ -263,6 +264,7 @@ class Api:
             self._allocate_service_ips(obj)
         if rt.kind == "Pod":
             self._check_pod_quota(obj["metadata"]["namespace"], obj["metadata"]["name"])
+            admission.mount_service_account_token(self.store, obj)
 
     def _check_pod_quota(self, namespace: str, name: str) -> None:
         """Every namespace behaves as if it had a ResourceQuota of `pods: MAX_PODS`, so a
@@ -411,6 +413,8 @@ class Api:
             self._keep_service_allocations(old, new)
         if rt.kind == "Pod":
             defaults.default_pod_spec(new.setdefault("spec", {}))
+        if rt.kind == "DaemonSet":
+            defaults.bump_template_generation(old, new)
         generation.on_update(rt, old, new)
         return new
 

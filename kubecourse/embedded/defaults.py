@@ -13,6 +13,7 @@ listener routes from `Same`, "Waiting for controller" conditions).
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 DEFAULT_TOLERATIONS = [
@@ -47,6 +48,10 @@ def default_container(container: dict[str, Any]) -> None:
             requests.setdefault(name, value)
     for port in container.get("ports") or []:
         port.setdefault("protocol", "TCP")
+    for var in container.get("env") or []:
+        field_ref = (var.get("valueFrom") or {}).get("fieldRef")
+        if isinstance(field_ref, dict):
+            field_ref.setdefault("apiVersion", "v1")
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         if probe in container:
             default_probe(container[probe])
@@ -69,6 +74,22 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
         default_container(container)
     for container in spec.get("containers") or []:
         default_container(container)
+    for volume in spec.get("volumes") or []:
+        if isinstance(volume, dict):
+            default_volume(volume)
+
+
+# Volume sources whose files get mode 0644 (420) unless told otherwise.
+MODE_DEFAULTED = ("configMap", "secret", "projected", "downwardAPI")
+
+
+def default_volume(volume: dict[str, Any]) -> None:
+    """`SetDefaults_*VolumeSource`: defaultMode 420, a hostPath type of ""."""
+    for source in MODE_DEFAULTED:
+        if isinstance(volume.get(source), dict):
+            volume[source].setdefault("defaultMode", 420)
+    if isinstance(volume.get("hostPath"), dict):
+        volume["hostPath"].setdefault("type", "")
 
 
 def default_pod(pod: dict[str, Any]) -> None:
@@ -178,7 +199,15 @@ def default_pvc(obj: dict[str, Any]) -> None:
 
 
 def default_secret(obj: dict[str, Any]) -> None:
+    """Secret create/update: type Opaque; `stringData` is written into `data` (base64),
+    overriding the same keys there, and is not stored."""
     obj.setdefault("type", "Opaque")
+    plain = obj.pop("stringData", None)
+    if isinstance(plain, dict) and plain:
+        data = obj.setdefault("data", {}) or {}
+        for key, value in plain.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        obj["data"] = data
 
 
 # ---------------------------------------------------------------- batch, apps, autoscaling
@@ -200,20 +229,28 @@ def default_job_spec(spec: dict[str, Any]) -> None:
     spec.setdefault(
         "podReplacementPolicy", "Failed" if failed_only else "TerminatingOrFailed"
     )
+    spec.setdefault("manualSelector", False)
     default_template(spec.setdefault("template", {}))
 
 
 def default_job(obj: dict[str, Any]) -> None:
-    """Job create: spec defaults, the generated selector and labels, empty status."""
+    """Job create: spec defaults, the generated selector and labels, empty status.
+
+    A Job without labels takes its template's, generated ones included: upstream
+    defaults again when the stored object is read back, after the selector was made."""
     spec = obj.setdefault("spec", {})
     default_job_spec(spec)
     meta = obj["metadata"]
-    template_labels = spec["template"]["metadata"].get("labels")
-    if template_labels and not meta.get("labels"):
-        meta["labels"] = dict(template_labels)
     if not spec.get("manualSelector"):
         _generate_job_selector(spec, str(meta["uid"]), str(meta["name"]))
+    _labels_from_template(obj)
     obj["status"] = {}
+
+
+def _labels_from_template(obj: dict[str, Any]) -> None:
+    template_labels = obj["spec"]["template"]["metadata"].get("labels")
+    if template_labels and not obj["metadata"].get("labels"):
+        obj["metadata"]["labels"] = dict(template_labels)
 
 
 def _generate_job_selector(spec: dict[str, Any], uid: str, name: str) -> None:
@@ -227,6 +264,7 @@ def _generate_job_selector(spec: dict[str, Any], uid: str, name: str) -> None:
 
 def redefault_job(obj: dict[str, Any]) -> None:
     default_job_spec(obj.setdefault("spec", {}))
+    _labels_from_template(obj)
 
 
 def default_cronjob(obj: dict[str, Any]) -> None:
@@ -257,8 +295,14 @@ def default_daemonset(obj: dict[str, Any]) -> None:
     default_template(spec.setdefault("template", {}))
 
 
+DS_TEMPLATE_GENERATION = "deprecated.daemonset.template.generation"
+
+
 def default_new_daemonset(obj: dict[str, Any]) -> None:
+    """DaemonSet create: defaults, templateGeneration 1 (kept in apps/v1 as an
+    annotation), the status integers."""
     default_daemonset(obj)
+    obj["metadata"].setdefault("annotations", {})[DS_TEMPLATE_GENERATION] = "1"
     obj["status"] = {
         "currentNumberScheduled": 0,
         "desiredNumberScheduled": 0,
@@ -391,8 +435,19 @@ DEFAULTERS = {
     "HTTPRoute": default_http_route,
 }
 
+def bump_template_generation(old: dict[str, Any], new: dict[str, Any]) -> None:
+    """DaemonSet update: a changed template is a new templateGeneration (the pods'
+    `pod-template-generation` label); the annotation cannot be edited by hand."""
+    before = (old.get("metadata") or {}).get("annotations") or {}
+    generation = int(before.get(DS_TEMPLATE_GENERATION) or "1")
+    if (old.get("spec") or {}).get("template") != (new.get("spec") or {}).get("template"):
+        generation += 1
+    new["metadata"].setdefault("annotations", {})[DS_TEMPLATE_GENERATION] = str(generation)
+
+
 # On update only templates are re-defaulted (a real server defaults every decode).
 UPDATE_DEFAULTERS = {
+    "Secret": default_secret,
     "Deployment": default_deployment,
     "ReplicaSet": default_replicaset,
     "StatefulSet": default_statefulset,

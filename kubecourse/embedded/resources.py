@@ -188,6 +188,8 @@ RESOURCES: tuple[ResourceType, ...] = (
         categories=ALL,
         sub=("status",),
     ),
+    # Written by the DaemonSet controller; read by `kubectl rollout history|undo ds`.
+    _rt("apps", "v1", "ControllerRevision", "controllerrevisions"),
     _rt(
         "",
         "v1",

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from kubecourse.embedded import cron
 from kubecourse.embedded.resources import ResourceType
 from kubecourse.embedded.status import cause
 
@@ -383,44 +384,76 @@ def validate_job(obj: dict[str, Any], matches: Matcher) -> Causes:
     return causes
 
 
-_CRON_MACROS = (
-    "@yearly",
-    "@annually",
-    "@monthly",
-    "@weekly",
-    "@daily",
-    "@midnight",
-    "@hourly",
-)
-_CRON_FIELD = re.compile(r"^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?$")
-
-
 def cron_schedule_error(schedule: str) -> str | None:
-    """Why a standard 5-field cron schedule (or macro) does not parse, or None."""
-    text = schedule.strip()
-    if text.startswith(("TZ=", "CRON_TZ=")):
+    """Why a schedule does not parse (robfig/cron's message), or the TZ refusal."""
+    problem = cron.error(schedule)
+    if problem is None and "TZ" in schedule:
         return "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"
-    if text in _CRON_MACROS or text.startswith("@every "):
-        return None
-    fields = text.split()
-    if len(fields) != 5:
-        return f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]"
-    for part in fields:
-        if not all(_CRON_FIELD.match(item) for item in part.split(",")):
-            return f"failed to parse int from {part}: invalid syntax"
+    return problem
+
+
+_TIME_ZONE_PART = re.compile(r"^[A-Za-z.\-_0-9+]{1,14}$")
+
+
+def time_zone_error(zone: str) -> str | None:
+    """`validateTimeZone`: an IANA name the server's zone database knows."""
+    if zone == "":
+        return "timeZone must be nil or non-empty string"
+    for part in zone.split("/"):
+        if part in (".", "..") or part.startswith("-") or not _TIME_ZONE_PART.match(part):
+            return f"unknown time zone {zone}"
+    if zone.lower() == "local":
+        return "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"
+    try:
+        cron.load_zone(zone)
+    except cron.CronError as err:
+        return str(err)
     return None
+
+
+def _cron_schedule_causes(spec: dict[str, Any]) -> Causes:
+    schedule = spec.get("schedule")
+    if not schedule:
+        return [required("spec.schedule")]
+    causes: Causes = []
+    problem = cron.error(str(schedule))
+    if problem:
+        causes.append(invalid_value("spec.schedule", schedule, problem))
+    if "TZ" in str(schedule):
+        detail = "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"
+        causes.append(invalid_value("spec.schedule", schedule, detail))
+    return causes
+
+
+def _job_template_causes(spec: dict[str, Any]) -> Causes:
+    job_spec = (spec.get("jobTemplate") or {}).get("spec")
+    causes = validate_job_spec(job_spec, "spec.jobTemplate.spec")
+    if isinstance(job_spec, dict) and job_spec.get("selector") is not None:
+        causes.append(
+            invalid_value(
+                "spec.jobTemplate.spec.selector",
+                job_spec["selector"],
+                "`selector` will be auto-generated",
+            )
+        )
+    if isinstance(job_spec, dict) and job_spec.get("manualSelector"):
+        causes.append(
+            not_supported("spec.jobTemplate.spec.manualSelector", True, ("nil", "false"))
+        )
+    return causes
 
 
 def validate_cronjob(obj: dict[str, Any]) -> Causes:
     spec = obj.get("spec") or {}
-    causes: Causes = []
-    schedule = spec.get("schedule")
-    if not schedule:
-        causes.append(required("spec.schedule"))
-    else:
-        problem = cron_schedule_error(str(schedule))
+    name = str((obj.get("metadata") or {}).get("name") or "")
+    causes = _cron_schedule_causes(spec)
+    for field_name in ("startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit"):
+        causes += _non_negative(spec, field_name, "spec")
+    zone = spec.get("timeZone")
+    if zone is not None:
+        problem = time_zone_error(str(zone))
         if problem:
-            causes.append(invalid_value("spec.schedule", schedule, problem))
+            causes.append(invalid_value("spec.timeZone", zone, problem))
     policy = spec.get("concurrencyPolicy")
     if policy not in ("Allow", "Forbid", "Replace"):
         causes.append(
@@ -428,8 +461,10 @@ def validate_cronjob(obj: dict[str, Any]) -> Causes:
                 "spec.concurrencyPolicy", policy, ("Allow", "Forbid", "Replace")
             )
         )
-    job_spec = (spec.get("jobTemplate") or {}).get("spec")
-    return causes + validate_job_spec(job_spec, "spec.jobTemplate.spec")
+    causes += _job_template_causes(spec)
+    if len(name) > 52:  # the controller appends `-<11 digits>`; a Job name has 63 at most
+        causes.append(invalid_value("metadata.name", name, "must be no more than 52 characters"))
+    return causes
 
 
 def validate_daemonset(obj: dict[str, Any], matches: Matcher) -> Causes:
@@ -437,7 +472,30 @@ def validate_daemonset(obj: dict[str, Any], matches: Matcher) -> Causes:
     template = spec.get("template")
     causes = validate_selector_matches_template(spec, matches)
     causes += validate_pod_spec((template or {}).get("spec"), "spec.template.spec")
+    causes += _daemonset_strategy(spec.get("updateStrategy") or {})
     return causes + _template_restart_policy(template, "spec.template", ("Always",))
+
+
+def _daemonset_strategy(strategy: dict[str, Any]) -> Causes:
+    """`ValidateDaemonSetUpdateStrategy`: exactly one of maxUnavailable / maxSurge."""
+    kind = strategy.get("type")
+    if kind not in ("OnDelete", "RollingUpdate"):
+        return [not_supported("spec.updateStrategy.type", kind, ("OnDelete", "RollingUpdate"))]
+    rolling = strategy.get("rollingUpdate") or {}
+    if kind != "RollingUpdate":
+        return []
+    field = "spec.updateStrategy.rollingUpdate"
+    unavailable, surge = rolling.get("maxUnavailable", 0), rolling.get("maxSurge", 0)
+    causes = _int_or_percent(unavailable, f"{field}.maxUnavailable")
+    causes += _int_or_percent(surge, f"{field}.maxSurge")
+    if causes:
+        return causes
+    has_unavailable, has_surge = str(unavailable).rstrip("%") != "0", str(surge).rstrip("%") != "0"
+    if has_unavailable and has_surge:
+        return [invalid_value(f"{field}.maxSurge", surge, "may not be set when maxUnavailable is non-zero")]
+    if not has_unavailable and not has_surge:
+        return [cause(f"{field}.maxUnavailable", "Required value: cannot be 0 when maxSurge is 0", "FieldValueRequired")]
+    return []
 
 
 def validate_hpa(obj: dict[str, Any]) -> Causes:
@@ -498,7 +556,15 @@ def _required_fields(obj: dict[str, Any], fields: tuple[str, ...]) -> Causes:
     return [required(f"spec.{name}") for name in fields if not spec.get(name)]
 
 
+def validate_controller_revision(obj: dict[str, Any]) -> Causes:
+    revision = obj.get("revision")
+    if not isinstance(revision, int) or isinstance(revision, bool) or revision < 0:
+        return [invalid_value("revision", revision, "must be greater than or equal to 0")]
+    return []
+
+
 KIND_VALIDATORS: dict[str, Callable[[dict[str, Any], Matcher], Causes]] = {
+    "ControllerRevision": lambda obj, _: validate_controller_revision(obj),
     "Job": validate_job,
     "CronJob": lambda obj, _: validate_cronjob(obj),
     "DaemonSet": validate_daemonset,
@@ -519,7 +585,7 @@ def validate_kind_update(
     rt: ResourceType, old: dict[str, Any], new: dict[str, Any]
 ) -> Causes:
     """Immutable fields: Job selector and template, DaemonSet selector,
-    GatewayClass controllerName."""
+    ControllerRevision data, GatewayClass controllerName."""
     old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
     if rt.kind == "Job":
         return immutable(
@@ -531,6 +597,8 @@ def validate_kind_update(
         return immutable(
             "spec.selector", old_spec.get("selector"), new_spec.get("selector")
         )
+    if rt.kind == "ControllerRevision":
+        return immutable("data", old.get("data"), new.get("data"))
     if rt.kind == "GatewayClass":
         return immutable(
             "spec.controllerName",

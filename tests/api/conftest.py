@@ -18,7 +18,15 @@ from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
 from kubecourse.embedded.controllers.base import Timings
 from tests.conftest import poll_until
 
-FAST = Timings(schedule_delay=0.01, container_create_delay=0.05, container_start_delay=0.05, pod_termination_delay=0.05)
+FAST = Timings(
+    schedule_delay=0.01,
+    container_create_delay=0.05,
+    container_start_delay=0.05,
+    pod_termination_delay=0.05,
+    job_backoff=0.2,
+    container_restart_backoff=0.2,
+    config_retry=0.2,
+)
 
 
 @pytest.fixture(scope="module")

@@ -100,10 +100,12 @@ def test_api_resources_lists_every_new_kind(kubectl) -> None:  # type: ignore[no
 
 def test_kubectl_create_job_prints_upstream_columns(kubectl) -> None:  # type: ignore[no-untyped-def]
     assert "job.batch/hello created" in kubectl(
-        "create", "job", "hello", "--image=busybox"
+        "create", "job", "hello", "--image=busybox", "--", "sh", "-c", "echo hi"
     )
-    header = kubectl("get", "jobs").splitlines()[0].split()
-    assert header == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
+    kubectl("wait", "--for=condition=complete", "job/hello", "--timeout=30s")
+    listing = kubectl("get", "jobs").splitlines()
+    assert listing[0].split() == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
+    assert listing[1].split()[:3] == ["hello", "Complete", "1/1"]
 
 
 def test_kubectl_explain_reads_a_gateway_api_field(kubectl) -> None:  # type: ignore[no-untyped-def]

@@ -1087,3 +1087,30 @@ def test_pv_row() -> None:
         "<unknown>",
         "<unset>",
     ]
+
+
+def test_controller_revision_rows_name_the_owner_with_its_group() -> None:
+    revision = {
+        "metadata": {
+            "name": "agent-5868544b8d",
+            "creationTimestamp": ago(minutes=3),
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "controller": True}],
+        },
+        "revision": 2,
+    }
+
+    assert headers("controllerrevisions.apps") == [("Name", 0), ("Controller", 0), ("Revision", 0), ("Age", 0)]
+    assert row("controllerrevisions.apps", revision) == ["agent-5868544b8d", "daemonset.apps/agent", 2, "3m"]
+    orphan = {"metadata": {"name": "lone", "creationTimestamp": ago(seconds=5)}, "revision": 1}
+    assert row("controllerrevisions.apps", orphan)[1] == "<none>"
+
+
+def test_job_status_prefers_finished_conditions_over_terminating() -> None:
+    job = {
+        "metadata": {"name": "pi", "deletionTimestamp": ago(seconds=1)},
+        "spec": {"completions": 1},
+        "status": {"conditions": [{"type": "Failed", "status": "True"}]},
+    }
+    assert row("jobs.batch", job)[1] == "Failed"
+    job["status"]["conditions"] = [{"type": "FailureTarget", "status": "True"}]
+    assert row("jobs.batch", job)[1] == "Terminating"

@@ -15,7 +15,7 @@ import asyncio
 import copy
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -51,6 +51,42 @@ class Timings:
     hpa_cpu_initialization_period: float = 300.0  # --horizontal-pod-autoscaler-cpu-initialization-period
     hpa_initial_readiness_delay: float = 30.0  # --horizontal-pod-autoscaler-initial-readiness-delay
     bookmark_interval: float = 30.0
+    job_backoff: float = 10.0  # job controller: delay before re-creating after the first failure, doubling
+    job_backoff_max: float = 600.0  # ... up to MaxJobPodFailureBackOff (10 min; older docs say 6 min)
+    container_restart_backoff: float = 10.0  # kubelet: CrashLoopBackOff after the first restart, doubling
+    container_restart_backoff_max: float = 300.0  # ... up to the kubelet's 5 min
+    config_retry: float = 10.0  # kubelet: retry a container whose ConfigMap/Secret is missing
+    daemon_failed_backoff: float = 1.0  # daemonset controller: failed-pod replacement, doubling to 15 min
+
+
+class Clock:
+    """The controllers' wall clock (upstream's injectable `clock.Clock`).
+
+    CronJob schedules, Job deadlines and back-off, and TTL-after-finished read
+    `now()`.  `advance(seconds)` moves it forward without waiting and wakes the
+    controllers that read it (call it in the cluster's loop:
+    `cluster.call(lambda: cluster.ctx.clock.advance(60))`).  Timestamps the API
+    server writes (creationTimestamp, events) stay real time.
+    """
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self._listeners: list[Callable[[], None]] = []
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def iso(self, moment: float | None = None) -> str:
+        value = datetime.fromtimestamp(self.now() if moment is None else moment, timezone.utc)
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def on_advance(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+        for listener in list(self._listeners):
+            listener()
 
 
 @dataclass
@@ -58,6 +94,7 @@ class Context:
     api: Api
     store: Store
     timings: Timings = field(default_factory=Timings)
+    clock: Clock = field(default_factory=Clock)
     logbook: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     metrics: ResourceMetrics = field(default_factory=ResourceMetrics)  # metrics-server's last scrape
     _event_names: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
@@ -176,8 +213,15 @@ class Controller(abc.ABC):
 
     def initial_keys(self) -> Iterable[Key]:
         for resource in self.watches:
-            for obj in self.store.items(resource):
+            for obj in list(self.store.items(resource)):
                 yield from self.keys_for(Change(0, resource, "ADDED", obj))
+
+    def resync(self) -> None:
+        """Reconcile every key again (upstream's periodic resync; after the clock moved)."""
+        if self._task is None:
+            return
+        for key in list(self.initial_keys()):
+            self.enqueue(key)
 
     @abc.abstractmethod
     async def reconcile(self, key: Key) -> float | None:

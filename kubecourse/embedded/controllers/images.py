@@ -13,6 +13,7 @@ of a given image and command would show.  The behaviours:
 | `redis`, `valkey/valkey`             | `Ready to accept connections tcp`                 | deleted    |
 | `rabbitmq`                           | `Server startup complete; N plugins started.`     | deleted    |
 | `mongo`                              | `Waiting for connections`                         | deleted    |
+| `busybox`, `alpine`, `debian`, `ubuntu` without command or args | nothing (their default `sh` finds no terminal) | exits 0 at once |
 | any image with a shell `command`     | what the script would `echo` (see below)          | see below  |
 
 A shell script (`sh -c "…"` in `command`/`args`, or the words of `command` + `args`)
@@ -20,7 +21,8 @@ is read, not run: `echo`/`printf` statements before a `while true; do …; done`
 logged once; the loop's `echo` lines are logged once per iteration, an iteration lasting
 the sum of its `sleep N` statements, computed lazily from the start time (so `kubectl
 logs` shows exactly the lines elapsed time allows).  `$HOSTNAME`, `$(hostname)`,
-`$(date)` and the container's literal `env` values are substituted.  A script without a
+`$(date)` and the container's environment as the kubelet resolved it (literal values,
+ConfigMap and Secret references, the downward API) are substituted.  A script without a
 loop finishes after its sleeps with the code of its last `exit N` (`false` gives 1).
 Anything else (redirections, pipes, arithmetic) is not interpreted.
 """
@@ -335,11 +337,17 @@ def _substitute(line: str, env: dict[str, str], moment: float) -> str:
     )
 
 
-def container_log(container: Obj, pod_name: str, started: float) -> ContainerLog:
-    env = {"HOSTNAME": pod_name}
-    for var in container.get("env") or []:
-        if "value" in var:
-            env[str(var["name"])] = str(var["value"])
+def container_log(
+    container: Obj, pod_name: str, started: float, env: dict[str, str] | None = None
+) -> ContainerLog:
+    """The log of a container started at `started`; `env` is its resolved environment
+    (the kubelet's, ConfigMap and Secret values included), else its literal values."""
+    if env is None:
+        env = {"HOSTNAME": pod_name}
+        for var in container.get("env") or []:
+            if "value" in var:
+                env[str(var["name"])] = str(var["value"])
+    env = {"HOSTNAME": pod_name, **env}
     text = script_of(container)
     if text is not None:
         script = parse_script(text)
@@ -353,7 +361,9 @@ def finishes(container: Obj) -> tuple[float, int] | None:
     """(seconds it runs, exit code) for a command that ends by itself, else None."""
     text = script_of(container)
     if text is None:
-        return None
+        bare = not container.get("command") and not container.get("args")
+        shell_image = repository(str(container.get("image", ""))) in SHELL_IMAGES
+        return (0.0, 0) if bare and shell_image else None
     script = parse_script(text)
     if script.looping or script.runtime == float("inf") or not _only_simple(text):
         return None
@@ -368,6 +378,9 @@ def _only_simple(text: str) -> bool:
             return False
     return True
 
+
+# Images whose default command is a shell, which ends at once without a terminal.
+SHELL_IMAGES = ("busybox", "alpine", "debian", "ubuntu")
 
 _FINITE = (
     "echo",

@@ -18,24 +18,24 @@ deleted has its containers stopped (event Killing "Stopping container web") and 
 removed with `finalize_delete` after `timings.pod_termination_delay`, not the whole grace
 period.  A node whose Ready condition is not True runs nothing (its kubelet is down).
 
-Heartbeats and power: the kubelet of each powered-on node renews the Lease
-`kube-node-lease/<node>` (holderIdentity the node, leaseDurationSeconds 40, renewTime in
-MicroTime) every `timings.node_lease_renew` (at most a quarter of the grace period), and refreshes the conditions'
-`lastHeartbeatTime` every `timings.node_status_update` (upstream's 5 min status report
-period; the Lease is the frequent heartbeat).  The annotation `kubecourse.io/power: "off"`
-on a Node is the extra that powers it off: its kubelet stops renewing the Lease, posting
-node status and reporting its pods (they stay as they are in the API, as on a lost node),
-so the node lifecycle controller declares it NotReady after the grace period.  `"on"` (or
-removing the annotation) powers it on: heartbeats resume, a Ready condition the node
-controller had set to Unknown is set back to True (event NodeReady), and the pods are
-synced again (a pod deleted meanwhile is finalized).  Simplified: the containers are not
-restarted by a power cycle (as if the node had only been cut off).
+Configuration, read when the containers are created (`podconfig`): a configMap, secret
+or projected volume whose ConfigMap or Secret is missing keeps the pod
+ContainerCreating with the Warning FailedMount `MountVolume.SetUp failed for volume
+"cfg" : configmap "cfg" not found`; an `env` / `envFrom` reference to a missing
+ConfigMap, Secret or key gives the pod its IP (the sandbox exists) but leaves it
+Pending with the container `waiting: CreateContainerConfigError` (`configmap "cfg" not
+found`) and the Warning Failed "Error: ...", retried every `timings.config_retry` and as
+soon as ConfigMaps or Secrets change; `optional: true` references are skipped.  The
+resolved environment is what shell scripts see (`echo $GREETING`), and `$(VAR)` in
+command and args is expanded as the kubelet expands it.
 
-Simplified: no real probes (the rule above decides), no liveness restarts or
-CrashLoopBackOff; a container whose shell command ends by itself (see `images`) stops
-with its exit code only under restartPolicy Never or OnFailure (the pod becomes
-Succeeded or Failed, OnFailure does not retry); under Always it is shown Running.  Init
-containers are reported completed at once.  Logs are `images.container_log`.
+Heartbeats and power are in `heartbeat`; container restarts under restartPolicy
+OnFailure (CrashLoopBackOff) in `containers`.
+
+Simplified: no real probes (the rule above decides), no liveness restarts; a pod's
+containers start together, so one container's configuration error holds back the
+others.  Init containers are reported completed at once.  Logs are
+`images.container_log`.
 """
 
 from __future__ import annotations
@@ -45,40 +45,35 @@ import hashlib
 import ipaddress
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 
-from kubecourse.embedded.controllers import images, podutil
+from kubecourse.embedded.controllers import (
+    containers,
+    images,
+    podconfig,
+    podstatus,
+    podutil,
+)
 from kubecourse.embedded.controllers.base import (
     Context,
     Controller,
     Key,
     Obj,
     parse_time,
-    set_condition,
 )
-from kubecourse.embedded.status import StatusError
+from kubecourse.embedded.controllers.heartbeat import (
+    COMPONENT,
+    LEASE_NAMESPACE,
+    LEASES,
+    Heartbeats,
+    parse_micro_time,
+    powered_off,
+)
+from kubecourse.embedded.controllers.podstatus import names, pod_conditions
 from kubecourse.embedded.store import Change
 
-COMPONENT = "kubelet"
-READINESS_ANNOTATION = "kubecourse.io/readiness"
-POWER_ANNOTATION = "kubecourse.io/power"
-LEASE_NAMESPACE = "kube-node-lease"
-LEASES = "leases.coordination.k8s.io"
-LEASE_DURATION_SECONDS = 40
-HEALTHY_CONDITIONS = {
-    "MemoryPressure": ("False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-    "DiskPressure": ("False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-    "PIDPressure": ("False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-    "Ready": ("True", "KubeletReady", "kubelet is posting ready status"),
-}
-CONDITION_ORDER = (
-    "PodReadyToStartContainers",
-    "Initialized",
-    "Ready",
-    "ContainersReady",
-    "PodScheduled",
-)
+__all__ = ["LEASES", "LEASE_NAMESPACE", "Kubelet", "parse_micro_time", "powered_off"]
+READINESS_ANNOTATION = podstatus.READINESS_ANNOTATION
 
 
 @dataclass
@@ -90,18 +85,21 @@ class PodProgress:
     started: float | None = None
     stopping: float | None = None
     unhealthy_reported: bool = False
+    env: dict[str, dict[str, str]] = field(default_factory=dict)
+    runs: dict[str, containers.Run] = field(default_factory=dict)
+    retry_at: float | None = None  # a missing ConfigMap or Secret: when to look again
 
 
 class Kubelet(Controller):
     name = "kubelet"
-    watches = ("pods", "nodes")
+    watches = ("pods", "nodes", "configmaps", "secrets")
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._pods: dict[str, PodProgress] = {}
         self._images: dict[str, set[str]] = {}
         self._last_ip: dict[str, int] = {}
-        self._beat_due: dict[str, float] = {}
+        self._heartbeats = Heartbeats(ctx)
 
     def keys_for(self, change: Change) -> Iterable[Key]:
         """Pod keys are (namespace, name); a node's own heartbeat key is ("", node)."""
@@ -112,13 +110,27 @@ class Kubelet(Controller):
                 for p in self.store.items("pods")
                 if p["spec"].get("nodeName") == node
             ]
+        if change.resource in ("configmaps", "secrets"):
+            return self._waiting_for_config(
+                change.obj["metadata"].get("namespace") or ""
+            )
         if change.obj["spec"].get("nodeName") or change.type == "DELETED":
             return super().keys_for(change)
         return []
 
+    def _waiting_for_config(self, namespace: str) -> list[Key]:
+        """Pods of the namespace waiting for a ConfigMap or Secret: look again now."""
+        keys = []
+        for pod in self.store.items("pods", namespace):
+            progress = self._pods.get(pod["metadata"]["uid"])
+            if progress is not None and progress.retry_at is not None:
+                progress.retry_at = None
+                keys.append((namespace, pod["metadata"]["name"]))
+        return keys
+
     async def reconcile(self, key: Key) -> float | None:
         if not key[0]:
-            return self._heartbeat(key[1])
+            return self._heartbeats.beat(key[1])
         pod = self.store.get("pods", *key)
         self._forget_gone(key, pod)
         if (
@@ -127,14 +139,13 @@ class Kubelet(Controller):
             or not self._node_running(pod)
         ):
             return None
-        uid = pod["metadata"]["uid"]
-        progress = self._pods.get(uid)
+        progress = self._pods.get(pod["metadata"]["uid"])
 
         if podutil.is_terminating(pod):
             return self._terminate(pod, progress)
         if podutil.is_terminal(pod):
             return None
-        if progress is None and (pod.get("status") or {}).get("podIP"):
+        if progress is None and (pod.get("status") or {}).get("phase") == "Running":
             progress = self._resume(pod)
         if progress is None or not (pod.get("status") or {}).get("hostIP"):
             return self._accept(pod)
@@ -162,10 +173,16 @@ class Kubelet(Controller):
         moment = started.timestamp() if started else time.time()
         progress = PodProgress(accepted=time.monotonic(), pulled=True, started=moment)
         self._pods[pod["metadata"]["uid"]] = progress
-        meta = pod["metadata"]
         for container in pod["spec"]["containers"]:
-            log = images.container_log(container, meta["name"], moment)
-            self.ctx.logbook[(meta["namespace"], meta["name"], container["name"])] = log
+            try:
+                progress.env[container["name"]] = podconfig.environment(
+                    self.store, pod, container
+                )
+            except podconfig.ConfigError:
+                progress.env[container["name"]] = {}
+            run = _run_from_status(pod, container["name"], moment)
+            progress.runs[container["name"]] = run
+            self._write_log(pod, container, progress, run.started)
         return progress
 
     def _node(self, pod: Obj) -> Obj | None:
@@ -177,107 +194,6 @@ class Kubelet(Controller):
             return False
         ready = podutil.condition(node, "Ready")
         return ready is not None and ready.get("status") == "True"
-
-    # -- the node's heartbeats ---------------------------------------------------------------
-
-    def _heartbeat(self, name: str) -> float | None:
-        """Renew the node's Lease and refresh its status when due; when to look again."""
-        node = self.store.get("nodes", "", name)
-        if node is None or powered_off(node):
-            self._beat_due.pop(name, None)
-            return None
-        timings = self.ctx.timings
-        lease_age = self._renew_lease(node)
-        status_age = self._post_status(node)
-        wait = max(
-            min(self._renew_interval() - lease_age, timings.node_status_update - status_age),
-            0.05,
-        )
-        # Node writes enqueue this key again: keep one timer per node, not one per write.
-        now = time.monotonic()
-        due = self._beat_due.get(name)
-        if due is not None and now < due <= now + wait + 0.001:
-            return None
-        self._beat_due[name] = now + wait
-        return wait
-
-    def _renew_lease(self, node: Obj) -> float:
-        """Seconds since the Lease was renewed (0 when renewed now)."""
-        leases = self.ctx.rt(LEASES)
-        name = node["metadata"]["name"]
-        lease = self.store.get(LEASES, LEASE_NAMESPACE, name)
-        if lease is not None:
-            renewed = parse_micro_time((lease.get("spec") or {}).get("renewTime"))
-            age = time.time() - renewed if renewed is not None else float("inf")
-            if 0 <= age < self._renew_interval():
-                return age
-            new = copy.deepcopy(lease)
-            new.setdefault("spec", {}).update(self._lease_spec(name))
-            self.api.update(leases, LEASE_NAMESPACE, name, new)
-            return 0.0
-        body: Obj = {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {
-                "name": name,
-                "namespace": LEASE_NAMESPACE,
-                "ownerReferences": [
-                    {"apiVersion": "v1", "kind": "Node", "name": name, "uid": node["metadata"]["uid"]}
-                ],
-            },
-            "spec": self._lease_spec(name),
-        }
-        try:
-            self.api.create(leases, LEASE_NAMESPACE, body)
-        except StatusError as err:
-            if err.code != 409:
-                raise
-        return 0.0
-
-    def _renew_interval(self) -> float:
-        """`node_lease_renew`, but at most a quarter of the grace period, so that a lesson
-        shortening the grace period alone does not make healthy nodes flap."""
-        timings = self.ctx.timings
-        return min(timings.node_lease_renew, timings.node_monitor_grace_period / 4)
-
-    def _lease_spec(self, name: str) -> Obj:
-        return {
-            "holderIdentity": name,
-            "leaseDurationSeconds": LEASE_DURATION_SECONDS,
-            "renewTime": micro_time(),
-        }
-
-    def _post_status(self, node: Obj) -> float:
-        """Refresh `lastHeartbeatTime` when due, and bring back a Ready condition the node
-        controller set to Unknown; seconds since the last post (0 when posted now)."""
-        conditions = (node.get("status") or {}).get("conditions") or []
-        ready = next((c for c in conditions if c.get("type") == "Ready"), None)
-        beat = parse_time(ready.get("lastHeartbeatTime")) if ready else None
-        age = time.time() - beat.timestamp() if beat is not None else float("inf")
-        recovering = ready is None or ready.get("status") == "Unknown"
-        if not recovering and 0 <= age < self.ctx.timings.node_status_update:
-            return age
-        new = copy.deepcopy(node)
-        posted = new.setdefault("status", {}).setdefault("conditions", [])
-        stamp = podutil.iso()
-        for type_, (status_, reason, message) in HEALTHY_CONDITIONS.items():
-            current = next((c for c in posted if c.get("type") == type_), None)
-            if current is None:
-                current = {"type": type_, "status": status_, "lastTransitionTime": stamp}
-                posted.append(current)
-            if recovering and current.get("status") == "Unknown":
-                current.update(status=status_, reason=reason, message=message, lastTransitionTime=stamp)
-        for current in posted:
-            current["lastHeartbeatTime"] = stamp
-        self.api.update(
-            self.ctx.rt("nodes"), None, node["metadata"]["name"], new, subresource="status"
-        )
-        if recovering:
-            name = node["metadata"]["name"]
-            self.ctx.record_event(
-                new, "NodeReady", f"Node {name} status is now: NodeReady", component=COMPONENT, host=name
-            )
-        return 0.0
 
     def _write_status(self, pod: Obj, status: Obj) -> Obj:
         if status == pod.get("status"):
@@ -301,6 +217,14 @@ class Kubelet(Controller):
             pod, reason, message, component=COMPONENT, host=host, type=type_
         )
 
+    def _current(self, pod: Obj) -> Obj:
+        return (
+            self.store.get(
+                "pods", pod["metadata"]["namespace"], pod["metadata"]["name"]
+            )
+            or pod
+        )
+
     # -- stages -----------------------------------------------------------------------------
 
     def _accept(self, pod: Obj) -> float:
@@ -313,15 +237,15 @@ class Kubelet(Controller):
         )
         status.setdefault("startTime", podutil.iso())
         status["conditions"] = pod_conditions(
-            status, sandbox=False, ready=False, unready=_names(pod)
+            status, sandbox=False, ready=False, unready=names(pod)
         )
         if pod["spec"].get("initContainers"):
             status["initContainerStatuses"] = [
-                self._waiting(c, "PodInitializing")
+                podstatus.waiting(c, "PodInitializing")
                 for c in pod["spec"]["initContainers"]
             ]
         status["containerStatuses"] = [
-            self._waiting(c, "ContainerCreating") for c in pod["spec"]["containers"]
+            podstatus.waiting(c, "ContainerCreating") for c in pod["spec"]["containers"]
         ]
         self._write_status(pod, status)
         for container in pod["spec"]["containers"]:
@@ -335,57 +259,119 @@ class Kubelet(Controller):
         if elapsed < timings.container_create_delay:
             return timings.container_create_delay - elapsed
         if not progress.pulled:
-            progress.pulled = True
-            for container in pod["spec"]["containers"]:
-                self._pulled(pod, container, elapsed)
-                self._event(pod, "Created", f"Created container: {container['name']}")
+            now = time.monotonic()
+            if progress.retry_at is not None and now < progress.retry_at:
+                return progress.retry_at - now
+            progress.pulled = self._mount_volumes(pod) and self._create_containers(
+                pod, progress, elapsed
+            )
+            if not progress.pulled:
+                progress.retry_at = now + timings.config_retry
+                return timings.config_retry
+            progress.retry_at = None
         if elapsed < timings.container_create_delay + timings.container_start_delay:
             return (
                 timings.container_create_delay + timings.container_start_delay - elapsed
             )
 
         progress.started = time.time()
-        self._start_running(pod, progress.started)
+        self._start_running(pod, progress)
         for container in pod["spec"]["containers"]:
             self._event(pod, "Started", f"Started container {container['name']}")
-        return self._sync_running(
-            self.store.get(
-                "pods", pod["metadata"]["namespace"], pod["metadata"]["name"]
-            )
-            or pod,
-            progress,
-        )
+        return self._sync_running(self._current(pod), progress)
 
-    def _start_running(self, pod: Obj, started: float) -> None:
-        meta = pod["metadata"]
+    def _mount_volumes(self, pod: Obj) -> bool:
+        problem = podconfig.volume_error(self.store, pod)
+        if problem is None:
+            return True
+        volume, message = problem
+        self._event(
+            pod,
+            "FailedMount",
+            f'MountVolume.SetUp failed for volume "{volume}" : {message}',
+            "Warning",
+        )
+        return False
+
+    def _create_containers(
+        self, pod: Obj, progress: PodProgress, elapsed: float
+    ) -> bool:
+        """Pull, read each container's configuration, create; False while any cannot be."""
+        failures: dict[str, str] = {}
+        for container in pod["spec"]["containers"]:
+            self._pulled(pod, container, elapsed)
+            try:
+                progress.env[container["name"]] = podconfig.environment(
+                    self.store, pod, container
+                )
+            except podconfig.ConfigError as err:
+                failures[container["name"]] = str(err)
+                self._event(pod, "Failed", f"Error: {err}", "Warning")
+        if failures:
+            self._config_error(pod, failures)
+            return False
+        for container in pod["spec"]["containers"]:
+            self._event(pod, "Created", f"Created container: {container['name']}")
+        return True
+
+    def _config_error(self, pod: Obj, failures: dict[str, str]) -> None:
+        """The sandbox is up (the pod has its IP); the named containers cannot be made."""
         status = copy.deepcopy(pod["status"])
-        ip = self._allocate_ip(pod)
-        status.update({"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]})
-        if pod["spec"].get("initContainers"):
-            status["initContainerStatuses"] = [
-                self._completed(pod, c, started) for c in pod["spec"]["initContainers"]
-            ]
+        if not status.get("podIP"):
+            ip = self._allocate_ip(pod)
+            status.update({"podIP": ip, "podIPs": [{"ip": ip}]})
         status["containerStatuses"] = [
-            self._running(pod, c, started, ready=False)
+            podstatus.waiting(c, "CreateContainerConfigError", failures[c["name"]])
+            if c["name"] in failures
+            else podstatus.waiting(c, "ContainerCreating")
             for c in pod["spec"]["containers"]
         ]
         status["conditions"] = pod_conditions(
-            status, sandbox=True, ready=False, unready=_names(pod)
+            status, sandbox=True, ready=False, unready=names(pod)
         )
         self._write_status(pod, status)
+
+    def _start_running(self, pod: Obj, progress: PodProgress) -> None:
+        started = progress.started
+        assert started is not None
+        current = self._current(pod)
+        status = copy.deepcopy(current["status"])
+        ip = status.get("podIP") or self._allocate_ip(pod)
+        status.update({"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]})
+        if pod["spec"].get("initContainers"):
+            status["initContainerStatuses"] = [
+                podstatus.completed(pod, c, started)
+                for c in pod["spec"]["initContainers"]
+            ]
+        status["containerStatuses"] = [
+            podstatus.running(pod, c, started, ready=False)
+            for c in pod["spec"]["containers"]
+        ]
+        status["conditions"] = pod_conditions(
+            status, sandbox=True, ready=False, unready=names(pod)
+        )
+        self._write_status(current, status)
         for container in pod["spec"]["containers"]:
-            log = images.container_log(container, meta["name"], started)
-            self.ctx.logbook[(meta["namespace"], meta["name"], container["name"])] = log
+            progress.runs[container["name"]] = containers.Run(started=started)
+            self._write_log(pod, container, progress, started)
+
+    def _write_log(
+        self, pod: Obj, container: Obj, progress: PodProgress, started: float
+    ) -> None:
+        meta = pod["metadata"]
+        env = {"HOSTNAME": meta["name"], **progress.env.get(container["name"], {})}
+        runnable = podconfig.expanded(container, env)
+        log = images.container_log(runnable, meta["name"], started, env)
+        self.ctx.logbook[(meta["namespace"], meta["name"], container["name"])] = log
 
     def _sync_running(self, pod: Obj, progress: PodProgress) -> float | None:
-        """Readiness and finished commands of a running pod; when to look again."""
-        assert progress.started is not None
+        """Readiness, finished commands and restarts of a running pod; when to look again."""
         now = time.time()
         status = copy.deepcopy(pod["status"])
         waits: list[float] = []
         statuses = []
         for container in pod["spec"]["containers"]:
-            entry, wait = self._container_now(pod, container, progress.started, now)
+            entry, wait = self._container_now(pod, container, progress, now)
             statuses.append(entry)
             if wait is not None:
                 waits.append(wait)
@@ -396,39 +382,45 @@ class Kubelet(Controller):
         return min(waits) + 0.01 if waits else None
 
     def _container_now(
-        self, pod: Obj, container: Obj, started: float, now: float
+        self, pod: Obj, container: Obj, progress: PodProgress, now: float
     ) -> tuple[Obj, float | None]:
-        ends = (
-            images.finishes(container)
-            if pod["spec"].get("restartPolicy") in ("Never", "OnFailure")
-            else None
+        assert progress.started is not None
+        run = progress.runs.setdefault(
+            container["name"], containers.Run(started=progress.started)
         )
-        if ends is not None and now >= started + ends[0]:
-            return self._terminated(
-                pod, container, started, started + ends[0], ends[1]
-            ), None
-        ready_at = self._ready_at(pod, container, started)
-        ready = ready_at is not None and now >= ready_at
-        waits = [
-            t - now
-            for t in (ready_at, started + ends[0] if ends else None)
-            if t is not None and t > now
-        ]
-        return self._running(pod, container, started, ready), min(
-            waits
-        ) if waits else None
+        env = {
+            "HOSTNAME": pod["metadata"]["name"],
+            **progress.env.get(container["name"], {}),
+        }
+        timings = self.ctx.timings
+        step = containers.advance(
+            pod,
+            podconfig.expanded(container, env),
+            run,
+            now,
+            ready_after=self._ready_after(pod, container),
+            backoff=(
+                timings.container_restart_backoff,
+                timings.container_restart_backoff_max,
+            ),
+        )
+        for reason, message, type_ in step.events:
+            self._event(pod, reason, message, type_)
+        if step.restarted:
+            self._write_log(pod, container, progress, run.started)
+        return step.status, step.wait
 
-    def _ready_at(self, pod: Obj, container: Obj, started: float) -> float | None:
+    def _ready_after(self, pod: Obj, container: Obj) -> float | None:
         probe = container.get("readinessProbe")
         if probe is None:
-            return started
-        if _probe_fails(pod):
+            return 0.0
+        if podstatus.probe_fails(pod):
             return None
-        return started + float(probe.get("initialDelaySeconds") or 0)
+        return float(probe.get("initialDelaySeconds") or 0)
 
     def _settle_phase(self, pod: Obj, status: Obj) -> None:
         states = [s["state"] for s in status["containerStatuses"]]
-        names = [s["name"] for s in status["containerStatuses"] if not s["ready"]]
+        unready = [s["name"] for s in status["containerStatuses"] if not s["ready"]]
         if states and all("terminated" in s for s in states):
             failed = any(s["terminated"]["exitCode"] != 0 for s in states)
             status["phase"] = "Failed" if failed else "Succeeded"
@@ -436,20 +428,20 @@ class Kubelet(Controller):
                 status, sandbox=False, ready=False, unready=[], completed=True
             )
             return
-        ready = not names and _gates_pass(pod, status)
+        ready = not unready and podstatus.gates_pass(pod, status)
         status["conditions"] = pod_conditions(
-            status, sandbox=True, ready=ready, unready=names
+            status, sandbox=True, ready=ready, unready=unready
         )
 
     def _report_unhealthy(self, pod: Obj, progress: PodProgress) -> None:
-        failing = _probe_fails(pod) and any(
+        failing = podstatus.probe_fails(pod) and any(
             c.get("readinessProbe") for c in pod["spec"]["containers"]
         )
         if failing and not progress.unhealthy_reported:
             self._event(
                 pod,
                 "Unhealthy",
-                "Readiness probe failed: " + _probe_failure(pod),
+                "Readiness probe failed: " + podstatus.probe_failure(pod),
                 "Warning",
             )
         progress.unhealthy_reported = failing
@@ -480,13 +472,12 @@ class Kubelet(Controller):
                 self._event(pod, "Killing", f"Stopping container {entry['name']}")
             entry["ready"] = False
         if status.get("conditions"):
-            names = _names(pod)
             status["conditions"] = pod_conditions(
-                status, sandbox=True, ready=False, unready=names
+                status, sandbox=True, ready=False, unready=names(pod)
             )
         self._write_status(pod, status)
 
-    # -- images, IPs and container statuses --------------------------------------------------
+    # -- images and IPs -------------------------------------------------------------------
 
     def _needs_pull(self, pod: Obj, container: Obj) -> bool:
         have = self._images.get(pod["spec"]["nodeName"], set())
@@ -543,143 +534,24 @@ class Kubelet(Controller):
         taken = [i for i, ip in enumerate(hosts) if ip in used]
         return max(taken) if taken else -1
 
-    def _waiting(self, container: Obj, reason: str) -> Obj:
-        return {
-            "name": container["name"],
-            "image": images.normalise(container["image"]),
-            "imageID": "",
-            "ready": False,
-            "started": False,
-            "restartCount": 0,
-            "state": {"waiting": {"reason": reason}},
-            "lastState": {},
-        }
 
-    def _running(self, pod: Obj, container: Obj, started: float, ready: bool) -> Obj:
-        return {
-            **self._identity(pod, container),
-            "ready": ready,
-            "started": True,
-            "restartCount": 0,
-            "state": {"running": {"startedAt": podutil.iso(started)}},
-            "lastState": {},
-        }
-
-    def _terminated(
-        self, pod: Obj, container: Obj, started: float, finished: float, code: int
-    ) -> Obj:
-        identity = self._identity(pod, container)
-        return {
-            **identity,
-            "ready": False,
-            "started": False,
-            "restartCount": 0,
-            "state": {
-                "terminated": {
-                    "exitCode": code,
-                    "reason": "Completed" if code == 0 else "Error",
-                    "startedAt": podutil.iso(started),
-                    "finishedAt": podutil.iso(finished),
-                    "containerID": identity["containerID"],
-                }
-            },
-            "lastState": {},
-        }
-
-    def _completed(self, pod: Obj, container: Obj, started: float) -> Obj:
-        return self._terminated(pod, container, started, started, 0)
-
-    def _identity(self, pod: Obj, container: Obj) -> Obj:
-        return {
-            "name": container["name"],
-            "image": images.normalise(container["image"]),
-            "imageID": images.image_id(container["image"]),
-            "containerID": images.container_id(
-                pod["metadata"]["uid"], container["name"]
-            ),
-        }
-
-
-def powered_off(node: Obj) -> bool:
-    """The extra: a Node annotated `kubecourse.io/power: "off"` has no running kubelet."""
-    annotations = node["metadata"].get("annotations") or {}
-    return str(annotations.get(POWER_ANNOTATION, "")).strip().lower() == "off"
-
-
-def micro_time(moment: float | None = None) -> str:
-    """MicroTime, as a Lease's renewTime: `2025-01-01T12:00:00.123456Z`."""
-    value = datetime.fromtimestamp(time.time() if moment is None else moment, timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_micro_time(text: str | None) -> float | None:
-    if not text:
-        return None
-    for layout in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
-        try:
-            return datetime.strptime(text, layout).replace(tzinfo=timezone.utc).timestamp()
-        except ValueError:
+def _run_from_status(pod: Obj, name: str, started: float) -> containers.Run:
+    """A container's current run as its status reports it (restarts, last state)."""
+    for entry in pod["status"].get("containerStatuses") or []:
+        if entry.get("name") != name:
             continue
-    return None
-
-
-def _names(pod: Obj) -> list[str]:
-    return [c["name"] for c in pod["spec"]["containers"]]
+        running = parse_time(
+            ((entry.get("state") or {}).get("running") or {}).get("startedAt")
+        )
+        return containers.Run(
+            started=running.timestamp() if running else started,
+            restarts=int(entry.get("restartCount") or 0),
+            last=entry.get("lastState") or None,
+        )
+    return containers.Run(started=started)
 
 
 def _pod_cidr(node: Obj) -> str:
     spec = node.get("spec") or {}
     cidrs = spec.get("podCIDRs") or ([spec["podCIDR"]] if spec.get("podCIDR") else [])
     return str(cidrs[0]) if cidrs else "10.244.0.0/24"
-
-
-def _probe_fails(pod: Obj) -> bool:
-    annotations = pod["metadata"].get("annotations") or {}
-    return str(annotations.get(READINESS_ANNOTATION, "")).lower() == "fail"
-
-
-def _probe_failure(pod: Obj) -> str:
-    for container in pod["spec"]["containers"]:
-        probe = container.get("readinessProbe") or {}
-        if "httpGet" in probe:
-            return "HTTP probe failed with statuscode: 503"
-        if "tcpSocket" in probe:
-            ip = (pod.get("status") or {}).get("podIP", "")
-            return f"dial tcp {ip}:{probe['tcpSocket'].get('port')}: connect: connection refused"
-    return "command terminated with exit code 1"
-
-
-def _gates_pass(pod: Obj, status: Obj) -> bool:
-    gates = [g.get("conditionType") for g in pod["spec"].get("readinessGates") or []]
-    present = {c["type"]: c.get("status") for c in status.get("conditions") or []}
-    return all(present.get(gate) == "True" for gate in gates)
-
-
-def pod_conditions(
-    status: Obj,
-    *,
-    sandbox: bool,
-    ready: bool,
-    unready: list[str],
-    completed: bool = False,
-) -> list[Obj]:
-    """The kubelet's conditions, keeping transition times, in a real pod's order."""
-    conditions = copy.deepcopy(status.get("conditions") or [])
-    set_condition(
-        conditions, "PodReadyToStartContainers", "True" if sandbox else "False"
-    )
-    set_condition(conditions, "Initialized", "True")
-    if ready:
-        set_condition(conditions, "Ready", "True")
-        set_condition(conditions, "ContainersReady", "True")
-    else:
-        reason = "PodCompleted" if completed else "ContainersNotReady"
-        message = (
-            None
-            if completed
-            else f"containers with unready status: [{' '.join(unready)}]"
-        )
-        set_condition(conditions, "Ready", "False", reason, message)
-        set_condition(conditions, "ContainersReady", "False", reason, message)
-    rank = {name: i for i, name in enumerate(CONDITION_ORDER)}
-    return sorted(conditions, key=lambda c: rank.get(c["type"], len(rank)))

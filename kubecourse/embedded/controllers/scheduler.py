@@ -225,6 +225,11 @@ def tolerates(pod: Obj, taint: Obj) -> bool:
     return False
 
 
+def node_affinity_matches(pod: Obj, node: Obj) -> bool:
+    """`nodeSelector` and required node affinity (matchExpressions and matchFields)."""
+    return _affinity_mismatch(pod, node) is None
+
+
 def _affinity_mismatch(pod: Obj, node: Obj) -> str | None:
     labels = node["metadata"].get("labels") or {}
     selector = pod["spec"].get("nodeSelector") or {}

@@ -66,21 +66,23 @@ _JOB_COLUMNS = (
     _IMAGES,
     _wide("Selector", (*_JOB, "spec", "selector")),
 )
-_JOB_CONDITIONS = ("Complete", "Failed", "SuccessCriteriaMet", "FailureTarget")
-
-
 def job_status(job: Obj) -> str:
+    """printJob's STATUS: the finished conditions first, then Terminating, then the
+    interim ones."""
     true = {
         c.get("type")
         for c in _list(job, "status", "conditions")
         if c.get("status") == "True"
     }
-    if _get(job, "metadata", "deletionTimestamp"):
-        return "Terminating"
-    for kind in _JOB_CONDITIONS:
+    for kind in ("Complete", "Failed"):
         if kind in true:
             return kind
-    return "Suspended" if "Suspended" in true else "Running"
+    if _get(job, "metadata", "deletionTimestamp"):
+        return "Terminating"
+    for kind in ("Suspended", "FailureTarget", "SuccessCriteriaMet"):
+        if kind in true:
+            return kind
+    return "Running"
 
 
 def job_completions(job: Obj) -> str:

@@ -1,4 +1,5 @@
-"""Workload printers: Deployment, ReplicaSet, StatefulSet (and the kinds added with them)."""
+"""Workload printers: Deployment, ReplicaSet, StatefulSet, ControllerRevision (and the kinds
+added with them)."""
 
 from __future__ import annotations
 
@@ -98,7 +99,32 @@ def _statefulset_cells(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
+_CONTROLLER_REVISION_COLUMNS = (
+    NAME,
+    Column("Controller", description="Controller of the object"),
+    Column("Revision", "number", ("apps", "v1", "ControllerRevision", "revision")),
+    AGE,
+)
+
+
+def _controller_revision_cells(obj: Obj, now: datetime) -> list[Cell]:
+    """printControllerRevision: the owner as `daemonset.apps/name`."""
+    controller = "<none>"
+    for ref in _get(obj, "metadata", "ownerReferences", default=[]) or []:
+        if ref.get("controller"):
+            group = str(ref.get("apiVersion", "")).rpartition("/")[0]
+            kind = str(ref.get("kind", "")).lower()
+            controller = f"{kind}.{group}/{ref.get('name')}" if group else f"{kind}/{ref.get('name')}"
+    return [
+        _get(obj, "metadata", "name", default=""),
+        controller,
+        _int(_get(obj, "revision")),
+        age(_get(obj, "metadata", "creationTimestamp"), now),
+    ]
+
+
 PRINTERS: dict[tuple[str, str], Printer] = {
+    ("apps", "ControllerRevision"): (_CONTROLLER_REVISION_COLUMNS, _controller_revision_cells),
     ("apps", "Deployment"): (_DEPLOYMENT_COLUMNS, _deployment_cells),
     ("apps", "ReplicaSet"): (_REPLICASET_COLUMNS, _replicaset_cells),
     ("apps", "StatefulSet"): (_STATEFULSET_COLUMNS, _statefulset_cells),

@@ -1,0 +1,182 @@
+"""Pod and container status as a kubelet writes it (the shapes, not the decisions).
+
+Container statuses (waiting, running, terminated, with `restartCount` and `lastState`),
+the pod's conditions in a real pod's order with transition times kept, and the rules of
+the simulated readiness probe (the `kubecourse.io/readiness: fail` annotation).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from kubecourse.embedded.controllers import images, podutil
+from kubecourse.embedded.controllers.base import Obj, set_condition
+
+READINESS_ANNOTATION = "kubecourse.io/readiness"
+CONDITION_ORDER = (
+    "PodReadyToStartContainers",
+    "Initialized",
+    "Ready",
+    "ContainersReady",
+    "PodScheduled",
+)
+
+
+def waiting(
+    container: Obj,
+    reason: str,
+    message: str | None = None,
+    *,
+    restarts: int = 0,
+    last: Obj | None = None,
+    identity: Obj | None = None,
+) -> Obj:
+    state: Obj = {"reason": reason}
+    if message is not None:
+        state["message"] = message
+    return {
+        **(
+            identity
+            or {
+                "name": container["name"],
+                "image": images.normalise(container["image"]),
+                "imageID": "",
+            }
+        ),
+        "ready": False,
+        "started": False,
+        "restartCount": restarts,
+        "state": {"waiting": state},
+        "lastState": copy.deepcopy(last or {}),
+    }
+
+
+def identity(pod: Obj, container: Obj, restarts: int = 0) -> Obj:
+    return {
+        "name": container["name"],
+        "image": images.normalise(container["image"]),
+        "imageID": images.image_id(container["image"]),
+        "containerID": images.container_id(
+            pod["metadata"]["uid"], container["name"], restarts
+        ),
+    }
+
+
+def running(
+    pod: Obj,
+    container: Obj,
+    started: float,
+    ready: bool,
+    *,
+    restarts: int = 0,
+    last: Obj | None = None,
+) -> Obj:
+    return {
+        **identity(pod, container, restarts),
+        "ready": ready,
+        "started": True,
+        "restartCount": restarts,
+        "state": {"running": {"startedAt": podutil.iso(started)}},
+        "lastState": copy.deepcopy(last or {}),
+    }
+
+
+def terminated_state(
+    pod: Obj,
+    container: Obj,
+    started: float,
+    finished: float,
+    code: int,
+    restarts: int = 0,
+) -> Obj:
+    return {
+        "exitCode": code,
+        "reason": "Completed" if code == 0 else "Error",
+        "startedAt": podutil.iso(started),
+        "finishedAt": podutil.iso(finished),
+        "containerID": identity(pod, container, restarts)["containerID"],
+    }
+
+
+def terminated(
+    pod: Obj,
+    container: Obj,
+    started: float,
+    finished: float,
+    code: int,
+    *,
+    restarts: int = 0,
+    last: Obj | None = None,
+) -> Obj:
+    return {
+        **identity(pod, container, restarts),
+        "ready": False,
+        "started": False,
+        "restartCount": restarts,
+        "state": {
+            "terminated": terminated_state(
+                pod, container, started, finished, code, restarts
+            )
+        },
+        "lastState": copy.deepcopy(last or {}),
+    }
+
+
+def completed(pod: Obj, container: Obj, started: float) -> Obj:
+    return terminated(pod, container, started, started, 0)
+
+
+def names(pod: Obj) -> list[str]:
+    return [c["name"] for c in pod["spec"]["containers"]]
+
+
+def probe_fails(pod: Obj) -> bool:
+    annotations = pod["metadata"].get("annotations") or {}
+    return str(annotations.get(READINESS_ANNOTATION, "")).lower() == "fail"
+
+
+def probe_failure(pod: Obj) -> str:
+    for container in pod["spec"]["containers"]:
+        probe = container.get("readinessProbe") or {}
+        if "httpGet" in probe:
+            return "HTTP probe failed with statuscode: 503"
+        if "tcpSocket" in probe:
+            ip = (pod.get("status") or {}).get("podIP", "")
+            return f"dial tcp {ip}:{probe['tcpSocket'].get('port')}: connect: connection refused"
+    return "command terminated with exit code 1"
+
+
+def gates_pass(pod: Obj, status: Obj) -> bool:
+    gates = [g.get("conditionType") for g in pod["spec"].get("readinessGates") or []]
+    present = {c["type"]: c.get("status") for c in status.get("conditions") or []}
+    return all(present.get(gate) == "True" for gate in gates)
+
+
+def pod_conditions(
+    status: Obj,
+    *,
+    sandbox: bool,
+    ready: bool,
+    unready: list[str],
+    completed: bool = False,
+) -> list[Obj]:
+    """The kubelet's conditions, keeping transition times, in a real pod's order."""
+    conditions = copy.deepcopy(status.get("conditions") or [])
+    set_condition(
+        conditions, "PodReadyToStartContainers", "True" if sandbox else "False"
+    )
+    set_condition(conditions, "Initialized", "True")
+    if ready:
+        set_condition(conditions, "Ready", "True")
+        set_condition(conditions, "ContainersReady", "True")
+    else:
+        reason = "PodCompleted" if completed else "ContainersNotReady"
+        message = (
+            None
+            if completed
+            else f"containers with unready status: [{' '.join(unready)}]"
+        )
+        set_condition(conditions, "Ready", "False", reason, message)
+        set_condition(conditions, "ContainersReady", "False", reason, message)
+    rank = {name: i for i, name in enumerate(CONDITION_ORDER)}
+    return sorted(conditions, key=lambda c: rank.get(c["type"], len(rank)))
