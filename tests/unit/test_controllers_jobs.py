@@ -304,8 +304,38 @@ def test_deleting_a_running_job_releases_and_removes_its_pods(
         what="running",
     )
 
-    kube.delete(JOBS, ns, "long")
+    rt = kube.cluster.api.registry.get(JOBS)
+    kube.cluster.call(
+        lambda: kube.cluster.api.delete(rt, ns, "long", propagation_policy="Background")
+    )  # as kubectl deletes a Job
 
     eventually(
         lambda: not job_pods(kube, ns, "long"), what="the pod finalized and gone"
     )
+
+
+def test_a_job_deleted_without_a_policy_orphans_its_pods_and_releases_them(
+    kube: Any, eventually: Any
+) -> None:
+    """batch/v1's default is to orphan: the pods stay, and the Job controller takes its
+    tracking finalizer off them so they can be deleted later."""
+    ns = kube.namespace("joborphan")
+    kube.create(JOBS, ns, job("left", "sleep 600"))
+    eventually(
+        lambda: [p for p in job_pods(kube, ns, "left") if podutil.is_ready(p)],
+        what="running",
+    )
+
+    kube.delete(JOBS, ns, "left")
+
+    def released() -> list[dict[str, Any]]:
+        pods = job_pods(kube, ns, "left")
+        return [
+            p
+            for p in pods
+            if not p["metadata"].get("finalizers")
+            and not p["metadata"].get("ownerReferences")
+        ]
+
+    (pod,) = eventually(released, what="the orphaned pod without its finalizer")
+    assert not podutil.is_terminating(pod)
