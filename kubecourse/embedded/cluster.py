@@ -31,6 +31,7 @@ from kubecourse.embedded.conversion import ConvertingApi
 from kubecourse.embedded.resources import REGISTRY
 from kubecourse.embedded.server import ApiHttp
 from kubecourse.embedded.store import Store
+from kubecourse.embedded.streams import StreamServer
 from kubecourse.embedded.tls import ensure_certificates
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,12 @@ class EmbeddedCluster:
         self.api = ConvertingApi(self.store, REGISTRY, self.options.max_pods_per_namespace)
         self.ctx = Context(self.api, self.store, self.options.timings)
         self.http = ApiHttp(
-            self.api, REGISTRY, self.options.token, logs=self._logs, on_eviction=eviction.handler(self.api)
+            self.api,
+            REGISTRY,
+            self.options.token,
+            logs=self._logs,
+            on_eviction=eviction.handler(self.api),
+            streams=StreamServer(self.ctx),
         )
         self.controllers: list[Controller] = []
         self.port: int = self.options.port

@@ -128,7 +128,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         "pods",
         short=("po",),
         categories=ALL,
-        sub=("status", "binding", "eviction", "log"),
+        sub=("status", "binding", "eviction", "log", "exec", "attach", "portforward"),
     ),
     _rt(
         "", "v1", "Service", "services", short=("svc",), categories=ALL, sub=("status",)
@@ -291,6 +291,10 @@ SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
     "binding": ("create",),
     "eviction": ("create",),
     "log": ("get",),
+    # The streaming ("connect") subresources, served by `kubecourse.embedded.streams`.
+    "exec": ("create", "get"),
+    "attach": ("create", "get"),
+    "portforward": ("create", "get"),
 }
 
 # The kind a subresource speaks, when it is not the parent's own kind.
@@ -299,7 +303,12 @@ SUBRESOURCE_KIND: dict[str, tuple[str, str, str]] = {
     "binding": ("", "v1", "Binding"),
     "eviction": ("policy", "v1", "Eviction"),
     "log": ("", "v1", "Pod"),
+    "exec": ("", "v1", "PodExecOptions"),
+    "attach": ("", "v1", "PodAttachOptions"),
+    "portforward": ("", "v1", "PodPortForwardOptions"),
 }
+# Subresources that upgrade the connection (kube-apiserver's "connect" verbs).
+CONNECT_SUBRESOURCES = ("exec", "attach", "portforward")
 
 
 class Registry:

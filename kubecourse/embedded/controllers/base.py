@@ -52,6 +52,8 @@ class Context:
     store: Store
     timings: Timings = field(default_factory=Timings)
     logbook: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    # Each running container's environment, as the kubelet set it at start (for exec).
+    environ: dict[tuple[str, str, str], list[tuple[str, str]]] = field(default_factory=dict)
     _event_names: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
 
     def _expire_events(self, namespace: str) -> None:

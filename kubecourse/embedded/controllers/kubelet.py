@@ -48,7 +48,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from kubecourse.embedded.controllers import images, podutil
+from kubecourse.embedded.controllers import environment, images, podutil
 from kubecourse.embedded.controllers.base import (
     Context,
     Controller,
@@ -152,6 +152,8 @@ class Kubelet(Controller):
             del self._pods[uid]
         for log_key in [k for k in self.ctx.logbook if k[:2] == key]:
             del self.ctx.logbook[log_key]
+        for env_key in [k for k in self.ctx.environ if k[:2] == key]:
+            del self.ctx.environ[env_key]
 
     def _resume(self, pod: Obj) -> PodProgress:
         """A pod that was running before the cluster restarted keeps running."""
@@ -166,6 +168,7 @@ class Kubelet(Controller):
         for container in pod["spec"]["containers"]:
             log = images.container_log(container, meta["name"], moment)
             self.ctx.logbook[(meta["namespace"], meta["name"], container["name"])] = log
+        self._set_environment(pod)
         return progress
 
     def _node(self, pod: Obj) -> Obj | None:
@@ -372,10 +375,18 @@ class Kubelet(Controller):
         status["conditions"] = pod_conditions(
             status, sandbox=True, ready=False, unready=_names(pod)
         )
-        self._write_status(pod, status)
+        written = self._write_status(pod, status)
         for container in pod["spec"]["containers"]:
             log = images.container_log(container, meta["name"], started)
             self.ctx.logbook[(meta["namespace"], meta["name"], container["name"])] = log
+        self._set_environment(written)
+
+    def _set_environment(self, pod: Obj) -> None:
+        """Each container's variables, fixed at start as a real kubelet fixes them."""
+        meta = pod["metadata"]
+        for container in pod["spec"]["containers"]:
+            env = environment.container_env(self.store, pod, container)
+            self.ctx.environ[(meta["namespace"], meta["name"], container["name"])] = env
 
     def _sync_running(self, pod: Obj, progress: PodProgress) -> float | None:
         """Readiness and finished commands of a running pod; when to look again."""
