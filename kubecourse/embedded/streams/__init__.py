@@ -35,7 +35,7 @@ from kubecourse.embedded.controllers import podutil
 from kubecourse.embedded.controllers.base import Context
 from kubecourse.embedded.controllers.kubelet import powered_off
 from kubecourse.embedded.streams import portforward, remotecommand
-from kubecourse.embedded.streams.sandbox import sandbox
+from kubecourse.embedded.streams.sandbox import container_sandbox
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class StreamServer:
             await session.finish(remotecommand.internal_error(problem))
             return
         if subresource == "exec":
-            box = sandbox(self.ctx, pod, container)
+            box = container_sandbox(self.ctx, pod, container)
             await remotecommand.run_exec(session, box, secrets.token_hex(32))
             return
         meta = pod["metadata"]

@@ -106,8 +106,13 @@ class Session:
     async def pump(self) -> None:
         """Read the client until it closes: stdin, the close signal, resizes."""
         async for message in self.ws:
-            if message.type is WSMsgType.BINARY and message.data:
-                await self._received(message.data[0], message.data[1:])
+            data = message.data
+            if message.type is WSMsgType.TEXT:  # the Python client sends str stdin as text
+                data = data.encode("utf-8")
+            elif message.type is not WSMsgType.BINARY:
+                continue
+            if data:
+                await self._received(data[0], data[1:])
         await self.stdin.put(None)
 
     async def _received(self, channel: int, data: bytes) -> None:

@@ -58,7 +58,7 @@ def flavour(image: str) -> str:
     return DEBIAN
 
 
-def sandbox(ctx: Context, pod: Obj, container: Obj) -> Sandbox:
+def container_sandbox(ctx: Context, pod: Obj, container: Obj) -> Sandbox:
     store, meta, spec = ctx.store, pod["metadata"], pod["spec"]
     env = ctx.environ.get((meta["namespace"], meta["name"], container["name"]))
     if (
