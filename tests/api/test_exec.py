@@ -213,6 +213,16 @@ def test_kubectl_attach_streams_the_lines_the_container_writes(kube_env, pods) -
         attach.communicate(timeout=30)
 
 
+def test_kubectl_attach_ends_when_the_pod_is_deleted(kube_env, core, pods) -> None:
+    core.create_namespaced_pod("default", pod("gone", "busybox:1.36", ["sh", "-c", LOOP]))
+    eventually(lambda: running(core, "gone"), what="pod gone running")
+    attach = subprocess.Popen([kubectl_binary() or "kubectl", "attach", "gone"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kube_env)
+    assert attach.stdout is not None and attach.stdout.readline() == "tick\n"
+    core.delete_namespaced_pod("gone", "default")
+    out, _ = attach.communicate(timeout=30)
+    assert attach.returncode == 0 and set(out.split()) <= {"tick"}
+
+
 def test_kubectl_port_forward_listens_and_reports_that_nothing_listens_in_the_pod(kube_env, pods) -> None:
     out, err, code = forward(kube_env, kubectl_binary() or "kubectl")
     assert code == 1
@@ -337,3 +347,17 @@ def test_discovery_lists_the_streaming_subresources_with_create_and_get(core) ->
     for name, kind in (("pods/exec", "PodExecOptions"), ("pods/attach", "PodAttachOptions"), ("pods/portforward", "PodPortForwardOptions")):
         assert (found[name].kind, sorted(found[name].verbs)) == (kind, ["create", "get"])
 
+
+
+def test_a_powered_off_nodes_pods_cannot_be_reached(kubectl, core, pods) -> None:
+    node = core.read_namespaced_pod("web", "default").spec.node_name
+    address = next(a.address for a in core.read_node(node).status.addresses if a.type == "InternalIP")
+    core.patch_node(node, {"metadata": {"annotations": {"kubecourse.io/power": "off"}}})
+    try:
+        dialing = f"error dialing backend: dial tcp {address}:10250: connect: no route to host"
+        done = kubectl("exec", "web", "--", "hostname", check=False)
+        assert (done.returncode, done.stderr) == (1, f"error: Internal error occurred: {dialing}\n")
+        forward = kubectl("port-forward", "pod/web", ":80", check=False)
+        assert forward.returncode == 1 and dialing in forward.stderr
+    finally:
+        core.patch_node(node, {"metadata": {"annotations": {"kubecourse.io/power": "on"}}})

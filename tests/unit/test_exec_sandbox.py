@@ -7,7 +7,7 @@ from typing import Any
 
 from kubecourse.embedded.controllers import environment
 from kubecourse.embedded.controllers.base import Context
-from kubecourse.embedded.programs import BUSYBOX, DEBIAN, NO_SHELL
+from kubecourse.embedded.shell.programs import BUSYBOX, DEBIAN, NO_SHELL
 from kubecourse.embedded.store import Store
 from kubecourse.embedded.streams import sandbox as sb
 

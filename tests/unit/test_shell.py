@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from kubecourse.embedded import shell
-from kubecourse.embedded.programs import BUSYBOX, DEBIAN, NO_SHELL, Answer, Sandbox
+from kubecourse.embedded.shell.programs import (
+    BUSYBOX,
+    DEBIAN,
+    NO_SHELL,
+    Answer,
+    Sandbox,
+)
 
 SEARCH = ["default.svc.cluster.local", "svc.cluster.local", "cluster.local"]
 RECORDS = {

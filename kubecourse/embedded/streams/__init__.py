@@ -105,11 +105,11 @@ class StreamServer:
 
     async def _portforward(self, request: web.Request, pod: Obj) -> web.StreamResponse:
         _check_host(pod)
+        problem = self._node_problem(pod)
+        if problem is not None:  # before the upgrade: kubectl's SPDY retry meets it too
+            raise status.StatusError(500, "InternalError", problem)
         protocol = negotiate(request, portforward.PROTOCOLS)
         ports = _ports(request.query) if protocol == portforward.CHANNELS else []
-        problem = self._node_problem(pod)
-        if problem is not None:
-            raise status.StatusError(500, "InternalError", problem)
         ws = web.WebSocketResponse(protocols=(protocol,))
         await ws.prepare(request)
         if protocol == portforward.SPDY_TUNNEL:

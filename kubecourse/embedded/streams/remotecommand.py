@@ -29,7 +29,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from kubecourse.embedded import shell
-from kubecourse.embedded.programs import Sandbox
+from kubecourse.embedded.shell.programs import Sandbox
 
 Obj = dict[str, Any]
 V5 = "v5.channel.k8s.io"

@@ -29,7 +29,13 @@ from typing import Any
 
 from kubecourse.embedded.controllers import environment, images, podutil
 from kubecourse.embedded.controllers.base import Context
-from kubecourse.embedded.programs import BUSYBOX, DEBIAN, NO_SHELL, Answer, Sandbox
+from kubecourse.embedded.shell.programs import (
+    BUSYBOX,
+    DEBIAN,
+    NO_SHELL,
+    Answer,
+    Sandbox,
+)
 from kubecourse.embedded.store import Store
 
 Obj = dict[str, Any]

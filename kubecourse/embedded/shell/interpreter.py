@@ -1,43 +1,14 @@
-"""What `kubectl exec` runs in a simulated container: a small shell and its programs.
+"""The shell process itself: running commands, builtins, programs, a REPL.
 
-No process runs in the embedded cluster, so the command of an exec session is
-interpreted here, from the container's simulated state (a `programs.Sandbox` built from
-the API objects).  What runs:
-
-| command | answers |
-|---|---|
-| `hostname`, `hostname -i` | the Pod's hostname (`spec.hostname`, else its name); its IP |
-| `env`, `printenv [NAME...]` | the environment the kubelet set when the container started: `env` values (with `$(VAR)` references), `valueFrom` (ConfigMap / Secret keys, `fieldRef`, `resourceFieldRef`), `envFrom`, the Services' `<NAME>_SERVICE_HOST` / `_PORT` variables, `HOSTNAME`, `PATH`, `HOME` |
-| `env NAME=VALUE... COMMAND` | COMMAND with more variables |
-| `cat FILE...` | `/etc/hostname`, `/etc/hosts` (kubelet-managed, with the Pod IP), `/etc/resolv.conf` (`search <ns>.svc.cluster.local svc.cluster.local cluster.local`, `nameserver 10.96.0.10`, `options ndots:5`), files of mounted ConfigMap, Secret, downwardAPI and projected volumes; no FILE: stdin |
-| `ls [-1a] [PATH...]` | the mounted volumes' directories (emptyDir and claims are empty) |
-| `echo [-n] [-e]`, `true`, `false`, `date [+FORMAT]`, `id` | as coreutils / busybox; `id` from `securityContext` (`runAsUser`, `runAsGroup`, `fsGroup`, `supplementalGroups`) |
-| `sleep N` | waits N seconds (`s`, `m`, `h`, `d`, `infinity`; Ctrl-C on a TTY stops it) |
-| `nslookup NAME`, `getent hosts NAME` | cluster DNS through the search list: `<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc.cluster.local` give a ClusterIP, a headless Service its ready endpoints, `<hostname>.<svc>.<ns>.svc.cluster.local` a StatefulSet Pod, an ExternalName Service its CNAME |
-| `sh -c SCRIPT`, `sh FILE`, `sh` | scripts of the above joined by `;`, `&&`, `\\|\\|` and newlines, with quoting, `$VAR` / `${VAR:-default}` / `$?` / `$(command)`, globs over known files, `NAME=value`, `export`, `unset`, `cd`, `pwd`, `exit N`, `exec`, redirection to `/dev/null` and `2>&1`; interactive on a TTY (`kubectl exec -it`), line by line from stdin with `-i` |
-
-`bash` runs where the image has it (not in busybox or alpine images); images built
-FROM scratch or distroless (`traefik/whoami`, `gcr.io/distroless/*`) have no shell and no
-programs: every exec fails as containerd fails it, `exec: "sh": executable file not
-found in $PATH`, which kubectl prints as an internal error with exit code 1.  Shell
-builtins run directly (`kubectl exec pod -- exit 3`) fail the same way, as they do on
-a real node.  Anything else (`wget`, `curl`, `apt`, pipes, `if` / `for` / `while`)
-writes a message on stderr saying the embedded cluster does not simulate it, with exit
-code 127 for a program (2 for shell syntax); network tools add that traffic through Pods
-and Services is not simulated yet.  The exit code of the command is the session's: `sh
--c 'exit 3'` makes `kubectl exec` exit 3.
-
-Simplified: one environment for every shell (no login profiles), no job control, no
-file writes; what is not listed above is not pretended.
+See the package's docstring for what runs.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
 
-from kubecourse.embedded.programs import (
+from kubecourse.embedded.shell.programs import (
     BUSYBOX,
     DEBIAN,
     NETWORK_TOOLS,
@@ -48,14 +19,22 @@ from kubecourse.embedded.programs import (
     Terminal,
     glob,
 )
+from kubecourse.embedded.shell.syntax import (
+    KEYWORDS,
+    NAME,
+    SIMPLE,
+    Command,
+    Part,
+    ShellError,
+    Word,
+    assignment,
+    parse,
+)
+from kubecourse.embedded.shell.terminals import Capture, LineEditor, Redirected
 
 SHELLS = {BUSYBOX: ("sh", "ash"), DEBIAN: ("sh", "dash", "bash"), NO_SHELL: ()}
 ALL_SHELLS = {"sh", "ash", "dash", "bash"}
 BUILTINS = {"exit", "cd", "pwd", "export", "unset", ":", "exec", "source", "."}
-KEYWORDS = {
-    "if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case",
-    "esac", "function", "select", "{", "}", "[[", "]]",
-}  # fmt: skip
 BIN_DIRS = {
     "/bin",
     "/sbin",
@@ -68,20 +47,12 @@ RUNS = (
     "cat, cd, date, echo, env, exit, export, false, getent, hostname, id, ls, nslookup, "
     "printenv, pwd, sh, sleep, true"
 )
-REDIRECTS = ("2>&1", ">&2", "1>&2", "&>", "2>>", "2>", "1>>", "1>", ">>", ">", "<")
-OPERATORS = ("&&", "||", ";", "\n", "|", "&", "(", ")")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_PID = (
-    7  # what `$$` shows: the exec'd shell's pid in a container whose pid 1 is the app
-)
+# What `$$` shows: the exec'd shell's pid in a container whose pid 1 is the app.
+_PID = 7
 
 
 class RuntimeFailure(Exception):
     """The container runtime cannot start the process (no such executable)."""
-
-
-class _ShellError(Exception):
-    """A script the shell cannot run (syntax, or a construct not simulated); exit 2."""
 
 
 class _Exit(Exception):
@@ -126,219 +97,6 @@ async def execute(argv: list[str], sandbox: Sandbox, term: Terminal) -> int:
 
 def _plausible_path(name: str) -> bool:
     return "/" not in name or posixpath.dirname(name) in BIN_DIRS
-
-
-# -- reading scripts -------------------------------------------------------------------------
-
-
-@dataclass
-class Part:
-    """A piece of a word: literal text, a `$variable` or a `$(command)`."""
-
-    kind: str  # "text" | "var" | "cmd"
-    value: str
-    quoted: bool
-
-
-Word = list[Part]
-
-
-@dataclass
-class Command:
-    words: list[Word] = field(default_factory=list)
-    redirects: list[tuple[str, Word | None]] = field(default_factory=list)
-    connector: str = ";"  # the operator before it: ";", "&&" or "||"
-
-
-class _Lexer:
-    """Splits a script into words and operators, keeping what was quoted."""
-
-    def __init__(self, text: str) -> None:
-        self.text, self.i = text, 0
-
-    def tokens(self) -> list[Word | str]:
-        out: list[Word | str] = []
-        while self.i < len(self.text):
-            char = self.text[self.i]
-            if char in " \t":
-                self.i += 1
-            elif self.text.startswith("\\\n", self.i):
-                self.i += 2
-            elif char == "#":
-                end = self.text.find("\n", self.i)
-                self.i = len(self.text) if end < 0 else end
-            elif op := self._operator():
-                out.append(op)
-            else:
-                out.append(self._word())
-        return out
-
-    def _operator(self) -> str | None:
-        for op in (*REDIRECTS, *OPERATORS):
-            if self.text.startswith(op, self.i):
-                self.i += len(op)
-                return op
-        return None
-
-    def _word(self) -> Word:
-        parts: Word = []
-        while self.i < len(self.text) and self.text[self.i] not in " \t\n;&|()<>":
-            char = self.text[self.i]
-            if char == "\\":
-                parts.append(Part("text", self.text[self.i + 1 : self.i + 2], True))
-                self.i += 2
-            elif char == "'":
-                parts.append(Part("text", self._until("'"), True))
-            elif char == '"':
-                parts.extend(self._double())
-            elif char in "$`":
-                parts.append(self._expansion(quoted=False))
-            else:
-                parts.append(Part("text", char, False))
-                self.i += 1
-        return _merged(parts)
-
-    def _until(self, quote: str) -> str:
-        end = self.text.find(quote, self.i + 1)
-        if end < 0:
-            raise _ShellError("syntax error: unterminated quoted string")
-        value, self.i = self.text[self.i + 1 : end], end + 1
-        return value
-
-    def _double(self) -> Word:
-        parts: Word = [Part("text", "", True)]  # `""` is still a word
-        self.i += 1
-        while self.i < len(self.text) and self.text[self.i] != '"':
-            char = self.text[self.i]
-            if char == "\\" and self.text[self.i + 1 : self.i + 2] in (
-                '"',
-                "\\",
-                "$",
-                "`",
-            ):
-                parts.append(Part("text", self.text[self.i + 1], True))
-                self.i += 2
-            elif char in "$`":
-                parts.append(self._expansion(quoted=True))
-            else:
-                parts.append(Part("text", char, True))
-                self.i += 1
-        if self.i >= len(self.text):
-            raise _ShellError("syntax error: unterminated quoted string")
-        self.i += 1
-        return parts
-
-    def _expansion(self, quoted: bool) -> Part:
-        text, i = self.text, self.i
-        if text[i] == "`":
-            end = text.find("`", i + 1)
-            if end < 0:
-                raise _ShellError("syntax error: unterminated quoted string")
-            self.i = end + 1
-            return Part("cmd", text[i + 1 : end], quoted)
-        if text.startswith("$((", i):
-            raise _ShellError("arithmetic $((...)) is not simulated")
-        if text.startswith("$(", i):
-            end = _closing(text, i + 2)
-            self.i = end + 1
-            return Part("cmd", text[i + 2 : end], quoted)
-        if text.startswith("${", i):
-            end = text.find("}", i)
-            if end < 0:
-                raise _ShellError("syntax error: bad substitution")
-            self.i = end + 1
-            return Part("var", text[i + 2 : end], quoted)
-        match = _NAME.match(text, i + 1) or re.compile(r"[?$#@*0-9]").match(text, i + 1)
-        if match is None:
-            self.i += 1
-            return Part("text", "$", quoted)
-        self.i = match.end()
-        return Part("var", match.group(0), quoted)
-
-
-def _closing(text: str, start: int) -> int:
-    depth, i = 1, start
-    while i < len(text):
-        if text[i] == "(":
-            depth += 1
-        elif text[i] == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    raise _ShellError("syntax error: unterminated $(...)")
-
-
-def _merged(parts: Word) -> Word:
-    merged: Word = []
-    for part in parts:
-        last = merged[-1] if merged else None
-        if last and last.kind == part.kind == "text" and last.quoted == part.quoted:
-            last.value += part.value
-        else:
-            merged.append(Part(part.kind, part.value, part.quoted))
-    return merged
-
-
-def parse(text: str) -> list[Command]:
-    """A script as a flat list of commands, each knowing its connector."""
-    tokens = _Lexer(text).tokens()
-    commands: list[Command] = []
-    current = Command()
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        index += 1
-        if not isinstance(token, str):
-            current.words.append(token)
-        elif token in REDIRECTS:
-            target = None
-            if token not in ("2>&1", ">&2", "1>&2"):
-                if index >= len(tokens) or isinstance(tokens[index], str):
-                    raise _ShellError(f'syntax error: unexpected "{token}"')
-                target = tokens[index]
-                index += 1
-            current.redirects.append((token, target))  # type: ignore[arg-type]
-        elif token in (";", "\n", "&&", "||"):
-            if not (current.words or current.redirects):
-                if token in ("&&", "||") or (token == ";" and not commands):
-                    raise _ShellError(f'syntax error: unexpected "{token}"')
-                continue
-            commands.append(current)
-            current = Command(connector=";" if token == "\n" else token)
-        else:
-            raise _ShellError(f"{_describe(token)} not simulated")
-    if current.words or current.redirects:
-        commands.append(current)
-    elif current.connector in ("&&", "||"):
-        raise _ShellError("syntax error: unexpected end of file")
-    return commands
-
-
-def _assignment(word: Word) -> tuple[str, Word] | None:
-    """`NAME=value...` as (NAME, the value's parts); None for any other word."""
-    head = word[0] if word else None
-    if head is None or head.kind != "text" or head.quoted:
-        return None
-    match = _NAME.match(head.value)
-    if match is None or head.value[match.end() : match.end() + 1] != "=":
-        return None
-    return match.group(0), [
-        Part("text", head.value[match.end() + 1 :], True),
-        *word[1:],
-    ]
-
-
-def _describe(token: str) -> str:
-    return {
-        "|": "pipes (|) are",
-        "&": "background jobs (&) are",
-        "(": "subshells ( ... ) are",
-        ")": "subshells ( ... ) are",
-    }.get(token, f"{token!r} is")
-
-
-# -- running them ----------------------------------------------------------------------------
 
 
 class Shell:
@@ -390,7 +148,7 @@ class Shell:
                 if command.connector == "||" and self.status == 0:
                     continue
                 self.status = await self._command(command, term)
-        except _ShellError as err:
+        except ShellError as err:
             await term.write(f"{self.prefix()}{err}\n", True)
             self.status = 2
         return self.status
@@ -413,7 +171,7 @@ class Shell:
     async def repl(self) -> int:
         """An interactive shell on a TTY: echo, line editing, a prompt."""
         self.interactive = True
-        editor = _LineEditor()
+        editor = LineEditor()
         await self.term.write(self.prompt())
         try:
             while (chunk := await self.term.read()) is not None:
@@ -444,10 +202,9 @@ class Shell:
         first = command.words[0] if command.words else []
         if len(first) == 1 and first[0].kind == "text" and not first[0].quoted:
             if first[0].value in KEYWORDS:
-                raise _ShellError(
+                raise ShellError(
                     f"{first[0].value}: shell keywords (if, for, while, case) are not "
-                    "simulated: the embedded cluster's shell runs simple commands joined "
-                    "by ;, && and ||"
+                    f"simulated: {SIMPLE}"
                 )
         term = await self._redirected(command.redirects, term)
         assignments, fields = await self._split_assignments(command.words, term)
@@ -462,7 +219,7 @@ class Shell:
         assignments: dict[str, str] = {}
         index = 0
         for word in words:
-            split = _assignment(word)
+            split = assignment(word)
             if split is None:
                 break
             variable, rest = split
@@ -524,10 +281,10 @@ class Shell:
         special = {"?": str(self.status), "$": str(_PID), "#": "0", "0": self.name}
         if name in special:
             return special[name]
-        if (not _NAME.fullmatch(name) and not name.isdigit() and name not in "@*") or (
+        if (not NAME.fullmatch(name) and not name.isdigit() and name not in "@*") or (
             default and not operator
         ):
-            raise _ShellError(f"syntax error: bad substitution: ${{{part.value}}}")
+            raise ShellError(f"syntax error: bad substitution: ${{{part.value}}}")
         value = self.vars.get(name)
         if (operator == ":-" and not value) or (operator == "-" and value is None):
             return default
@@ -540,7 +297,7 @@ class Shell:
             set(self.exported),
             self.cwd,
         )
-        capture = _Capture(term)
+        capture = Capture(term)
         try:
             await child.script(script, capture)
         except _Exit:
@@ -555,7 +312,7 @@ class Shell:
         targets = {"out": "out", "err": "err"}
         for op, word in redirects:
             if op == "<":
-                raise _ShellError("reading stdin from a file (< FILE) is not simulated")
+                raise ShellError("reading stdin from a file (< FILE) is not simulated")
             if op == "2>&1":
                 targets["err"] = targets["out"]
                 continue
@@ -569,7 +326,7 @@ class Shell:
                 "/dev/stdout": "out",
             }.get(path)
             if sink is None:
-                raise _ShellError(f"writing to files (> {path}) is not simulated")
+                raise ShellError(f"writing to files (> {path}) is not simulated")
             for stream in (
                 ("out", "err")
                 if op == "&>"
@@ -578,7 +335,7 @@ class Shell:
                 else ("out",)
             ):
                 targets[stream] = sink
-        return _Redirected(term, targets["out"], targets["err"])
+        return Redirected(term, targets["out"], targets["err"])
 
     async def run(
         self, argv: list[str], env: dict[str, str], term: Terminal, direct: bool = False
@@ -676,80 +433,3 @@ class Shell:
             message = f"{self.name}: {given}: not simulated: only mounted volumes hold scripts here"
         await term.write(message + "\n", True)
         return exit_code
-
-
-# -- terminals around a terminal --------------------------------------------------------------
-
-
-class _Capture:
-    """`$(command)`: stdout collected, stderr passed on, no stdin."""
-
-    def __init__(self, inner: Terminal) -> None:
-        self.inner, self.text, self.tty = inner, list[str](), False
-
-    async def write(self, text: str, stderr: bool = False) -> None:
-        if stderr:
-            await self.inner.write(text, True)
-        else:
-            self.text.append(text)
-
-    async def read(self) -> str | None:
-        return None
-
-    async def sleep(self, seconds: float) -> bool:
-        return await self.inner.sleep(seconds)
-
-
-class _Redirected:
-    """`> /dev/null`, `2>&1` and friends: each stream sent to out, err or nowhere."""
-
-    def __init__(self, inner: Terminal, out: str, err: str) -> None:
-        self.inner, self.targets, self.tty = inner, {False: out, True: err}, inner.tty
-
-    async def write(self, text: str, stderr: bool = False) -> None:
-        target = self.targets[stderr]
-        if target != "null":
-            await self.inner.write(text, target == "err")
-
-    async def read(self) -> str | None:
-        return await self.inner.read()
-
-    async def sleep(self, seconds: float) -> bool:
-        return await self.inner.sleep(seconds)
-
-
-class _LineEditor:
-    """A TTY's line discipline in canonical mode: echo, erase, Ctrl-C, Ctrl-D."""
-
-    def __init__(self) -> None:
-        self.line = ""
-        self.escape = False
-
-    async def feed(self, chunk: str, term: Terminal) -> list[str | None]:
-        """Complete lines typed in `chunk`; None for end of input (Ctrl-D)."""
-        lines: list[str | None] = []
-        for char in chunk:
-            if self.escape:  # arrow keys and the like: ignored
-                self.escape = not (char.isalpha() or char == "~")
-            elif char == "\x1b":
-                self.escape = True
-            elif char in "\r\n":
-                await term.write("\n")
-                lines.append(self.line)
-                self.line = ""
-            elif char in "\x7f\x08":
-                if self.line:
-                    self.line = self.line[:-1]
-                    await term.write("\b \b")
-            elif char == "\x03":
-                await term.write("^C\n")
-                self.line = ""
-                lines.append("")
-            elif char == "\x04":
-                if not self.line:
-                    lines.append(None)
-                    return lines
-            elif char.isprintable() or char == "\t":
-                self.line += char
-                await term.write(char)
-        return lines
