@@ -10,7 +10,7 @@
 | disruption | `disruption` | disruption controller (PodDisruptionBudget status) |
 | persistentvolume-binder | `volumes` | PV binder + kind's local-path provisioner |
 | scheduler | `scheduler` | kube-scheduler (default profile, simplified) |
-| kubelet | `kubelet` (+ `images`) | every node's kubelet (heartbeats, power) and container runtime |
+| kubelet | `kubelet` (+ `images`, `environment`) | every node's kubelet (heartbeats, power) and container runtime |
 | node-lifecycle | `nodelifecycle` | node lifecycle controller and taint-eviction controller |
 | endpoints | `endpoints` | endpoints controller |
 | endpointslice | `endpointslices` | endpointslice controller |

@@ -35,7 +35,9 @@ Simplified: no real probes (the rule above decides), no liveness restarts or
 CrashLoopBackOff; a container whose shell command ends by itself (see `images`) stops
 with its exit code only under restartPolicy Never or OnFailure (the pod becomes
 Succeeded or Failed, OnFailure does not retry); under Always it is shown Running.  Init
-containers are reported completed at once.  Logs are `images.container_log`.
+containers are reported completed at once.  Logs are `images.container_log`; each
+container's environment (`environment.container_env`) is fixed when it starts, for
+`kubectl exec`.
 """
 
 from __future__ import annotations
