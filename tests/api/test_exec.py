@@ -175,6 +175,15 @@ def test_kubectl_exec_it_gives_an_interactive_shell_with_a_prompt(kube_env, pods
     assert output.startswith("/ # hostname\r\nbox\r\n/ # exit 5\r\n")
 
 
+def test_kubectl_run_it_rm_attaches_to_the_shell_and_deletes_the_pod_when_it_exits(kube_env, core, pods) -> None:
+    args = ["run", "-it", "--rm", "debug", "--image=busybox:1.36", "--restart=Never"]
+    output, code = on_a_tty(kube_env, args, ["hostname\r", "exit\r"], until=b"deleted")
+    assert code == 0
+    assert "/ # hostname\r\ndebug\r\n/ # exit\r\n" in output
+    assert 'pod "debug" deleted' in output
+    eventually(lambda: "debug" not in [p.metadata.name for p in core.list_namespaced_pod("default").items], what="debug pod gone")
+
+
 def on_a_tty(env: dict[str, str], args: list[str], keys: list[str], until: bytes) -> tuple[str, int]:
     """Run kubectl on a pseudo-terminal, typing `keys` one prompt after another."""
     pid, fd = pty.fork()

@@ -288,3 +288,9 @@ def test_an_interactive_bash_prompts_with_user_host_and_directory() -> None:
     assert (code, out) == (0, "root@web-7d9f:/# ")
     code, out, _ = run(["bash"], sandbox(flavour=DEBIAN, uid=1000), stdin=["\x03", "\x04"], tty=True)
     assert out == "I have no name!@web-7d9f:/$ ^C\nI have no name!@web-7d9f:/$ "
+
+
+def test_echo_interprets_backslash_escapes_with_dash_e_only() -> None:
+    assert run(["echo", "-e", "a\\tb\\nc é"])[1] == "a\tb\nc é\n"
+    assert run(["echo", "a\\tb"])[1] == "a\\tb\n"
+    assert run(["echo", "-n", "x"])[1] == "x"

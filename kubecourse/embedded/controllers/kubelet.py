@@ -104,6 +104,7 @@ class Kubelet(Controller):
         self._images: dict[str, set[str]] = {}
         self._last_ip: dict[str, int] = {}
         self._beat_due: dict[str, float] = {}
+        ctx.exit_listeners.append(self.enqueue)
 
     def keys_for(self, change: Change) -> Iterable[Key]:
         """Pod keys are (namespace, name); a node's own heartbeat key is ("", node)."""
@@ -156,6 +157,8 @@ class Kubelet(Controller):
             del self.ctx.logbook[log_key]
         for env_key in [k for k in self.ctx.environ if k[:2] == key]:
             del self.ctx.environ[env_key]
+        for exit_key in [k for k in self.ctx.exits if k[:2] == key]:
+            del self.ctx.exits[exit_key]
 
     def _resume(self, pod: Obj) -> PodProgress:
         """A pod that was running before the cluster restarted keeps running."""
@@ -420,6 +423,9 @@ class Kubelet(Controller):
             return self._terminated(
                 pod, container, started, started + ends[0], ends[1]
             ), None
+        exited = self._exited(pod, container)
+        if exited is not None:
+            return self._terminated(pod, container, started, *exited), None
         ready_at = self._ready_at(pod, container, started)
         ready = ready_at is not None and now >= ready_at
         waits = [
@@ -430,6 +436,18 @@ class Kubelet(Controller):
         return self._running(pod, container, started, ready), min(
             waits
         ) if waits else None
+
+    def _exited(self, pod: Obj, container: Obj) -> tuple[float, int] | None:
+        """(when, code) if the container's process ended and it is not restarted.
+
+        Simplified: under restartPolicy Always (or OnFailure after a failure) a real
+        kubelet restarts the container; here it is shown Running as before."""
+        meta = pod["metadata"]
+        exited = self.ctx.exits.get((meta["namespace"], meta["name"], container["name"]))
+        policy = pod["spec"].get("restartPolicy")
+        if exited is None or policy == "Always" or (policy == "OnFailure" and exited[1]):
+            return None
+        return exited
 
     def _ready_at(self, pod: Obj, container: Obj, started: float) -> float | None:
         probe = container.get("readinessProbe")

@@ -199,9 +199,22 @@ async def echo(call: Call) -> int:
         escapes = "e" in flags or (escapes and "E" not in flags)
     text = " ".join(args)
     if escapes:
-        text = text.encode().decode("unicode_escape", "replace")
+        text = re.sub(r"\\([\\abefnrtv])", lambda m: _ESCAPES[m.group(1)], text)
     await call.out(text + ("\n" if newline else ""))
     return 0
+
+
+_ESCAPES = {
+    "\\": "\\",
+    "a": "\a",
+    "b": "\b",
+    "e": "\x1b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+}
 
 
 async def true(call: Call) -> int:

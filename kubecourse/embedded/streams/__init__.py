@@ -35,7 +35,7 @@ from kubecourse.embedded.controllers import podutil
 from kubecourse.embedded.controllers.base import Context
 from kubecourse.embedded.controllers.kubelet import powered_off
 from kubecourse.embedded.streams import portforward, remotecommand
-from kubecourse.embedded.streams.sandbox import container_sandbox
+from kubecourse.embedded.streams.sandbox import container_sandbox, interactive_shell
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,17 @@ class StreamServer:
         if subresource == "exec":
             box = container_sandbox(self.ctx, pod, container)
             await remotecommand.run_exec(session, box, secrets.token_hex(32))
+            return
+        command = interactive_shell(container)
+        if command is not None and options.stdin:  # `kubectl run -it ... -- sh`
+            options.command = command
+            box = container_sandbox(self.ctx, pod, container)
+            code = await remotecommand.run_exec(session, box, "", exit_codes=False)
+            if code is not None:  # the shell was the container's process: it ended
+                meta = pod["metadata"]
+                self.ctx.container_exited(
+                    meta["namespace"], meta["name"], container["name"], code
+                )
             return
         meta = pod["metadata"]
         key = (meta["namespace"], meta["name"], container["name"])

@@ -14,8 +14,11 @@ Faithful: the v4 / v5 framing, the statuses and their messages, stdin ending wit
 close signal (v5) or the connection (v4), a TTY that merges stderr into stdout, turns
 `\\n` into `\\r\\n` and stops a `sleep` on Ctrl-C.  `attach` streams the container's log
 lines written from the moment it attaches (the container's stdout), until the client
-leaves or the container stops.  Simplified: resize messages are read and ignored; what
-an attached client types reaches no process.
+leaves or the container stops; attached with stdin to a container whose process is an
+interactive shell (`kubectl run -it --image=busybox box`, `-- sh`), it gets that shell.
+Leaving that shell ends the container's process: under restartPolicy Never the
+container terminates with the shell's exit code.  Simplified: resize messages are read
+and ignored; what is typed into any other attached container reaches no process.
 """
 
 from __future__ import annotations
@@ -107,7 +110,9 @@ class Session:
         """Read the client until it closes: stdin, the close signal, resizes."""
         async for message in self.ws:
             data = message.data
-            if message.type is WSMsgType.TEXT:  # the Python client sends str stdin as text
+            if (
+                message.type is WSMsgType.TEXT
+            ):  # the Python client sends str stdin as text
                 data = data.encode("utf-8")
             elif message.type is not WSMsgType.BINARY:
                 continue
@@ -165,8 +170,11 @@ class SessionTerminal:
         return False
 
 
-async def run_exec(session: Session, sandbox: Sandbox, exec_id: str) -> None:
-    """Run the command; report how it ended on the error channel."""
+async def run_exec(
+    session: Session, sandbox: Sandbox, exec_id: str, exit_codes: bool = True
+) -> int | None:
+    """Run the command; report how it ended on the error channel (an attached
+    session, `exit_codes=False`, reports only that it ended, as the runtime does)."""
     program = asyncio.ensure_future(
         shell.execute(session.options.command, sandbox, SessionTerminal(session))
     )
@@ -175,15 +183,17 @@ async def run_exec(session: Session, sandbox: Sandbox, exec_id: str) -> None:
     if not program.done():  # the client left: the process is killed
         program.cancel()
         await asyncio.gather(program, return_exceptions=True)
-        return
+        return None
+    code: int | None = None
     try:
         code = program.result()
     except shell.RuntimeFailure as failure:
         status = internal_error(oci_failure(exec_id, str(failure)))
     else:
-        status = success() if code == 0 else exit_code(code)
+        status = success() if code == 0 or not exit_codes else exit_code(code)
     await session.finish(status)
     await asyncio.gather(reader, return_exceptions=True)
+    return code
 
 
 def oci_failure(exec_id: str, reason: str) -> str:

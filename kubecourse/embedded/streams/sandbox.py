@@ -44,6 +44,12 @@ CLUSTER_DNS = "10.96.0.10"
 NODE_DNS = "172.18.0.1"
 NO_SHELL_IMAGES = ("traefik/whoami", "pause", "hashicorp/http-echo")
 BUSYBOX_IMAGES = ("busybox", "alpine", "traefik")
+IMAGE_SHELLS = {
+    "busybox": "sh",
+    "alpine": "/bin/sh",
+    "ubuntu": "bash",
+    "debian": "bash",
+}
 _HOSTS_HEAD = (
     "127.0.0.1\tlocalhost\n"
     "::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -77,7 +83,7 @@ def container_sandbox(ctx: Context, pod: Obj, container: Obj) -> Sandbox:
     files["/etc/hosts"] = hosts_file(pod)
     search, nameservers, options = resolver(pod)
     files["/etc/resolv.conf"] = resolv_conf(search, nameservers, options)
-    ndots = options.get("ndots", "1" if nameservers[:1] == [NODE_DNS] else "5")
+    ndots = options.get("ndots", "1")  # the resolver's default; ClusterFirst sets 5
     return Sandbox(
         hostname=name,
         pod_ip=str((pod.get("status") or {}).get("podIP") or ""),
@@ -96,6 +102,28 @@ def container_sandbox(ctx: Context, pod: Obj, container: Obj) -> Sandbox:
         workdir=str(container.get("workingDir") or "/"),
         flavour=flavour(str(container.get("image") or "")),
     )
+
+
+def interactive_shell(container: Obj) -> list[str] | None:
+    """The command of a container whose process is a shell reading its stdin, or None.
+
+    Such a container (`stdin: true`, a shell without `-c`, or no command in an image
+    whose default command is a shell) is what `kubectl run -it` attaches to."""
+    if not container.get("stdin"):
+        return None
+    words = [
+        str(w) for w in (container.get("command") or []) + (container.get("args") or [])
+    ]
+    if not container.get("command"):
+        default = IMAGE_SHELLS.get(images.repository(str(container.get("image") or "")))
+        words = [default] if default and not words else words
+    if (
+        words
+        and posixpath.basename(words[0]) in ("sh", "ash", "bash")
+        and "-c" not in words
+    ):
+        return words
+    return None
 
 
 def _hostname(pod: Obj) -> str:
