@@ -95,24 +95,27 @@ class StreamServer:
         if subresource == "exec":
             box = container_sandbox(self.ctx, pod, container)
             await remotecommand.run_exec(session, box, secrets.token_hex(32))
-            return
-        command = interactive_shell(container)
-        if command is not None and options.stdin:  # `kubectl run -it ... -- sh`
-            options.command = command
-            box = container_sandbox(self.ctx, pod, container)
-            code = await remotecommand.run_exec(session, box, "", exit_codes=False)
-            if code is not None:  # the shell was the container's process: it ended
-                meta = pod["metadata"]
-                self.ctx.container_exited(
-                    meta["namespace"], meta["name"], container["name"], code
-                )
-            return
+        else:
+            await self._attach(session, pod, container)
+
+    async def _attach(
+        self, session: remotecommand.Session, pod: Obj, container: Obj
+    ) -> None:
+        """A shell container's shell (`kubectl run -it`), else its new log lines."""
         meta = pod["metadata"]
         key = (meta["namespace"], meta["name"], container["name"])
-        log_lines = self.ctx.logbook.get(key, [])
-        await remotecommand.run_attach(
-            session, log_lines, lambda: self._running(pod, container)
-        )
+        command = interactive_shell(container)
+        if command is None or not session.options.stdin:
+            lines = self.ctx.logbook.get(key, [])
+            await remotecommand.run_attach(
+                session, lines, lambda: self._running(pod, container)
+            )
+            return
+        session.options.command = command
+        box = container_sandbox(self.ctx, pod, container)
+        code = await remotecommand.run_exec(session, box, "", exit_codes=False)
+        if code is not None:  # the shell was the container's process: it ended
+            self.ctx.container_exited(*key, code)
 
     async def _portforward(self, request: web.Request, pod: Obj) -> web.StreamResponse:
         _check_host(pod)
