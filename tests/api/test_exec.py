@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import pty
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import websocket
 import yaml
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
@@ -318,6 +320,34 @@ def test_python_client_reads_exit_codes_and_closes_stdin_over_v5(core, pods) -> 
     run_to_end(cat)
     code = cat.returncode
     assert (code, cat.read_all()) == (0, "to cat\n")
+
+
+def test_a_v4_client_gets_the_same_channels_and_statuses(cluster, pods) -> None:
+    url = cluster.url.replace("https", "wss") + "/api/v1/namespaces/default/pods/web/exec?command=sh&command=-c&command=echo+out%3B+exit+3&stdout=true"
+    ws = websocket.create_connection(
+        url,
+        header=[f"Authorization: Bearer {cluster.token}"],
+        subprotocols=["v4.channel.k8s.io"],
+        sslopt={"ca_certs": str(cluster.ca_file)},
+    )
+    frames = []
+    try:
+        while True:
+            opcode, data = ws.recv_data(control_frame=True)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                break
+            frames.append(data)
+    finally:
+        ws.shutdown()
+    assert ws.subprotocol == "v4.channel.k8s.io"
+    assert frames[:2] == [b"\x01", b"\x01out\n"]  # the empty "connected" message, then stdout
+    assert json.loads(frames[2][1:]) == {
+        "metadata": {},
+        "status": "Failure",
+        "message": "command terminated with non-zero exit code: command terminated with exit code 3",
+        "reason": "NonZeroExitCode",
+        "details": {"causes": [{"reason": "ExitCode", "message": "3"}]},
+    }
 
 
 def test_python_client_port_forward_gets_the_error_for_each_port(core, pods) -> None:

@@ -54,8 +54,11 @@ def container_env(store: Store, pod: Obj, container: Obj) -> Env:
 
 
 def hostname(pod: Obj) -> str:
-    """What `hostname` says in the Pod: `spec.hostname`, else the Pod's name."""
+    """What `hostname` says in the Pod: `spec.hostname`, else the Pod's name (the
+    node's name on `hostNetwork`)."""
     spec = pod.get("spec") or {}
+    if spec.get("hostNetwork") and spec.get("nodeName"):
+        return str(spec["nodeName"])
     return str(spec.get("hostname") or pod["metadata"]["name"])
 
 

@@ -78,7 +78,7 @@ def container_sandbox(ctx: Context, pod: Obj, container: Obj) -> Sandbox:
     ):  # started before this process (or without a kubelet): as it would be now
         env = environment.container_env(store, pod, container)
     files, directories, mounts = volume_files(store, pod, container)
-    name = _hostname(pod)
+    name = environment.hostname(pod)
     files["/etc/hostname"] = name + "\n"
     files["/etc/hosts"] = hosts_file(pod)
     search, nameservers, options = resolver(pod)
@@ -124,12 +124,6 @@ def interactive_shell(container: Obj) -> list[str] | None:
     ):
         return words
     return None
-
-
-def _hostname(pod: Obj) -> str:
-    if pod["spec"].get("hostNetwork"):
-        return str(pod["spec"].get("nodeName") or "")
-    return environment.hostname(pod)
 
 
 def _groups(spec: Obj) -> list[int]:
