@@ -409,21 +409,24 @@ def _log_operation(rt: ResourceType, gvk: tuple[str, str, str]) -> dict[str, Any
 
 
 _STREAM_FLAGS = [
-    _query("container", "The container to connect to; the only one when the Pod has one."),
+    _query("container", "The container to connect to; the Pod's only one by default."),
     _query("stderr", "Send the container's stderr.", "boolean"),
     _query("stdin", "Pass stdin to the container.", "boolean"),
     _query("stdout", "Send the container's stdout.", "boolean"),
     _query("tty", "Allocate a terminal (stderr then goes to stdout).", "boolean"),
 ]
+_COMMAND = _query("command", "The command and its arguments, not run in a shell.")
 _CONNECT_PARAMETERS = {
-    "exec": [_query("command", "The command and its arguments, not run in a shell."), *_STREAM_FLAGS],
+    "exec": [_COMMAND, *_STREAM_FLAGS],
     "attach": _STREAM_FLAGS,
-    "portforward": [_query("ports", "The ports to forward (WebSocket clients).", "integer")],
+    "portforward": [_query("ports", "The ports to forward (WebSockets).", "integer")],
 }
 
 
-def _connect_operations(rt: ResourceType, sub: str, gvk: tuple[str, str, str]) -> dict[str, Any]:
-    """GET and POST `connect` operations of a streaming subresource (exec, attach, ...)."""
+def _connect_operations(
+    rt: ResourceType, sub: str, gvk: tuple[str, str, str]
+) -> dict[str, Any]:
+    """GET and POST `connect` operations of a streaming subresource (exec, ...)."""
     scope = "Namespaced" if rt.namespaced else ""
     head, _, tail = _id("", rt, sub.capitalize()).partition(scope + rt.kind)
     streamed = {"description": "OK", "content": {"*/*": {"schema": {"type": "string"}}}}

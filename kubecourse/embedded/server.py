@@ -216,7 +216,9 @@ class ApiHttp:
                 return await self._delete_collection(request, t)
             raise status.method_not_allowed()
         if t.subresource in CONNECT_SUBRESOURCES and self.streams is not None:
-            return await self.streams.serve(request, t.namespace or "", t.name, t.subresource)
+            return await self.streams.serve(
+                request, t.namespace or "", t.name, t.subresource
+            )
         handler = {
             "GET": self._get,
             "PUT": self._put,

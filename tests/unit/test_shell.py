@@ -19,12 +19,16 @@ from kubecourse.embedded.shell.programs import (
 
 SEARCH = ["default.svc.cluster.local", "svc.cluster.local", "cluster.local"]
 RECORDS = {
-    "web.default.svc.cluster.local": Answer("web.default.svc.cluster.local", ["10.96.0.20"]),
+    "web.default.svc.cluster.local": Answer(
+        "web.default.svc.cluster.local", ["10.96.0.20"]
+    ),
     "db.shop.svc.cluster.local": Answer("db.shop.svc.cluster.local", ["10.96.0.30"]),
     "peers.default.svc.cluster.local": Answer(
         "peers.default.svc.cluster.local", ["10.244.1.4", "10.244.2.7"]
     ),
-    "ext.default.svc.cluster.local": Answer("ext.default.svc.cluster.local", canonical="example.com"),
+    "ext.default.svc.cluster.local": Answer(
+        "ext.default.svc.cluster.local", canonical="example.com"
+    ),
 }
 
 
@@ -52,7 +56,12 @@ def sandbox(**changes: Any) -> Sandbox:
     box = Sandbox(
         hostname="web-7d9f",
         pod_ip="10.244.1.5",
-        env=[("PATH", "/usr/bin:/bin"), ("HOSTNAME", "web-7d9f"), ("HOME", "/root"), ("GREETING", "hello world")],
+        env=[
+            ("PATH", "/usr/bin:/bin"),
+            ("HOSTNAME", "web-7d9f"),
+            ("HOME", "/root"),
+            ("GREETING", "hello world"),
+        ],
         files={
             "/etc/hostname": "web-7d9f\n",
             "/etc/hosts": "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n10.244.1.5\tweb-7d9f\n",
@@ -60,10 +69,16 @@ def sandbox(**changes: Any) -> Sandbox:
             "/config/log.conf": "level=info\n",
             "/scripts/hello.sh": "echo hello from $HOSTNAME; exit 4\n",
         },
-        directories={"/config": ["app.conf", "log.conf"], "/scripts": ["hello.sh"], "/data": []},
+        directories={
+            "/config": ["app.conf", "log.conf"],
+            "/scripts": ["hello.sh"],
+            "/data": [],
+        },
         mounts=["/config", "/scripts", "/data"],
         lookup=RECORDS.get,
-        internal=lambda name: "." not in name or name.endswith("cluster.local") or name.endswith(".shop"),
+        internal=lambda name: (
+            "." not in name or name.endswith("cluster.local") or name.endswith(".shop")
+        ),
         search=SEARCH,
         flavour=BUSYBOX,
     )
@@ -72,7 +87,9 @@ def sandbox(**changes: Any) -> Sandbox:
     return box
 
 
-def run(argv: list[str], box: Sandbox | None = None, **terminal: Any) -> tuple[int, str, str]:
+def run(
+    argv: list[str], box: Sandbox | None = None, **terminal: Any
+) -> tuple[int, str, str]:
     term = FakeTerminal(**terminal)
     code = asyncio.run(shell.execute(argv, box or sandbox(), term))
     return code, "".join(term.out), "".join(term.err)
@@ -95,27 +112,42 @@ def test_a_scripts_exit_code_is_that_of_its_exit_or_last_command() -> None:
 
 
 def test_and_or_and_semicolons_chain_as_sh_chains_them() -> None:
-    code, out, _ = sh("false || echo rescued && echo then; false && echo skipped; echo status $?")
+    code, out, _ = sh(
+        "false || echo rescued && echo then; false && echo skipped; echo status $?"
+    )
     assert (code, out) == (0, "rescued\nthen\nstatus 1\n")
 
 
 def test_variables_quotes_defaults_and_command_substitution_expand() -> None:
     script = 'echo $GREETING; echo "$GREETING" \'$GREETING\' ${MISSING:-fallback}; N=2; echo "I am $(hostname), n=$N"'
-    assert sh(script)[1] == "hello world\nhello world $GREETING fallback\nI am web-7d9f, n=2\n"
+    assert (
+        sh(script)[1]
+        == "hello world\nhello world $GREETING fallback\nI am web-7d9f, n=2\n"
+    )
 
 
 def test_unquoted_variables_split_into_words_and_quoted_ones_do_not() -> None:
-    assert sh('set_to="a  b"; V="x  y"; printenv HOME; echo $V; echo "$V"')[1] == "/root\nx y\nx  y\n"
+    assert (
+        sh('set_to="a  b"; V="x  y"; printenv HOME; echo $V; echo "$V"')[1]
+        == "/root\nx y\nx  y\n"
+    )
 
 
 def test_assignments_before_a_command_reach_only_its_environment() -> None:
-    _, out, _ = sh("MODE=debug printenv MODE; printenv MODE; export LEVEL=3; printenv LEVEL")
+    _, out, _ = sh(
+        "MODE=debug printenv MODE; printenv MODE; export LEVEL=3; printenv LEVEL"
+    )
     assert out == "debug\n3\n"
 
 
 def test_env_and_printenv_show_the_containers_environment() -> None:
     code, out, _ = run(["env"])
-    assert code == 0 and out.splitlines() == ["PATH=/usr/bin:/bin", "HOSTNAME=web-7d9f", "HOME=/root", "GREETING=hello world"]
+    assert code == 0 and out.splitlines() == [
+        "PATH=/usr/bin:/bin",
+        "HOSTNAME=web-7d9f",
+        "HOME=/root",
+        "GREETING=hello world",
+    ]
     assert run(["printenv", "GREETING"]) == (0, "hello world\n", "")
     assert run(["printenv", "GREETING", "NOPE"])[0] == 1
     assert run(["env", "EXTRA=1", "printenv", "EXTRA"])[1] == "1\n"
@@ -124,7 +156,9 @@ def test_env_and_printenv_show_the_containers_environment() -> None:
 def test_a_program_the_simulation_does_not_run_answers_127_and_says_so() -> None:
     code, out, err = run(["apt-get", "update"])
     assert (code, out) == (127, "")
-    assert err.startswith("apt-get: not simulated: the embedded cluster runs no processes")
+    assert err.startswith(
+        "apt-get: not simulated: the embedded cluster runs no processes"
+    )
     assert "hostname" in err and "traffic" not in err
 
 
@@ -138,21 +172,31 @@ def test_network_tools_add_that_traffic_through_services_is_not_simulated() -> N
 def test_shells_name_their_messages_as_busybox_dash_and_bash_do() -> None:
     assert sh("curl x")[2].startswith("sh: curl:")
     assert sh("curl x", sandbox(flavour=DEBIAN))[2].startswith("sh: 1: curl:")
-    assert run(["bash", "-c", "curl x"], sandbox(flavour=DEBIAN))[2].startswith("bash: line 1: curl:")
+    assert run(["bash", "-c", "curl x"], sandbox(flavour=DEBIAN))[2].startswith(
+        "bash: line 1: curl:"
+    )
 
 
 def test_builtins_and_shells_the_image_lacks_fail_as_the_runtime_fails_them() -> None:
-    with pytest.raises(shell.RuntimeFailure, match=r'exec: "exit": executable file not found in \$PATH'):
+    with pytest.raises(
+        shell.RuntimeFailure, match=r'exec: "exit": executable file not found in \$PATH'
+    ):
         run(["exit", "3"])
-    with pytest.raises(shell.RuntimeFailure, match=r'exec: "bash": executable file not found'):
+    with pytest.raises(
+        shell.RuntimeFailure, match=r'exec: "bash": executable file not found'
+    ):
         run(["bash"])
-    with pytest.raises(shell.RuntimeFailure, match="stat /bin/bash: no such file or directory"):
+    with pytest.raises(
+        shell.RuntimeFailure, match="stat /bin/bash: no such file or directory"
+    ):
         run(["/bin/bash", "-c", "true"])
     assert run(["bash", "-c", "echo $0"], sandbox(flavour=DEBIAN)) == (0, "bash\n", "")
 
 
 def test_an_image_without_a_shell_runs_nothing() -> None:
-    with pytest.raises(shell.RuntimeFailure, match=r'exec: "sh": executable file not found in \$PATH'):
+    with pytest.raises(
+        shell.RuntimeFailure, match=r'exec: "sh": executable file not found in \$PATH'
+    ):
         run(["sh"], sandbox(flavour=NO_SHELL))
     with pytest.raises(shell.RuntimeFailure, match='exec: "hostname"'):
         run(["hostname"], sandbox(flavour=NO_SHELL))
@@ -175,7 +219,10 @@ def test_pipes_keywords_and_writing_files_are_refused_with_exit_2() -> None:
 def test_output_sent_to_dev_null_or_merged_with_2_to_1_goes_there() -> None:
     assert sh("echo gone > /dev/null; echo kept")[1] == "kept\n"
     code, out, err = sh("cat /config/nope 2>&1; cat /config/nope 2>/dev/null; echo $?")
-    assert (out, err) == ("cat: can't open '/config/nope': No such file or directory\n1\n", "")
+    assert (out, err) == (
+        "cat: can't open '/config/nope': No such file or directory\n1\n",
+        "",
+    )
     assert sh("echo to-err >&2")[2] == "to-err\n"
 
 
@@ -187,7 +234,11 @@ def test_cat_reads_mounted_files_and_globs_them() -> None:
 
 def test_cat_reports_a_missing_volume_file_in_the_images_own_words() -> None:
     busybox = run(["cat", "/config/missing"])
-    assert busybox == (1, "", "cat: can't open '/config/missing': No such file or directory\n")
+    assert busybox == (
+        1,
+        "",
+        "cat: can't open '/config/missing': No such file or directory\n",
+    )
     debian = run(["cat", "/config/missing"], sandbox(flavour=DEBIAN))
     assert debian == (1, "", "cat: /config/missing: No such file or directory\n")
 
@@ -218,12 +269,18 @@ def test_nslookup_resolves_service_names_through_the_search_list() -> None:
         "Name:\tweb.default.svc.cluster.local\nAddress: 10.96.0.20\n\n"
     )
     assert "Address: 10.96.0.30" in run(["nslookup", "db.shop"])[1]
-    assert run(["nslookup", "peers"])[1].count("Name:\tpeers.default.svc.cluster.local") == 2
+    assert (
+        run(["nslookup", "peers"])[1].count("Name:\tpeers.default.svc.cluster.local")
+        == 2
+    )
 
 
 def test_nslookup_answers_nxdomain_in_the_cluster_and_refuses_the_internet() -> None:
     code, out, _ = run(["nslookup", "nope"])
-    assert code == 1 and "** server can't find nope.default.svc.cluster.local: NXDOMAIN" in out
+    assert (
+        code == 1
+        and "** server can't find nope.default.svc.cluster.local: NXDOMAIN" in out
+    )
     code, _, err = run(["nslookup", "example.org"])
     assert code == 1 and "names outside the cluster are not simulated" in err
     code, out, err = run(["nslookup", "ext"])
@@ -232,7 +289,10 @@ def test_nslookup_answers_nxdomain_in_the_cluster_and_refuses_the_internet() -> 
 
 def test_getent_hosts_reads_etc_hosts_then_cluster_dns() -> None:
     assert run(["getent", "hosts", "web-7d9f"])[1] == "10.244.1.5      web-7d9f\n"
-    assert run(["getent", "hosts", "web"])[1] == "10.96.0.20      web.default.svc.cluster.local\n"
+    assert (
+        run(["getent", "hosts", "web"])[1]
+        == "10.96.0.20      web.default.svc.cluster.local\n"
+    )
     assert run(["getent", "hosts", "nope"]) == (2, "", "")
 
 
@@ -286,7 +346,9 @@ def test_an_interactive_shell_prompts_echoes_and_edits_like_busybox() -> None:
 def test_an_interactive_bash_prompts_with_user_host_and_directory() -> None:
     code, out, _ = run(["bash"], sandbox(flavour=DEBIAN), stdin=["\x04"], tty=True)
     assert (code, out) == (0, "root@web-7d9f:/# ")
-    code, out, _ = run(["bash"], sandbox(flavour=DEBIAN, uid=1000), stdin=["\x03", "\x04"], tty=True)
+    code, out, _ = run(
+        ["bash"], sandbox(flavour=DEBIAN, uid=1000), stdin=["\x03", "\x04"], tty=True
+    )
     assert out == "I have no name!@web-7d9f:/$ ^C\nI have no name!@web-7d9f:/$ "
 
 

@@ -22,7 +22,9 @@ class GoClient:
         for name, value in headers.items():
             block += struct.pack(">I", len(name)) + name.encode()
             block += struct.pack(">I", len(value)) + value.encode()
-        compressed = self.deflate.compress(block) + self.deflate.flush(zlib.Z_SYNC_FLUSH)
+        compressed = self.deflate.compress(block) + self.deflate.flush(
+            zlib.Z_SYNC_FLUSH
+        )
         body = struct.pack(">IIBB", stream_id, 0, 0, 0) + compressed
         return struct.pack(">II", 0x80030001, len(body)) + body
 
@@ -40,8 +42,12 @@ def test_the_dictionary_is_spdy3s_byte_for_byte() -> None:
 
 def test_syn_streams_are_decoded_with_one_zlib_stream_across_frames() -> None:
     client, codec = GoClient(), spdy.Codec()
-    first = client.syn_stream(1, {"streamtype": "error", "port": "80", "requestid": "0"})
-    second = client.syn_stream(3, {"streamtype": "data", "port": "80", "requestid": "0"})
+    first = client.syn_stream(
+        1, {"streamtype": "error", "port": "80", "requestid": "0"}
+    )
+    second = client.syn_stream(
+        3, {"streamtype": "data", "port": "80", "requestid": "0"}
+    )
     frames = codec.feed(first + second)
     assert [(f.type, f.stream_id, f.headers["streamtype"]) for f in frames] == [
         (spdy.SYN_STREAM, 1, "error"),
@@ -53,7 +59,11 @@ def test_syn_streams_are_decoded_with_one_zlib_stream_across_frames() -> None:
 def test_frames_cut_anywhere_by_websocket_messages_are_reassembled() -> None:
     client, codec = GoClient(), spdy.Codec()
     wire = client.syn_stream(1, {"streamtype": "data", "port": "8080"}) + codec.ping(7)
-    frames = [frame for byte in range(len(wire)) for frame in codec.feed(wire[byte : byte + 1])]
+    frames = [
+        frame
+        for byte in range(len(wire))
+        for frame in codec.feed(wire[byte : byte + 1])
+    ]
     assert [f.type for f in frames] == [spdy.SYN_STREAM, spdy.PING]
     assert frames[1].value == 7
 
@@ -69,7 +79,12 @@ def test_replies_decompress_in_the_clients_zlib_stream() -> None:
 def test_data_frames_carry_fin_and_payload() -> None:
     codec = spdy.Codec()
     frame = codec.feed(codec.data(5, b"error text", fin=True))[0]
-    assert (frame.type, frame.stream_id, frame.data, frame.fin) == (spdy.DATA, 5, b"error text", True)
+    assert (frame.type, frame.stream_id, frame.data, frame.fin) == (
+        spdy.DATA,
+        5,
+        b"error text",
+        True,
+    )
     rst = codec.feed(codec.rst_stream(5))[0]
     assert (rst.type, rst.stream_id, rst.value) == (spdy.RST_STREAM, 5, spdy.RST_CANCEL)
     assert codec.feed(codec.goaway(3))[0].type == spdy.GOAWAY
