@@ -49,6 +49,14 @@ ROOTS: dict[str, str] = {
     "authorization.k8s.io/v1/SelfSubjectAccessReview": (
         f"{API}.authorization.v1.SelfSubjectAccessReview"
     ),
+    # `kubectl auth whoami` and `kubectl auth can-i --list` (their statuses are answers
+    # only, so a table made without those messages' .proto text skips them).
+    "authentication.k8s.io/v1/SelfSubjectReview": (
+        f"{API}.authentication.v1.SelfSubjectReview"
+    ),
+    "authorization.k8s.io/v1/SelfSubjectRulesReview": (
+        f"{API}.authorization.v1.SelfSubjectRulesReview"
+    ),
 }
 
 # Messages with a JSON form of their own (decoded by special rules, not by fields).

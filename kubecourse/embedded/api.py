@@ -21,7 +21,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
-from kubecourse.embedded import defaults, ssa, status, validation
+from kubecourse.embedded import (
+    defaults,
+    deletion,
+    generation,
+    metrics,
+    ssa,
+    status,
+    validation,
+)
 from kubecourse.embedded.patch import (
     PatchError,
     apply_json_patch,
@@ -44,6 +52,7 @@ Obj = dict[str, Any]
 Causes = list[dict[str, str]]
 WatchEvent = tuple[str, Obj]
 Backlog = list[WatchEvent]
+Texts = list[str]
 
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 SERVICE_NETWORK = (10 << 24) | (96 << 16)  # 10.96.0.0/12
@@ -177,8 +186,7 @@ class Api:
             meta.pop(field, None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_iso()
-        if "spec" in obj or rt.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
-            meta["generation"] = 1
+        generation.on_create(rt, meta)
         obj["apiVersion"] = rt.api_version
         obj["kind"] = rt.kind
         defaulter = defaults.DEFAULTERS.get(rt.kind)
@@ -304,6 +312,7 @@ class Api:
 
     def _validate(self, rt: ResourceType, obj: Obj) -> Causes:
         causes = validation.validate_metadata(rt, obj)
+        causes += metrics.load_annotation_causes(obj["metadata"].get("annotations"))
         spec = obj.get("spec") or {}
         if rt.kind == "Pod":
             causes += validation.validate_pod_spec(spec, "spec")
@@ -375,9 +384,14 @@ class Api:
         if subresource == "status":
             merged = copy.deepcopy(old)
             merged["status"] = new.get("status", {})
+            if rt.kind == "Deployment":
+                # Its status strategy resets only spec and labels: the deployment
+                # controller records the revision annotation with a status write,
+                # which therefore does not bump the generation.
+                _keep_annotations(merged, new)
             return merged
         meta = new["metadata"]
-        for field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "name"):
+        for field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "name"):
             if field in old["metadata"]:
                 meta[field] = old["metadata"][field]
             else:
@@ -397,8 +411,7 @@ class Api:
             self._keep_service_allocations(old, new)
         if rt.kind == "Pod":
             defaults.default_pod_spec(new.setdefault("spec", {}))
-        if "spec" in new and new.get("spec") != old.get("spec") and "generation" in meta:
-            meta["generation"] = int(meta["generation"]) + 1
+        generation.on_update(rt, old, new)
         return new
 
     def _keep_service_allocations(self, old: Obj, new: Obj) -> None:
@@ -445,11 +458,13 @@ class Api:
         return causes
 
     def _finalized(self, old: Obj, new: Obj) -> bool:
-        """The write that removes the last finalizer of a deleting object deletes it.  A
-        Terminating Pod without finalizers waits for its kubelet (finalize_delete)."""
+        """The write that removes the last finalizer of a deleting object deletes it, once
+        its grace period is over (upstream's `shouldDeleteDuringUpdate`).  A Terminating
+        Pod without finalizers waits for its kubelet (finalize_delete)."""
         meta = new["metadata"]
         had = bool(old["metadata"].get("finalizers"))
-        return had and bool(meta.get("deletionTimestamp")) and not meta.get("finalizers")
+        grace_over = not meta.get("deletionGracePeriodSeconds")
+        return had and bool(meta.get("deletionTimestamp")) and not meta.get("finalizers") and grace_over
 
     # -- patch -------------------------------------------------------------------------
 
@@ -603,8 +618,7 @@ class Api:
             )
         new = copy.deepcopy(old)
         new["spec"]["replicas"] = replicas
-        if new["spec"] != old["spec"]:
-            new["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
+        generation.on_update(rt, old, new)
         self._commit_update(rt, old, new, options or WriteOptions(), "scale")
         return self.get_scale(rt, namespace, name)
 
@@ -620,23 +634,39 @@ class Api:
         propagation_policy: str | None = None,
         preconditions: Obj | None = None,
         dry_run: bool = False,
+        orphan_dependents: bool | None = None,
+        warnings: Texts | None = None,
     ) -> Obj:
+        """DELETE: the propagation policy becomes a finalizer (deletion.py) that the
+        garbage collector honours; an object left with finalizers only gets its
+        deletionTimestamp, and the answer is then the object itself."""
+        deletion.check_options(propagation_policy, orphan_dependents)
         obj = self._existing(rt, namespace, name)
         self._check_preconditions(rt, obj, preconditions or {})
         if dry_run:
             return copy.deepcopy(obj)
-        if propagation_policy == "Orphan":
-            self._orphan_dependents(obj)
-        if rt.kind == "Pod":
-            return self._delete_pod(rt, obj, grace_period_seconds)
+        if warnings is not None:
+            warnings += deletion.warnings_for(rt, propagation_policy, orphan_dependents)
+
         if rt.kind == "Namespace":
             return self._start_termination(rt, obj, phase="Terminating")
-        if obj["metadata"].get("finalizers"):
-            return self._start_termination(rt, obj)
+        if rt.kind == "Pod":
+            return self._delete_pod(rt, obj, grace_period_seconds, propagation_policy, orphan_dependents)
+        finalizers = deletion.finalizers_after_delete(rt, obj, propagation_policy, orphan_dependents)
+        if finalizers:
+            return self._mark_deleting(rt, obj, finalizers)
+
         final = self._remove(rt, obj)
         if rt.kind in RETURNS_DELETED_OBJECT:
             return final
         return self._success(rt, obj)
+
+    def _mark_deleting(self, rt: ResourceType, obj: Obj, finalizers: Texts) -> Obj:
+        new = copy.deepcopy(obj)
+        deletion.mark_deleting(new, finalizers, now_iso())
+        if new == obj:
+            return copy.deepcopy(obj)  # already marked: no write, as upstream
+        return copy.deepcopy(self.store.write(rt.key, new))
 
     def _check_preconditions(self, rt: ResourceType, obj: Obj, pre: Obj) -> None:
         meta = obj["metadata"]
@@ -650,20 +680,31 @@ class Api:
         if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
             raise status.conflict(rt, meta["name"])
 
-    def _delete_pod(self, rt: ResourceType, pod: Obj, grace: int | None) -> Obj:
+    def _delete_pod(
+        self, rt: ResourceType, pod: Obj, grace: int | None, policy: str | None, orphan: bool | None
+    ) -> Obj:
+        """Graceful deletion: a deadline the kubelet honours; immediate when the pod
+        never ran, has finished, or no grace is asked for (unless finalizers remain)."""
         meta = pod["metadata"]
+        if meta.get("deletionTimestamp") and (grace is None or grace > 0):
+            return copy.deepcopy(pod)  # already pending: neither grace nor policy change
         if grace is None:
             grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
         scheduled = bool(pod["spec"].get("nodeName"))
         terminal = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
-        if grace <= 0 or not scheduled or terminal:
+        finalizers = deletion.finalizers_after_delete(rt, pod, policy, orphan)
+        immediate = grace <= 0 or not scheduled or terminal
+        if immediate and not finalizers:
             return self._remove(rt, pod)
-        if meta.get("deletionTimestamp"):
-            return copy.deepcopy(pod)
+        if immediate:
+            return self._mark_deleting(rt, pod, finalizers)
+
         new = copy.deepcopy(pod)
         deadline = datetime.fromtimestamp(time.time() + grace, timezone.utc)
         new["metadata"]["deletionTimestamp"] = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
+        generation.on_deletion(new)
         new["metadata"]["deletionGracePeriodSeconds"] = grace
+        deletion.set_finalizers(new, finalizers)
         return copy.deepcopy(self.store.write(rt.key, new))
 
     def _start_termination(self, rt: ResourceType, obj: Obj, phase: str | None = None) -> Obj:
@@ -671,6 +712,7 @@ class Api:
             return copy.deepcopy(obj)
         new = copy.deepcopy(obj)
         new["metadata"]["deletionTimestamp"] = now_iso()
+        generation.on_deletion(new)
         new["metadata"]["deletionGracePeriodSeconds"] = 0
         if phase:
             new.setdefault("status", {})["phase"] = phase
@@ -687,20 +729,16 @@ class Api:
             details["group"] = rt.group
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
 
-    def _orphan_dependents(self, owner: Obj) -> None:
-        uid = owner["metadata"]["uid"]
-        for rt in self.registry.resources:
-            for obj in list(self.store.items(rt.key)):
-                refs = obj["metadata"].get("ownerReferences") or []
-                if any(r.get("uid") == uid for r in refs):
-                    new = copy.deepcopy(obj)
-                    new["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != uid]
-                    self.store.write(rt.key, new)
-
     def finalize_delete(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
-        """Remove an object now (the kubelet confirming a pod is gone; a drained namespace)."""
+        """Remove an object now (the kubelet confirming a pod is gone; a drained
+        namespace).  An object that still has finalizers only gets a zero grace period,
+        as a forced DELETE would give it, and goes when its last finalizer does."""
         obj = self.store.get(rt.key, self._ns(rt, namespace), name)
-        return None if obj is None else self._remove(rt, obj)
+        if obj is None:
+            return None
+        if obj["metadata"].get("finalizers") and rt.kind != "Namespace":
+            return self._mark_deleting(rt, obj, list(obj["metadata"]["finalizers"]))
+        return self._remove(rt, obj)
 
     # -- watch -------------------------------------------------------------------------
 
@@ -874,6 +912,14 @@ def _prune(obj: Obj, path: str) -> None:
             return
     if isinstance(node, dict):
         node.pop(steps[-1], None)
+
+
+def _keep_annotations(merged: Obj, sent: Obj) -> None:
+    annotations = (sent.get("metadata") or {}).get("annotations")
+    if annotations:
+        merged["metadata"]["annotations"] = copy.deepcopy(annotations)
+    else:
+        merged["metadata"].pop("annotations", None)
 
 
 def _same_content(old: Obj, new: Obj) -> bool:

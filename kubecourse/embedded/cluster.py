@@ -23,9 +23,10 @@ from typing import Any
 
 from aiohttp import web
 
-from kubecourse.embedded import eviction
+from kubecourse.embedded import eviction, metricsapi
 from kubecourse.embedded.api import now_iso
-from kubecourse.embedded.controllers import default_controllers
+from kubecourse.embedded.auth import Authenticator, TokenSigner
+from kubecourse.embedded.controllers import default_controllers, images
 from kubecourse.embedded.controllers.base import Context, Controller, Timings
 from kubecourse.embedded.conversion import ConvertingApi
 from kubecourse.embedded.resources import REGISTRY
@@ -85,12 +86,15 @@ class EmbeddedCluster:
         self.store = Store(db)
         self.api = ConvertingApi(self.store, REGISTRY, self.options.max_pods_per_namespace)
         self.ctx = Context(self.api, self.store, self.options.timings)
+        signer = TokenSigner(self.certificates.key_file)
         self.http = ApiHttp(
             self.api,
             REGISTRY,
             self.options.token,
             logs=self._logs,
             on_eviction=eviction.handler(self.api),
+            authn=Authenticator(self.options.token, self.store, signer),
+            aggregated={"metrics.k8s.io": metricsapi.handler(self.api, self.ctx.metrics)},
             streams=StreamServer(self.ctx),
         )
         self.controllers: list[Controller] = []
@@ -264,8 +268,12 @@ class EmbeddedCluster:
             },
         )
 
-    def _logs(self, namespace: str, pod: str, container: str | None) -> list[str]:
-        return list(self.ctx.logbook.get((namespace, pod, container or ""), []))
+    def _logs(self, namespace: str, pod: str, container: str) -> list[tuple[float, str]]:
+        """The lines a container has written by now, each with its time."""
+        log = self.ctx.logbook.get((namespace, pod, container))
+        if isinstance(log, images.ContainerLog):
+            return log.stamped()
+        return [(0.0, line) for line in log or []]
 
 
 def node_object(spec: NodeSpec) -> Obj:

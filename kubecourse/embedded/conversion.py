@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubecourse.embedded import status, validation
-from kubecourse.embedded.api import Api, Causes, WatchStream, WriteOptions
+from kubecourse.embedded.api import Api, Causes, Texts, WatchStream, WriteOptions
 from kubecourse.embedded.defaults import cpu_metric
 from kubecourse.embedded.resources import ResourceType
 from kubecourse.embedded.selectors import label_selector_from_spec
@@ -479,6 +479,8 @@ class ConvertingApi(Api):
         propagation_policy: str | None = None,
         preconditions: Obj | None = None,
         dry_run: bool = False,
+        orphan_dependents: bool | None = None,
+        warnings: Texts | None = None,
     ) -> Obj:
         found = self._storage(rt)
         target = found[1] if found else rt
@@ -491,6 +493,8 @@ class ConvertingApi(Api):
                 propagation_policy=propagation_policy,
                 preconditions=preconditions,
                 dry_run=dry_run,
+                orphan_dependents=orphan_dependents,
+                warnings=warnings,
             )
         if found is None:
             return result

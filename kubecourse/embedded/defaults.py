@@ -288,7 +288,10 @@ def default_hpa(obj: dict[str, Any]) -> None:
 
 
 def _default_scaling_rules(rules: dict[str, Any], *, up: bool) -> None:
-    rules.setdefault("stabilizationWindowSeconds", 0 if up else 300)
+    if up:
+        # Scale-down's window is left unset: the controller's
+        # --horizontal-pod-autoscaler-downscale-stabilization applies.
+        rules.setdefault("stabilizationWindowSeconds", 0)
     rules.setdefault("selectPolicy", "Max")
     policies = [{"type": "Percent", "value": 100, "periodSeconds": 15}]
     if up:

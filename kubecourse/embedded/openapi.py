@@ -344,9 +344,9 @@ def _collection_operations(
     rt: ResourceType, gvk: tuple[str, str, str]
 ) -> dict[str, Any]:
     name = _definition(*gvk)
-    listing = _ref(_definition(rt.group, rt.version, rt.list_kind))
     operations: dict[str, Any] = {}
     if "list" in rt.verbs:
+        listing = _ref(_definition(rt.group, rt.version, rt.list_kind))
         operations["get"] = _operation(
             "list",
             f"list or watch objects of kind {rt.kind}",
@@ -481,10 +481,9 @@ def resource_paths(rt: ResourceType) -> dict[str, Any]:
     item_ops = _item_operations(rt, item_verbs, gvk, "")
     if "delete" in rt.verbs:
         item_ops["delete"] = _delete_operation(rt, gvk)
-    paths = {
-        collection: _with_parameters(_collection_operations(rt, gvk), namespace),
-        f"{collection}/{{name}}": _with_parameters(item_ops, [name, *namespace]),
-    }
+    paths = {collection: _with_parameters(_collection_operations(rt, gvk), namespace)}
+    if item_ops:  # create-only kinds (the reviews) have no item path
+        paths[f"{collection}/{{name}}"] = _with_parameters(item_ops, [name, *namespace])
     if rt.namespaced and "list" in rt.verbs:
         listing = _collection_operations(rt, gvk)["get"]
         listing = {
@@ -519,7 +518,8 @@ def _root_definitions(resources: list[ResourceType]) -> list[str]:
     ]
     for rt in resources:
         names.append(_definition(rt.group, rt.version, rt.kind))
-        names.append(_definition(rt.group, rt.version, rt.list_kind))
+        if "list" in rt.verbs:
+            names.append(_definition(rt.group, rt.version, rt.list_kind))
         names.extend(
             _definition(*subresource_kind(rt, sub))
             for sub in rt.subresources

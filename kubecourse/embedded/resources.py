@@ -37,6 +37,9 @@ class ResourceType:
     # Served as a CustomResourceDefinition would be (Gateway API): no strategic merge
     # patch, CRD verb order in discovery.
     custom: bool = False
+    # Discovery's singularName when it is not the lower-cased kind (metrics-server
+    # advertises "" for its resources).
+    singular_name: str | None = None
 
     @property
     def api_version(self) -> str:
@@ -48,7 +51,7 @@ class ResourceType:
 
     @property
     def singular(self) -> str:
-        return self.kind.lower()
+        return self.kind.lower() if self.singular_name is None else self.singular_name
 
     @property
     def list_kind(self) -> str:
@@ -83,8 +86,9 @@ def _rt(
     verbs: tuple[str, ...] | None = None,
     storage: str = "",
     custom: bool = False,
+    singular: str | None = None,
 ) -> ResourceType:
-    kwargs: dict[str, object] = {"storage": storage, "custom": custom}
+    kwargs: dict[str, object] = {"storage": storage, "custom": custom, "singular_name": singular}
     if verbs is not None:
         kwargs["verbs"] = verbs
     return ResourceType(
@@ -116,6 +120,8 @@ CRD_VERBS = (
     "watch",
 )
 
+METRICS_VERBS = ("get", "list")
+
 RESOURCES: tuple[ResourceType, ...] = (
     _rt(
         "", "v1", "Namespace", "namespaces", False, ("ns",), sub=("status", "finalize")
@@ -137,7 +143,7 @@ RESOURCES: tuple[ResourceType, ...] = (
     _rt("", "v1", "Event", "events", short=("ev",)),
     _rt("", "v1", "ConfigMap", "configmaps", short=("cm",)),
     _rt("", "v1", "Secret", "secrets"),
-    _rt("", "v1", "ServiceAccount", "serviceaccounts", short=("sa",)),
+    _rt("", "v1", "ServiceAccount", "serviceaccounts", short=("sa",), sub=("token",)),
     _rt(
         "",
         "v1",
@@ -193,6 +199,15 @@ RESOURCES: tuple[ResourceType, ...] = (
     ),
     # The same stored Events as core v1, converted (conversion.py).
     _rt("events.k8s.io", "v1", "Event", "events", short=("ev",), storage="events"),
+    # Reviews: created and answered, never stored (reviews.py).
+    *(
+        _rt(group, "v1", kind, f"{kind.lower()}s", False, verbs=("create",))
+        for group, kind in (
+            ("authentication.k8s.io", "SelfSubjectReview"),
+            ("authorization.k8s.io", "SelfSubjectAccessReview"),
+            ("authorization.k8s.io", "SelfSubjectRulesReview"),
+        )
+    ),
     # Stored as v2; v1 is converted from it (conversion.py).
     _rt(
         "autoscaling",
@@ -281,6 +296,10 @@ RESOURCES: tuple[ResourceType, ...] = (
         CRD_VERBS,
         custom=True,
     ),
+    # metrics.k8s.io, as metrics-server serves it behind an aggregated APIService:
+    # read-only, computed from the last scrape (metricsapi.py), never stored.
+    _rt("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", False, verbs=METRICS_VERBS, singular=""),
+    _rt("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", verbs=METRICS_VERBS, singular=""),
 )
 
 # Subresource verbs as a real server advertises them.
@@ -291,6 +310,7 @@ SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
     "binding": ("create",),
     "eviction": ("create",),
     "log": ("get",),
+    "token": ("create",),
     # The streaming ("connect") subresources, served by `kubecourse.embedded.streams`.
     "exec": ("create", "get"),
     "attach": ("create", "get"),
@@ -303,6 +323,7 @@ SUBRESOURCE_KIND: dict[str, tuple[str, str, str]] = {
     "binding": ("", "v1", "Binding"),
     "eviction": ("policy", "v1", "Eviction"),
     "log": ("", "v1", "Pod"),
+    "token": ("authentication.k8s.io", "v1", "TokenRequest"),
     "exec": ("", "v1", "PodExecOptions"),
     "attach": ("", "v1", "PodAttachOptions"),
     "portforward": ("", "v1", "PodPortForwardOptions"),

@@ -34,6 +34,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from kubecourse.embedded.metrics import metrics_definitions
+
 SchemaDict = dict[str, Any]
 
 _PACKAGE = "kubernetes_validate"
@@ -74,12 +76,13 @@ def definitions() -> dict[str, SchemaDict]:
     """All definitions by their upstream name (`io.k8s.api.apps.v1.Deployment`).
 
     The package's built-in kinds, plus the Gateway API kinds' minimal structural
-    schemas built in code (`gateway_definitions`; no maintained package ships them).
+    schemas built in code (`gateway_definitions`; no maintained package ships them)
+    and metrics-server's (`metrics.metrics_definitions`).
     """
     text = (_newest_release_dir() / "_definitions.json").read_text(encoding="utf-8")
     document = json.loads(text)
     defs: dict[str, SchemaDict] = document["$defs"]
-    return {**defs, **gateway_definitions()}
+    return {**defs, **gateway_definitions(), **metrics_definitions()}
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,6 @@ single bearer token; the health and version endpoints are public as on a real cl
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import time
@@ -21,8 +20,17 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from kubecourse.embedded import discovery, openapi, status
+from kubecourse.embedded import (
+    deprecation,
+    discovery,
+    openapi,
+    openapi_v2,
+    podlogs,
+    reviews,
+    status,
+)
 from kubecourse.embedded.api import Api, WatchStream, WriteOptions
+from kubecourse.embedded.auth import ADMIN, Authenticator, UserInfo
 from kubecourse.embedded.protobuf import CONTENT_TYPE as PROTOBUF
 from kubecourse.embedded.protobuf import decode_request_body
 from kubecourse.embedded.resources import CONNECT_SUBRESOURCES, Registry, ResourceType
@@ -54,6 +62,7 @@ PATCH_TYPES = {
     "application/apply-patch+cbor": "unsupported",
 }
 BOOKMARK_INTERVAL = 30.0
+LOG_FOLLOW_INTERVAL = 0.2  # how often a followed log looks for new lines
 
 
 @dataclass
@@ -62,6 +71,11 @@ class Target:
     namespace: str | None
     name: str | None
     subresource: str | None
+
+
+# The server behind an aggregated APIService (metrics-server for metrics.k8s.io): it
+# answers every request of its group itself.
+AggregatedHandler = Callable[[web.Request, Target], Awaitable[web.StreamResponse]]
 
 
 def dumps(obj: Any) -> str:
@@ -86,21 +100,26 @@ class ApiHttp:
         api: Api,
         registry: Registry,
         token: str,
-        logs: Callable[[str, str, str | None], list[str]] | None = None,
+        logs: Callable[[str, str, str], list[podlogs.Entry]] | None = None,
         on_eviction: Callable[[Target, Obj], Obj] | None = None,
+        authn: Authenticator | None = None,
+        aggregated: dict[str, AggregatedHandler] | None = None,
         streams: StreamServer | None = None,
     ) -> None:
         self.api = api
         self.registry = registry
         self.token = token
+        self.authn = authn or Authenticator(token, api.store)
         self.logs = logs
         self.on_eviction = on_eviction
+        self.aggregated = dict(aggregated or {})
         self.streams = streams  # exec, attach, portforward (WebSocket)
         self.server_address = "127.0.0.1:0"
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors, self._auth], client_max_size=3 * 1024**2)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        app.on_response_prepare.append(self._add_deprecation_warning)
         return app
 
     # -- middlewares -------------------------------------------------------------------
@@ -123,15 +142,33 @@ class ApiHttp:
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in PUBLIC_PATHS:
             return await handler(request)
-        scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not credential.strip():
-            return status_response(status.unauthorized())
-        given = credential.strip().encode()
-        if not hmac.compare_digest(given, self.token.encode()):
-            return status_response(
-                status.forbidden('forbidden: User "system:anonymous" cannot access this cluster: the token is not valid')
-            )
+        user = self._user(request)  # 401 / 403 for a missing or unknown token
+        if user is not ADMIN:
+            attrs = reviews.request_attributes(request.method, request.path, _truthy(request.query.get("watch")))
+            if not reviews.authorize(user, attrs)[0]:
+                raise reviews.forbidden(user, attrs)
         return await handler(request)
+
+    def _user(self, request: web.Request) -> UserInfo:
+        return self.authn.authenticate(request.headers.get("Authorization", ""))
+
+    async def _add_deprecation_warning(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Every answer on a deprecated kind's routes, errors and watches included, carries
+        the deprecation warning first, as kube-apiserver's route wrapper adds it first."""
+        parts = [p for p in request.path.split("/") if p]
+        if request.path in PUBLIC_PATHS or parts[:1] not in (["api"], ["apis"]):
+            return
+        try:
+            message = deprecation.warning_for(self._target(parts).rt)
+        except status.StatusError:
+            return  # not a resource route
+        if message is None or response.status in (401, 403):
+            return
+        others = response.headers.getall("Warning", [])
+        response.headers.popall("Warning", None)
+        response.headers.add("Warning", f"299 - {json.dumps(message)}")
+        for other in others:
+            response.headers.add("Warning", other)
 
     # -- routing -----------------------------------------------------------------------
 
@@ -169,6 +206,8 @@ class ApiHttp:
         return json_response(discovery.api_resource_list(self.registry, group, version))
 
     def _openapi(self, request: web.Request, parts: list[str]) -> web.Response:
+        if parts[1:] == ["v2"]:
+            return self._openapi_v2(request)
         if parts[1:2] != ["v3"]:
             raise status.path_not_found()
         if len(parts) == 2:
@@ -181,6 +220,21 @@ class ApiHttp:
             raise status.path_not_found()
         body = openapi.openapi_v3_document_bytes(self.registry, group, version)  # serialised once
         return web.Response(body=body, content_type="application/json")
+
+    def _openapi_v2(self, request: web.Request) -> web.Response:
+        """One Swagger 2.0 document, JSON or gnostic protobuf, built on first use."""
+        if request.method not in ("GET", "HEAD"):
+            raise status.method_not_allowed()
+        media = openapi_v2.negotiate(request.headers.get("Accept", ""))
+        if media is None:
+            raise status.StatusError(406, "NotAcceptable", "only the following media types are accepted: "
+                                     f"{openapi_v2.JSON}, {openapi_v2.PROTOBUF}", {})
+        served = openapi_v2.served(self.registry)
+        headers = {"ETag": served.etags[media], "Cache-Control": "no-cache, private", "Vary": "Accept"}
+        if request.headers.get("If-None-Match") == served.etags[media]:
+            return web.Response(status=304, headers=headers)
+        ctype = openapi_v2.PROTOBUF_REPLY if media == openapi_v2.PROTOBUF else media
+        return web.Response(body=served.body(media), headers={**headers, "Content-Type": ctype})
 
     def _target(self, parts: list[str]) -> Target:
         if parts[:2] == ["api", "v1"]:
@@ -204,7 +258,15 @@ class ApiHttp:
         return Target(rt, namespace, name, sub)
 
     async def _serve(self, request: web.Request, t: Target) -> web.StreamResponse:
+        aggregated = self.aggregated.get(t.rt.group)
+        if aggregated is not None:
+            return await aggregated(request, t)
         method = request.method
+        review = reviews.REVIEWS.get((t.rt.group, t.rt.plural))
+        if review is not None:
+            if method != "POST" or t.name is not None:
+                raise status.method_not_allowed()
+            return json_response(review(self._user(request), await self._body(request)), 201)
         if t.name is None:
             if method == "GET":
                 if _truthy(request.query.get("watch")):
@@ -258,12 +320,12 @@ class ApiHttp:
         include = request.query.get("includeObject", "Metadata")
         return build_table(rt, items, include_object=include, resource_version=rv, include_headers=headers)
 
-    async def _get(self, request: web.Request, t: Target) -> web.Response:
+    async def _get(self, request: web.Request, t: Target) -> web.StreamResponse:
         assert t.name is not None
         if t.subresource == "scale":
             return json_response(self.api.get_scale(t.rt, t.namespace, t.name))
         if t.subresource == "log":
-            return self._log(request, t)
+            return await self._log(request, t)
         if t.subresource not in (None, "status"):
             raise status.method_not_allowed()
         obj = self.api.get(t.rt, t.namespace, t.name)
@@ -271,23 +333,62 @@ class ApiHttp:
             return json_response(self._table(request, t.rt, [obj], obj["metadata"]["resourceVersion"]))
         return json_response(obj)
 
-    def _log(self, request: web.Request, t: Target) -> web.Response:
+    async def _log(self, request: web.Request, t: Target) -> web.StreamResponse:
         assert t.name is not None
+        options = podlogs.parse_options(request.query, t.name)
         pod = self.api.get(t.rt, t.namespace, t.name)
-        containers = [c["name"] for c in pod["spec"].get("containers", [])]
-        container = request.query.get("container")
-        if container is None and len(containers) > 1:
-            raise status.bad_request(
-                f"a container name must be specified for pod {t.name}, choose one of: [{' '.join(containers)}]"
-            )
-        container = container or containers[0]
-        if container not in containers:
-            raise status.bad_request(f"container {container} is not valid for pod {t.name}")
-        lines = self.logs(t.namespace or "", t.name, container) if self.logs else []
-        tail = _int(request.query.get("tailLines"), "tailLines")
-        if tail is not None:
-            lines = lines[-tail:] if tail > 0 else []
-        return web.Response(text="".join(line + "\n" for line in lines), content_type="text/plain")
+        container = podlogs.choose_container(pod, options.container)
+        podlogs.check_readable(pod, container, options.previous)
+
+        entries = self._log_entries(pod, container)
+        data = podlogs.render(podlogs.select(entries, options), options.timestamps)
+        if not options.follow:
+            body = podlogs.limit(data, options.limit_bytes)
+            return web.Response(body=body, content_type="text/plain")
+        return await self._follow_log(request, pod, container, options, (len(entries), data))
+
+    def _log_entries(self, pod: Obj, container: str) -> list[podlogs.Entry]:
+        meta = pod["metadata"]
+        return self.logs(meta["namespace"], meta["name"], container) if self.logs else []
+
+    async def _follow_log(
+        self,
+        request: web.Request,
+        pod: Obj,
+        container: str,
+        options: podlogs.LogOptions,
+        first: tuple[int, bytes],
+    ) -> web.StreamResponse:
+        """`kubectl logs -f`: what is there, then each new line, until the container ends."""
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        sent, data = first
+        budget = options.limit_bytes
+        meta = pod["metadata"]
+        try:
+            while True:
+                chunk = podlogs.limit(data, budget)
+                if chunk:
+                    await response.write(chunk)
+                if budget is not None:
+                    budget -= len(chunk)
+                    if budget <= 0:
+                        break
+                current = self.api.store.get("pods", meta["namespace"], meta["name"])
+                if current is None or current["metadata"].get("uid") != meta["uid"]:
+                    break  # the pod is gone (or replaced by one of the same name)
+                ended = podlogs.has_ended(current, container)
+                entries = self._log_entries(pod, container)
+                data = podlogs.render(entries[sent:], options.timestamps)
+                sent = max(sent, len(entries))
+                if ended and not data:
+                    break
+                if not data:
+                    await asyncio.sleep(LOG_FOLLOW_INTERVAL)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        return response
 
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
         q = request.query
@@ -455,6 +556,7 @@ class ApiHttp:
         if t.subresource is not None:
             raise status.method_not_allowed()
         opts = await self._delete_options(request)
+        warnings: list[str] = []
         result = self.api.delete(
             t.rt,
             t.namespace,
@@ -463,8 +565,10 @@ class ApiHttp:
             propagation_policy=opts.get("propagationPolicy"),
             preconditions=opts.get("preconditions"),
             dry_run=bool(opts.get("dryRun")),
+            orphan_dependents=opts.get("orphanDependents"),
+            warnings=warnings,
         )
-        return json_response(result)
+        return json_response(result, 200, _warning_headers(WriteOptions(warnings=warnings)))
 
     async def _delete_options(self, request: web.Request) -> Obj:
         body = await self._body(request) or {}
@@ -475,10 +579,10 @@ class ApiHttp:
             body["gracePeriodSeconds"] = _int(q["gracePeriodSeconds"], "gracePeriodSeconds")
         if "propagationPolicy" in q:
             body["propagationPolicy"] = q["propagationPolicy"]
+        if "orphanDependents" in q:
+            body["orphanDependents"] = _truthy(q["orphanDependents"])
         if q.get("dryRun"):
             body["dryRun"] = [q["dryRun"]]
-        if body.get("orphanDependents") is True:
-            body["propagationPolicy"] = "Orphan"
         return body
 
     async def _delete_collection(self, request: web.Request, t: Target) -> web.Response:
@@ -490,6 +594,7 @@ class ApiHttp:
             field_selector=request.query.get("fieldSelector"),
         )
         deleted = []
+        warnings: list[str] = []
         for obj in list(items):
             meta = obj["metadata"]
             result = self.api.delete(
@@ -499,10 +604,13 @@ class ApiHttp:
                 grace_period_seconds=opts.get("gracePeriodSeconds"),
                 propagation_policy=opts.get("propagationPolicy"),
                 dry_run=bool(opts.get("dryRun")),
+                orphan_dependents=opts.get("orphanDependents"),
+                warnings=warnings,
             )
             deleted.append(result if result.get("kind") == t.rt.kind else obj)
         body = {"kind": t.rt.list_kind, "apiVersion": t.rt.api_version, "metadata": {"resourceVersion": str(self.api.store.rv)}, "items": deleted}
-        return json_response(body)
+        unique = WriteOptions(warnings=list(dict.fromkeys(warnings)))
+        return json_response(body, 200, _warning_headers(unique))
 
     async def _post_subresource(self, request: web.Request, t: Target) -> web.Response:
         body = await self._body(request)
@@ -510,6 +618,8 @@ class ApiHttp:
             return json_response(self._bind(t, body), 201)
         if t.rt.kind == "Pod" and t.subresource == "eviction" and self.on_eviction is not None:
             return json_response(self.on_eviction(t, body or {}), 201)
+        if t.rt.kind == "ServiceAccount" and t.subresource == "token" and t.name is not None:
+            return json_response(self.authn.token_request(t.namespace or "default", t.name, body), 201)
         raise status.method_not_allowed()
 
     def _bind(self, t: Target, body: Any) -> Obj:

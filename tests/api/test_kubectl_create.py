@@ -1,5 +1,7 @@
 """kubectl's typed `create` generators end to end: kubectl >= 1.32 sends their bodies
-as protobuf (application/vnd.kubernetes.protobuf), which the server must decode.
+as protobuf (application/vnd.kubernetes.protobuf), which the server must decode; 1.31
+sends JSON.  Every test runs with kubectl 1.37, 1.32 (the first protobuf sender) and
+1.31, each against a cluster of its own; a version not installed is skipped, saying why.
 
 Only kinds the embedded cluster serves are exercised here; the decoding of Job,
 CronJob, PodDisruptionBudget, HorizontalPodAutoscaler, TokenRequest and
@@ -11,33 +13,53 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
+from tests.api.conftest import FAST
+
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def get(kubectl: Kubectl, *args: str) -> dict[str, Any]:
-    found: dict[str, Any] = json.loads(kubectl("get", *args, "-o", "json").stdout)
+@pytest.fixture(scope="module", params=["kubectl", "kubectl_132", "kubectl_131"])
+def which(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def cluster(which: str) -> Iterator[EmbeddedCluster]:
+    with EmbeddedCluster(ClusterOptions(timings=FAST)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def run(request: pytest.FixtureRequest, which: str) -> Kubectl:
+    chosen: Kubectl = request.getfixturevalue(which)
+    return chosen
+
+
+def get(run: Kubectl, *args: str) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(run("get", *args, "-o", "json").stdout)
     return found
 
 
-def test_create_namespace(kubectl: Kubectl) -> None:
-    done = kubectl("create", "namespace", "pb-team")
+def test_create_namespace(run: Kubectl) -> None:
+    done = run("create", "namespace", "pb-team")
     assert "namespace/pb-team created" in done.stdout
-    ns = get(kubectl, "namespace", "pb-team")
+    ns = get(run, "namespace", "pb-team")
     assert ns["metadata"]["name"] == "pb-team"
     assert "creationTimestamp" in ns["metadata"]
 
 
-def test_create_deployment(kubectl: Kubectl) -> None:
-    kubectl(
+def test_create_deployment(run: Kubectl) -> None:
+    run(
         "create", "deployment", "pb-web", "--image=nginx:1.27", "--replicas=2",
         "--port=80",
     )  # fmt: skip
-    deploy = get(kubectl, "deployment", "pb-web")
+    deploy = get(run, "deployment", "pb-web")
     assert deploy["spec"]["replicas"] == 2
     assert deploy["spec"]["selector"] == {"matchLabels": {"app": "pb-web"}}
     container = deploy["spec"]["template"]["spec"]["containers"][0]
@@ -46,16 +68,14 @@ def test_create_deployment(kubectl: Kubectl) -> None:
     assert container["imagePullPolicy"] == "IfNotPresent"  # defaulted by the server
 
 
-def test_create_deployment_with_zero_replicas(kubectl: Kubectl) -> None:
-    kubectl("create", "deployment", "pb-idle", "--image=nginx:1.27", "--replicas=0")
-    assert get(kubectl, "deployment", "pb-idle")["spec"]["replicas"] == 0
+def test_create_deployment_with_zero_replicas(run: Kubectl) -> None:
+    run("create", "deployment", "pb-idle", "--image=nginx:1.27", "--replicas=0")
+    assert get(run, "deployment", "pb-idle")["spec"]["replicas"] == 0
 
 
-def test_create_deployment_with_command(kubectl: Kubectl) -> None:
-    kubectl(
-        "create", "deployment", "pb-sleep", "--image=busybox:1.36", "--", "sleep", "1d"
-    )
-    spec = get(kubectl, "deployment", "pb-sleep")["spec"]["template"]["spec"]
+def test_create_deployment_with_command(run: Kubectl) -> None:
+    run("create", "deployment", "pb-sleep", "--image=busybox:1.36", "--", "sleep", "1d")
+    spec = get(run, "deployment", "pb-sleep")["spec"]["template"]["spec"]
     assert spec["containers"][0]["command"] == ["sleep", "1d"]
 
 
@@ -68,11 +88,11 @@ def test_create_deployment_with_command(kubectl: Kubectl) -> None:
     ],
 )
 def test_create_service(
-    kubectl: Kubectl, kind: str, extra: list[str], expected_type: str
+    run: Kubectl, kind: str, extra: list[str], expected_type: str
 ) -> None:
     name = f"pb-svc-{kind}"
-    kubectl("create", "service", kind, name, *extra)
-    svc = get(kubectl, "service", name)
+    run("create", "service", kind, name, *extra)
+    svc = get(run, "service", name)
     assert svc["spec"]["type"] == expected_type
     port = svc["spec"]["ports"][0]
     assert port["protocol"] == "TCP"
@@ -81,54 +101,52 @@ def test_create_service(
         assert port["nodePort"] == 30081
 
 
-def test_create_headless_and_externalname_services(kubectl: Kubectl) -> None:
-    kubectl("create", "service", "clusterip", "pb-headless", "--clusterip=None")
-    assert get(kubectl, "service", "pb-headless")["spec"]["clusterIP"] == "None"
-    kubectl(
-        "create", "service", "externalname", "pb-ext", "--external-name=example.com"
-    )
-    ext = get(kubectl, "service", "pb-ext")["spec"]
+def test_create_headless_and_externalname_services(run: Kubectl) -> None:
+    run("create", "service", "clusterip", "pb-headless", "--clusterip=None")
+    assert get(run, "service", "pb-headless")["spec"]["clusterIP"] == "None"
+    run("create", "service", "externalname", "pb-ext", "--external-name=example.com")
+    ext = get(run, "service", "pb-ext")["spec"]
     assert (ext["type"], ext["externalName"]) == ("ExternalName", "example.com")
 
 
-def test_create_configmap(kubectl: Kubectl) -> None:
-    kubectl(
+def test_create_configmap(run: Kubectl) -> None:
+    run(
         "create", "configmap", "pb-cfg", "--from-literal=a=1",
         "--from-literal=b=two words",
     )  # fmt: skip
-    assert get(kubectl, "configmap", "pb-cfg")["data"] == {"a": "1", "b": "two words"}
+    assert get(run, "configmap", "pb-cfg")["data"] == {"a": "1", "b": "two words"}
 
 
-def test_create_secret_generic(kubectl: Kubectl) -> None:
-    kubectl("create", "secret", "generic", "pb-sec", "--from-literal=user=admin")
-    secret = get(kubectl, "secret", "pb-sec")
+def test_create_secret_generic(run: Kubectl) -> None:
+    run("create", "secret", "generic", "pb-sec", "--from-literal=user=admin")
+    secret = get(run, "secret", "pb-sec")
     assert secret["type"] == "Opaque"
     assert base64.b64decode(secret["data"]["user"]) == b"admin"
 
 
-def test_create_secret_docker_registry(kubectl: Kubectl) -> None:
-    kubectl(
+def test_create_secret_docker_registry(run: Kubectl) -> None:
+    run(
         "create", "secret", "docker-registry", "pb-reg", "--docker-server=r.example",
         "--docker-username=u", "--docker-password=p",
     )  # fmt: skip
-    secret = get(kubectl, "secret", "pb-reg")
+    secret = get(run, "secret", "pb-reg")
     assert secret["type"] == "kubernetes.io/dockerconfigjson"
     config = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
     assert config["auths"]["r.example"]["username"] == "u"
 
 
-def test_create_serviceaccount(kubectl: Kubectl) -> None:
-    done = kubectl("create", "serviceaccount", "pb-robot")
+def test_create_serviceaccount(run: Kubectl) -> None:
+    done = run("create", "serviceaccount", "pb-robot")
     assert "serviceaccount/pb-robot created" in done.stdout
-    assert get(kubectl, "serviceaccount", "pb-robot")["metadata"]["name"] == "pb-robot"
+    assert get(run, "serviceaccount", "pb-robot")["metadata"]["name"] == "pb-robot"
 
 
-def test_create_ingress(kubectl: Kubectl) -> None:
-    kubectl(
+def test_create_ingress(run: Kubectl) -> None:
+    run(
         "create", "ingress", "pb-ing", "--class=nginx",
         "--rule=foo.com/bar*=svc1:8080,tls=my-cert", "--rule=/path=svc2:http",
     )  # fmt: skip
-    spec = get(kubectl, "ingress", "pb-ing")["spec"]
+    spec = get(run, "ingress", "pb-ing")["spec"]
     assert spec["ingressClassName"] == "nginx"
     assert spec["tls"] == [{"hosts": ["foo.com"], "secretName": "my-cert"}]
     first, second = (rule["http"]["paths"][0] for rule in spec["rules"])
@@ -137,9 +155,9 @@ def test_create_ingress(kubectl: Kubectl) -> None:
     assert second["backend"]["service"]["port"] == {"name": "http"}
 
 
-def test_dry_run_server_with_protobuf_body(kubectl: Kubectl) -> None:
-    done = kubectl(
+def test_dry_run_server_with_protobuf_body(run: Kubectl) -> None:
+    done = run(
         "create", "configmap", "pb-dry", "--from-literal=k=v", "--dry-run=server"
     )
     assert "configmap/pb-dry created (server dry run)" in done.stdout
-    assert kubectl("get", "configmap", "pb-dry", check=False).returncode != 0
+    assert run("get", "configmap", "pb-dry", check=False).returncode != 0

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
+from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
 from kubecourse.embedded.controllers import podutil
 from kubecourse.embedded.controllers.scheduler import tolerates, unschedulable_message
+from tests.conftest import CONTROLLER_TIMINGS, InCluster
 
 CONTROL_PLANE = "kubecourse-control-plane"
 
@@ -234,3 +237,20 @@ def test_unschedulable_message_sorts_reasons_like_the_real_scheduler() -> None:
         "2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not "
         "helpful for scheduling, 2 No preemption victims found for incoming pod."
     )
+
+
+def test_pods_without_requests_still_fill_the_emptiest_node_first(
+    eventually: Any,
+) -> None:
+    """Scoring counts a container that requests nothing as 100m CPU / 200Mi on its node
+    (upstream's non-zero requests), so unrelated pods do not pile up on one worker."""
+    with EmbeddedCluster(ClusterOptions(timings=CONTROLLER_TIMINGS)) as cluster:
+        kube = InCluster(cluster)
+        ns = kube.namespace("spread-unowned")
+        nodes: list[str] = []
+        for i in range(6):
+            kube.create("pods", ns, pod(f"loner-{i}"))
+            nodes.append(eventually(lambda i=i: scheduled(kube, ns, f"loner-{i}"), what="binding"))
+
+    assert len(set(nodes[:3])) == 3, nodes
+    assert sorted(Counter(nodes).values()) == [2, 2, 2], nodes

@@ -41,6 +41,8 @@ def test_group_list_has_every_named_group_once_with_its_preferred_version() -> N
     assert names == [
         "apps",
         "events.k8s.io",
+        "authentication.k8s.io",
+        "authorization.k8s.io",
         "autoscaling",
         "batch",
         "networking.k8s.io",
@@ -48,6 +50,7 @@ def test_group_list_has_every_named_group_once_with_its_preferred_version() -> N
         "coordination.k8s.io",
         "discovery.k8s.io",
         "gateway.networking.k8s.io",
+        "metrics.k8s.io",
     ]
     assert len(set(names)) == len(names)
     apps = document["groups"][0]
@@ -250,3 +253,36 @@ def test_aggregated_discovery_deserialises_in_the_python_client(
     model = deserialize(document, "V2APIGroupDiscoveryList")
     assert model.items
     assert all(version.resources for item in model.items for version in item.versions)
+
+
+def test_metrics_group_is_listed_as_metrics_server_advertises_it() -> None:
+    legacy = api_resource_list(REGISTRY, "metrics.k8s.io", "v1beta1")["resources"]
+    assert legacy == [
+        {
+            "name": "nodes",
+            "singularName": "",
+            "namespaced": False,
+            "kind": "NodeMetrics",
+            "verbs": ["get", "list"],
+        },
+        {
+            "name": "pods",
+            "singularName": "",
+            "namespaced": True,
+            "kind": "PodMetrics",
+            "verbs": ["get", "list"],
+        },
+    ]
+    document = aggregated_discovery(REGISTRY, legacy_core=False)
+    group = next(
+        g for g in document["items"] if g["metadata"]["name"] == "metrics.k8s.io"
+    )
+    (version,) = group["versions"]
+    pods = next(r for r in version["resources"] if r["resource"] == "pods")
+    assert version["version"] == "v1beta1" and pods["scope"] == "Namespaced"
+    assert pods["singularResource"] == "" and pods["verbs"] == ["get", "list"]
+    assert pods["responseKind"] == {
+        "group": "metrics.k8s.io",
+        "version": "v1beta1",
+        "kind": "PodMetrics",
+    }

@@ -465,6 +465,8 @@ def test_root_lists_every_group_version_with_its_hash() -> None:
     assert set(root["paths"]) == {
         "api/v1",
         "apis/apps/v1",
+        "apis/authentication.k8s.io/v1",
+        "apis/authorization.k8s.io/v1",
         "apis/autoscaling/v1",
         "apis/autoscaling/v2",
         "apis/batch/v1",
@@ -472,6 +474,7 @@ def test_root_lists_every_group_version_with_its_hash() -> None:
         "apis/discovery.k8s.io/v1",
         "apis/events.k8s.io/v1",
         "apis/gateway.networking.k8s.io/v1",
+        "apis/metrics.k8s.io/v1beta1",
         "apis/networking.k8s.io/v1",
         "apis/policy/v1",
     }

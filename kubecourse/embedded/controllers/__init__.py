@@ -14,6 +14,8 @@
 | node-lifecycle | `nodelifecycle` | node lifecycle controller and taint-eviction controller |
 | endpoints | `endpoints` | endpoints controller |
 | endpointslice | `endpointslices` | endpointslice controller |
+| metrics-server | `metricsserver` (+ `usage`) | metrics-server (its scrapes; the API is `metricsapi`) |
+| horizontal-pod-autoscaler | `horizontal` (+ `replicacalc`, `hpastatus`) | HPA controller |
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from kubecourse.embedded.controllers.disruption import DisruptionController
 from kubecourse.embedded.controllers.endpoints import EndpointsController
 from kubecourse.embedded.controllers.endpointslices import EndpointSliceController
 from kubecourse.embedded.controllers.garbage import GarbageCollector
+from kubecourse.embedded.controllers.horizontal import HorizontalController
 from kubecourse.embedded.controllers.kubelet import Kubelet
+from kubecourse.embedded.controllers.metricsserver import MetricsServer
 from kubecourse.embedded.controllers.namespace import NamespaceController
 from kubecourse.embedded.controllers.nodelifecycle import NodeLifecycleController
 from kubecourse.embedded.controllers.replicaset import ReplicaSetController
@@ -47,4 +51,6 @@ def default_controllers(ctx: Context) -> list[Controller]:
         NodeLifecycleController(ctx),
         EndpointsController(ctx),
         EndpointSliceController(ctx),
+        MetricsServer(ctx),
+        HorizontalController(ctx),
     ]

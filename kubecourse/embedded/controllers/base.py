@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from kubecourse.embedded.api import Api, now_iso
+from kubecourse.embedded.metrics import ResourceMetrics
 from kubecourse.embedded.resources import REGISTRY, ResourceType
 from kubecourse.embedded.status import StatusError
 from kubecourse.embedded.store import Change, Store
@@ -43,6 +44,12 @@ class Timings:
     node_lease_renew: float = 10.0  # kubelet: Lease renewal (renewInterval, a quarter of the 40 s lease)
     node_status_update: float = 300.0  # kubelet: unchanged node status re-posted (nodeStatusReportFrequency)
     node_monitor_grace_period: float = 40.0  # node lifecycle controller: lease age before NotReady
+    # metrics-server's --metric-resolution and the HPA controller's kube-controller-manager flags
+    metrics_resolution: float = 15.0  # one scrape of every kubelet per resolution
+    hpa_sync_period: float = 15.0  # --horizontal-pod-autoscaler-sync-period
+    hpa_downscale_stabilization: float = 300.0  # --horizontal-pod-autoscaler-downscale-stabilization
+    hpa_cpu_initialization_period: float = 300.0  # --horizontal-pod-autoscaler-cpu-initialization-period
+    hpa_initial_readiness_delay: float = 30.0  # --horizontal-pod-autoscaler-initial-readiness-delay
     bookmark_interval: float = 30.0
 
 
@@ -52,6 +59,7 @@ class Context:
     store: Store
     timings: Timings = field(default_factory=Timings)
     logbook: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    metrics: ResourceMetrics = field(default_factory=ResourceMetrics)  # metrics-server's last scrape
     # Each running container's environment, as the kubelet set it at start (for exec).
     environ: dict[tuple[str, str, str], list[tuple[str, str]]] = field(default_factory=dict)
     # Containers whose process ended from outside the kubelet's own timeline (an attached

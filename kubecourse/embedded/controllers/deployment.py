@@ -377,16 +377,21 @@ class DeploymentController(Controller):
             REVISION
         ) == str(revision):
             return
-        self._annotate(current, {REVISION: str(revision)}, "deployments.apps")
+        # As upstream, through the status subresource: no new generation.
+        self._annotate(current, {REVISION: str(revision)}, "deployments.apps", "status")
 
     def _annotate(
-        self, obj: Obj, annotations: dict[str, str], resource: str = RS
+        self,
+        obj: Obj,
+        annotations: dict[str, str],
+        resource: str = RS,
+        subresource: str | None = None,
     ) -> Obj:
         new = copy.deepcopy(obj)
         new["metadata"].setdefault("annotations", {}).update(annotations)
         meta = obj["metadata"]
         return self.api.update(
-            self.ctx.rt(resource), meta["namespace"], meta["name"], new
+            self.ctx.rt(resource), meta["namespace"], meta["name"], new, subresource=subresource
         )
 
     # -- scaling ---------------------------------------------------------------------------

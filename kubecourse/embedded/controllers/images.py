@@ -280,6 +280,9 @@ class ContainerLog(list[str]):
         super().__init__(
             _substitute(line, env, started) if script else line for line in lines
         )
+        # When each line was written: start-up lines a tenth of a millisecond apart
+        # from the start, each loop line at its iteration.
+        self._stamps = [started + i * 1e-4 for i in range(len(lines))]
         self._script = script
         self._started = started
         self._env = env
@@ -294,7 +297,13 @@ class ContainerLog(list[str]):
         while self._emitted < iterations and super().__len__() < MAX_LOG_LINES:
             moment = self._started + script.runtime + self._emitted * script.period
             super().extend(_substitute(line, self._env, moment) for line in script.loop)
+            self._stamps.extend(moment + i * 1e-4 for i in range(len(script.loop)))
             self._emitted += 1
+
+    def stamped(self) -> list[tuple[float, str]]:
+        """Every line written by now, with the time it was written."""
+        self.refresh()
+        return list(zip(self._stamps, super().__iter__(), strict=True))
 
     def __iter__(self) -> Iterator[str]:
         self.refresh()

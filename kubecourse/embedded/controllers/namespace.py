@@ -99,7 +99,10 @@ class NamespaceController(Controller):
 
     def _delete(self, resource: str, namespace: str, name: str) -> None:
         try:
-            self.api.delete(REGISTRY.get(resource), namespace, name)
+            # The namespace deleter's explicit policy: a Job's pods go too.
+            self.api.delete(
+                REGISTRY.get(resource), namespace, name, propagation_policy="Background"
+            )
         except StatusError:
             pass
 

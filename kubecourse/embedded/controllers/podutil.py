@@ -162,24 +162,26 @@ def quantity(text: Any) -> float:
     return float(match.group(1)) * _SUFFIXES[match.group(2)]
 
 
-def pod_requests(pod: Obj) -> dict[str, float]:
+def pod_requests(pod: Obj, missing: Mapping[str, float] | None = None) -> dict[str, float]:
     """Effective requests: sum over containers, at least the largest init container,
-    plus overhead (upstream `PodRequests`)."""
+    plus overhead (upstream `PodRequests`).  `missing` gives each container a request
+    it does not set, as the scheduler's scoring does (`NonMissingContainerRequests`)."""
     spec = pod.get("spec") or {}
     total: dict[str, float] = {}
     for container in spec.get("containers") or []:
-        for name, value in _requests(container).items():
+        for name, value in _requests(container, missing).items():
             total[name] = total.get(name, 0.0) + value
     for container in spec.get("initContainers") or []:
-        for name, value in _requests(container).items():
+        for name, value in _requests(container, missing).items():
             total[name] = max(total.get(name, 0.0), value)
     for name, value in (spec.get("overhead") or {}).items():
         total[name] = total.get(name, 0.0) + quantity(value)
     return total
 
 
-def _requests(container: Obj) -> dict[str, float]:
+def _requests(container: Obj, missing: Mapping[str, float] | None = None) -> dict[str, float]:
     resources = container.get("resources") or {}
     requests = dict(resources.get("limits") or {})  # limits default requests
     requests.update(resources.get("requests") or {})
-    return {name: quantity(value) for name, value in requests.items()}
+    found = {name: quantity(value) for name, value in requests.items()}
+    return {**(missing or {}), **found}

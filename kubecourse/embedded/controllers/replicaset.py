@@ -6,18 +6,20 @@ deletionTimestamp) and terminal pods are not counted, so a replacement is create
 soon as a deletion starts; orphans matching the selector are adopted and owned pods that
 stop matching are released; scale-down picks victims by `ActivePodsWithRanks` order
 (unscheduled, Pending, not ready, lower deletion cost, more pods of the set on the same
-node, ready for less time on a log2 scale, more restarts, newer, then uid); status
+node, ready for less time, more restarts, newer; both times on upstream's log2 scale of
+nanoseconds with uid order inside a bucket); status
 counts replicas, fullyLabeledReplicas, readyReplicas, availableReplicas (ready for
 minReadySeconds) and observedGeneration; events SuccessfulCreate / SuccessfulDelete.
 
 Simplified: all missing pods are created at once (no slow-start batches), the rank
 counts only this ReplicaSet's pods (upstream also counts the Deployment's other sets'
-pods on the node), and the age comparison uses whole seconds.
+pods on the node), and timestamps have whole seconds, as the API stores them.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import time
 from collections import Counter
@@ -224,27 +226,74 @@ def pod_from_template(rs: Obj) -> Obj:
 
 
 def rank_victims(pods: list[Obj], now: float | None = None) -> list[Obj]:
-    """Pods in the order a ReplicaSet deletes them (upstream `ActivePodsWithRanks`)."""
+    """Pods in the order a ReplicaSet deletes them (upstream `ActivePodsWithRanks` with
+    the LogarithmicScaleDown and PodDeletionCost gates on, as they are by default)."""
     moment = time.time() if now is None else now
     per_node = Counter(p["spec"].get("nodeName") or "" for p in pods)
-    return sorted(pods, key=lambda p: _victim_key(p, per_node, moment))
+
+    def first(a: Obj, b: Obj) -> int:
+        return -1 if _deleted_before(a, b, per_node, moment) else 1
+
+    return sorted(pods, key=functools.cmp_to_key(first))
 
 
-def _victim_key(pod: Obj, per_node: Counter[str], now: float) -> tuple[object, ...]:
-    node = pod["spec"].get("nodeName") or ""
-    ready = podutil.is_ready(pod)
-    since = podutil.ready_since(pod) if ready else None
-    return (
-        1 if node else 0,
-        PHASE_RANK.get((pod.get("status") or {}).get("phase", "Pending"), 3),
-        1 if ready else 0,
-        _deletion_cost(pod),
-        -per_node[node] if node else 0,
-        _log2_bucket(now - since) if since is not None else 0,
-        -podutil.restart_count(pod),
-        -podutil.created_at(pod),
-        pod["metadata"].get("uid", ""),
-    )
+def _deleted_before(a: Obj, b: Obj, per_node: Counter[str], now: float) -> bool:
+    """Whether `a` goes before `b`; the eight rules of upstream's `Less`, in order."""
+    node_a, node_b = a["spec"].get("nodeName") or "", b["spec"].get("nodeName") or ""
+    if node_a != node_b and not (node_a and node_b):
+        return not node_a  # 1. unscheduled first
+    phase_a, phase_b = _phase_rank(a), _phase_rank(b)
+    if phase_a != phase_b:
+        return phase_a < phase_b  # 2. Pending, then Unknown, then Running
+    ready_a, ready_b = podutil.is_ready(a), podutil.is_ready(b)
+    if ready_a != ready_b:
+        return not ready_a  # 3. not ready first
+    if _deletion_cost(a) != _deletion_cost(b):
+        return _deletion_cost(a) < _deletion_cost(b)  # 4. lower deletion cost first
+    if per_node[node_a] != per_node[node_b]:
+        return per_node[node_a] > per_node[node_b]  # 5. doubled up first
+    if ready_a and ready_b:
+        order = _newer_first(a, b, podutil.ready_since(a), podutil.ready_since(b), now)
+        if order is not None:
+            return order  # 6. ready for less time first
+    if _max_restarts(a) != _max_restarts(b):
+        return _max_restarts(a) > _max_restarts(b)  # 7. more restarts first
+    order = _newer_first(a, b, _created(a), _created(b), now)
+    return bool(order)  # 8. newer first
+
+
+def _newer_first(
+    a: Obj, b: Obj, since_a: float | None, since_b: float | None, now: float
+) -> bool | None:
+    """Rules 6 and 8: the more recent time first, compared on a log2 scale of the age in
+    nanoseconds (pods in the same bucket by uid); a missing time counts as newest.  None
+    when the times are equal, so the next rule decides."""
+    if since_a == since_b:
+        return None
+    if since_a is None or since_b is None:
+        return since_a is None
+    rank_diff = _log2_rank(now - since_a) - _log2_rank(now - since_b)
+    if rank_diff == 0:
+        return str(a["metadata"].get("uid", "")) < str(b["metadata"].get("uid", ""))
+    return rank_diff < 0
+
+
+def _log2_rank(seconds: float) -> int:
+    nanoseconds = seconds * 1e9
+    return int(math.log2(nanoseconds)) if nanoseconds > 0 else -1
+
+
+def _phase_rank(pod: Obj) -> int:
+    return PHASE_RANK.get((pod.get("status") or {}).get("phase") or "", 0)
+
+
+def _created(pod: Obj) -> float | None:
+    return podutil.created_at(pod) if pod["metadata"].get("creationTimestamp") else None
+
+
+def _max_restarts(pod: Obj) -> int:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return max((int(s.get("restartCount") or 0) for s in statuses), default=0)
 
 
 def _deletion_cost(pod: Obj) -> int:
@@ -253,7 +302,3 @@ def _deletion_cost(pod: Obj) -> int:
         return int(text)
     except ValueError:
         return 0
-
-
-def _log2_bucket(seconds: float) -> int:
-    return int(math.log2(seconds)) if seconds >= 1 else 0

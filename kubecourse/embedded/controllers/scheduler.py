@@ -9,8 +9,8 @@ bound there) in that order, the first failing filter naming the node's reason; t
 upstream unschedulable message (`0/4 nodes are available: 1 node(s) had untolerated
 taint {node-role.kubernetes.io/control-plane: }, 3 Insufficient cpu. preemption: ...`)
 as condition PodScheduled=False/Unschedulable and a Warning FailedScheduling event;
-scoring by least-allocated resources (requests of 100m CPU / 200Mi when a pod has none,
-for scoring only) plus the spread of pods with the same controller across nodes, with
+scoring by least-allocated resources (each container that requests no CPU or memory
+counted as 100m / 200Mi, on the node as in the pod, for scoring only) plus the spread of pods with the same controller across nodes, with
 a random tie-break; binding sets `spec.nodeName` and PodScheduled=True, with the event
 `Scheduled` ("Successfully assigned default/web-abc to kubecourse-worker2").
 Unschedulable pods are retried when a node changes or a bound pod goes away.
@@ -51,6 +51,8 @@ NO_VICTIMS = "No preemption victims found for incoming pod"
 @dataclass
 class NodeUsage:
     requests: dict[str, float] = field(default_factory=dict)
+    # The same with 100m CPU / 200Mi for each container that requests none: what scoring sees.
+    scored: dict[str, float] = field(default_factory=dict)
     pods: int = 0
     owners: Counter[str] = field(default_factory=Counter)
 
@@ -112,6 +114,8 @@ class Scheduler(Controller):
             entry.pods += 1
             for name, value in podutil.pod_requests(pod).items():
                 entry.requests[name] = entry.requests.get(name, 0.0) + value
+            for name, value in podutil.pod_requests(pod, SCORING_DEFAULTS).items():
+                entry.scored[name] = entry.scored.get(name, 0.0) + value
             owner = controller_of(pod)
             if owner is not None:
                 entry.owners[str(owner.get("uid"))] += 1
@@ -318,15 +322,17 @@ def score_node(
 
 
 def _least_allocated(pod: Obj, node: Obj, usage: dict[str, NodeUsage]) -> float:
+    """Upstream NodeResourcesFit's LeastAllocated over cpu and memory, every container
+    that requests nothing counted as 100m CPU / 200Mi (on the node and in the pod)."""
     allocatable = (node.get("status") or {}).get("allocatable") or {}
-    used = usage.get(node["metadata"]["name"], NodeUsage()).requests
-    wanted = podutil.pod_requests(pod)
+    used = usage.get(node["metadata"]["name"], NodeUsage()).scored
+    wanted = podutil.pod_requests(pod, SCORING_DEFAULTS)
     scores: list[float] = []
-    for name, default in SCORING_DEFAULTS.items():
+    for name in SCORING_DEFAULTS:
         capacity = podutil.quantity(allocatable.get(name, "0"))
         if capacity <= 0:
             continue
-        requested = used.get(name, 0.0) + (wanted.get(name) or default)
+        requested = used.get(name, 0.0) + wanted.get(name, 0.0)
         scores.append(max(0.0, (capacity - requested) * 100 / capacity))
     return sum(scores) / len(scores) if scores else 0.0
 

@@ -203,41 +203,71 @@ _HPA_COLUMNS = (
 )
 
 
-def _resource_target(spec: Obj, current: Obj | None) -> str:
-    target = spec.get("target") or {}
-    name = spec.get("name", "")
-    now = "<unknown>"
-    if target.get("type") == "Utilization":
-        if current and isinstance(
-            (current.get("current") or {}).get("averageUtilization"), int
-        ):
-            now = f"{current['current']['averageUtilization']}%"
-        return f"{name}: {now}/{target.get('averageUtilization', 0)}%"
-    value = target.get("averageValue") or target.get("value") or "<auto>"
-    if current:
-        now = str((current.get("current") or {}).get("averageValue") or now)
-    return f"{name}: {now}/{value}"
+def _current(status: Obj | None, key: str) -> Any:
+    return ((status or {}).get("current") or {}).get(key)
+
+
+def _resource_target(source: Obj, status: Obj | None) -> str:
+    """`cpu: 40%/50%` (Utilization) or `memory: 120Mi/200Mi` (AverageValue)."""
+    target = source.get("target") or {}
+    name = source.get("name", "")
+    if target.get("averageValue") is not None:
+        now = _current(status, "averageValue") if status else None
+        return f"{name}: {now if now is not None else '<unknown>'}/{target['averageValue']}"
+    now = _current(status, "averageUtilization")
+    shown = f"{now}%" if isinstance(now, int) else "<unknown>"
+    wanted = target.get("averageUtilization")
+    return f"{name}: {shown}/{f'{wanted}%' if isinstance(wanted, int) else '<auto>'}"
+
+
+def _value_target(source: Obj, status: Obj | None) -> str:
+    """Pods, Object and External metrics: `current/target`, `(avg)` for per-pod values."""
+    target = source.get("target") or {}
+    average = target.get("averageValue")
+    if average is not None:
+        now = _current(status, "averageValue")
+        return f"{now if now is not None else '<unknown>'}/{average} (avg)"
+    now = _current(status, "value")
+    return f"{now if now is not None else '<unknown>'}/{target.get('value')}"
+
+
+_METRIC_FIELDS = {
+    "Resource": "resource",
+    "ContainerResource": "containerResource",
+    "Pods": "pods",
+    "Object": "object",
+    "External": "external",
+}
+
+
+def _metric_target(metric: Obj, status: Obj) -> str:
+    field = _METRIC_FIELDS.get(str(metric.get("type")))
+    if field is None:
+        return "<unknown type>"
+    source = metric.get(field) or {}
+    current = status.get(field)
+    if field in ("resource", "containerResource"):
+        return _resource_target(source, current)
+    if field == "pods":
+        now = _current(current, "averageValue")
+        wanted = (source.get("target") or {}).get("averageValue")
+        return f"{now if now is not None else '<unknown>'}/{wanted}"
+    return _value_target(source, current)
 
 
 def hpa_targets(hpa: Obj) -> str:
-    """TARGETS: `cpu: 40%/80%`, `cpu: <unknown>/80%`, `<none>` without metrics."""
+    """TARGETS as upstream's `formatHPAMetrics`: each spec metric against the status of
+    the same index (`cpu: 40%/50%`, `cpu: <unknown>/50%`), at most two, then `+ N more...`."""
     metrics = _list(hpa, "spec", "metrics")
     if not metrics:
         return "<none>"
-    current = {
-        (m.get("resource") or {}).get("name"): m.get("resource")
-        for m in _list(hpa, "status", "currentMetrics")
-        if m.get("type") == "Resource"
-    }
-    parts = []
-    for metric in metrics:
-        source = metric.get("resource") or metric.get("containerResource")
-        if source is None:
-            parts.append("<unknown>/<unknown>")
-            continue
-        parts.append(_resource_target(source, current.get(source.get("name"))))
-    shown = ", ".join(parts[:1] if len(parts) > 1 else parts)
-    return shown + (f" + {len(parts) - 1} more..." if len(parts) > 1 else "")
+    statuses = _list(hpa, "status", "currentMetrics")
+    parts = [
+        _metric_target(metric, statuses[i] if i < len(statuses) else {})
+        for i, metric in enumerate(metrics)
+    ]
+    shown = ", ".join(parts[:2])
+    return shown + (f" + {len(parts) - 2} more..." if len(parts) > 2 else "")
 
 
 def _hpa_cells(hpa: Obj, now: datetime) -> list[Cell]:
