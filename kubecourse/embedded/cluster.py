@@ -32,6 +32,7 @@ from kubecourse.embedded.conversion import ConvertingApi
 from kubecourse.embedded.resources import REGISTRY
 from kubecourse.embedded.server import ApiHttp
 from kubecourse.embedded.store import Store
+from kubecourse.embedded.streams import StreamServer
 from kubecourse.embedded.tls import ensure_certificates
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class EmbeddedCluster:
             on_eviction=eviction.handler(self.api),
             authn=Authenticator(self.options.token, self.store, signer),
             aggregated={"metrics.k8s.io": metricsapi.handler(self.api, self.ctx.metrics)},
+            streams=StreamServer(self.ctx),
         )
         self.controllers: list[Controller] = []
         self.port: int = self.options.port

@@ -32,6 +32,7 @@ from typing import Any
 from kubecourse.embedded import schemas
 from kubecourse.embedded.discovery import subresource_kind
 from kubecourse.embedded.resources import (
+    CONNECT_SUBRESOURCES,
     REGISTRY,
     SUBRESOURCE_VERBS,
     Registry,
@@ -407,6 +408,41 @@ def _log_operation(rt: ResourceType, gvk: tuple[str, str, str]) -> dict[str, Any
     }
 
 
+_STREAM_FLAGS = [
+    _query("container", "The container to connect to; the Pod's only one by default."),
+    _query("stderr", "Send the container's stderr.", "boolean"),
+    _query("stdin", "Pass stdin to the container.", "boolean"),
+    _query("stdout", "Send the container's stdout.", "boolean"),
+    _query("tty", "Allocate a terminal (stderr then goes to stdout).", "boolean"),
+]
+_COMMAND = _query("command", "The command and its arguments, not run in a shell.")
+_CONNECT_PARAMETERS = {
+    "exec": [_COMMAND, *_STREAM_FLAGS],
+    "attach": _STREAM_FLAGS,
+    "portforward": [_query("ports", "The ports to forward (WebSockets).", "integer")],
+}
+
+
+def _connect_operations(
+    rt: ResourceType, sub: str, gvk: tuple[str, str, str]
+) -> dict[str, Any]:
+    """GET and POST `connect` operations of a streaming subresource (exec, ...)."""
+    scope = "Namespaced" if rt.namespaced else ""
+    head, _, tail = _id("", rt, sub.capitalize()).partition(scope + rt.kind)
+    streamed = {"description": "OK", "content": {"*/*": {"schema": {"type": "string"}}}}
+    return {
+        method: _operation(
+            "connect",
+            f"connect {method.upper()} requests to {sub} of {rt.kind}",
+            f"connect{head}{method.capitalize()}{scope}{rt.kind}{tail}",
+            gvk,
+            parameters=_CONNECT_PARAMETERS[sub],
+            responses={"200": streamed},
+        )
+        for method in ("get", "post")
+    }
+
+
 # ---------------------------------------------------------------- paths
 
 
@@ -467,6 +503,8 @@ def _subresource_operations(rt: ResourceType, sub: str) -> dict[str, Any]:
     gvk = subresource_kind(rt, sub)
     if sub == "log":
         return _log_operation(rt, gvk)
+    if sub in CONNECT_SUBRESOURCES:
+        return _connect_operations(rt, sub, gvk)
     verbs = SUBRESOURCE_VERBS.get(sub, ("get",))
     return _item_operations(rt, verbs, gvk, sub.capitalize())
 
@@ -482,7 +520,11 @@ def _root_definitions(resources: list[ResourceType]) -> list[str]:
         names.append(_definition(rt.group, rt.version, rt.kind))
         if "list" in rt.verbs:
             names.append(_definition(rt.group, rt.version, rt.list_kind))
-        names.extend(_definition(*subresource_kind(rt, sub)) for sub in rt.subresources)
+        names.extend(
+            _definition(*subresource_kind(rt, sub))
+            for sub in rt.subresources
+            if sub not in CONNECT_SUBRESOURCES  # options in the query, no schema
+        )
     return names
 
 

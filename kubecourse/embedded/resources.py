@@ -134,7 +134,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         "pods",
         short=("po",),
         categories=ALL,
-        sub=("status", "binding", "eviction", "log"),
+        sub=("status", "binding", "eviction", "log", "exec", "attach", "portforward"),
     ),
     _rt(
         "", "v1", "Service", "services", short=("svc",), categories=ALL, sub=("status",)
@@ -313,6 +313,10 @@ SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
     "eviction": ("create",),
     "log": ("get",),
     "token": ("create",),
+    # The streaming ("connect") subresources, served by `kubecourse.embedded.streams`.
+    "exec": ("create", "get"),
+    "attach": ("create", "get"),
+    "portforward": ("create", "get"),
 }
 
 # The kind a subresource speaks, when it is not the parent's own kind.
@@ -322,7 +326,12 @@ SUBRESOURCE_KIND: dict[str, tuple[str, str, str]] = {
     "eviction": ("policy", "v1", "Eviction"),
     "log": ("", "v1", "Pod"),
     "token": ("authentication.k8s.io", "v1", "TokenRequest"),
+    "exec": ("", "v1", "PodExecOptions"),
+    "attach": ("", "v1", "PodAttachOptions"),
+    "portforward": ("", "v1", "PodPortForwardOptions"),
 }
+# Subresources that upgrade the connection (kube-apiserver's "connect" verbs).
+CONNECT_SUBRESOURCES = ("exec", "attach", "portforward")
 
 
 class Registry:

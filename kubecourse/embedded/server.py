@@ -33,7 +33,8 @@ from kubecourse.embedded.api import Api, WatchStream, WriteOptions
 from kubecourse.embedded.auth import ADMIN, Authenticator, UserInfo
 from kubecourse.embedded.protobuf import CONTENT_TYPE as PROTOBUF
 from kubecourse.embedded.protobuf import decode_request_body
-from kubecourse.embedded.resources import Registry, ResourceType
+from kubecourse.embedded.resources import CONNECT_SUBRESOURCES, Registry, ResourceType
+from kubecourse.embedded.streams import StreamServer
 from kubecourse.embedded.tables import build_table
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ class ApiHttp:
         on_eviction: Callable[[Target, Obj], Obj] | None = None,
         authn: Authenticator | None = None,
         aggregated: dict[str, AggregatedHandler] | None = None,
+        streams: StreamServer | None = None,
     ) -> None:
         self.api = api
         self.registry = registry
@@ -111,6 +113,7 @@ class ApiHttp:
         self.logs = logs
         self.on_eviction = on_eviction
         self.aggregated = dict(aggregated or {})
+        self.streams = streams  # exec, attach, portforward (WebSocket)
         self.server_address = "127.0.0.1:0"
 
     def app(self) -> web.Application:
@@ -274,6 +277,10 @@ class ApiHttp:
             if method == "DELETE":
                 return await self._delete_collection(request, t)
             raise status.method_not_allowed()
+        if t.subresource in CONNECT_SUBRESOURCES and self.streams is not None:
+            return await self.streams.serve(
+                request, t.namespace or "", t.name, t.subresource
+            )
         handler = {
             "GET": self._get,
             "PUT": self._put,

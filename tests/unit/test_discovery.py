@@ -171,6 +171,21 @@ def test_pod_log_binding_and_namespace_finalize() -> None:
     assert core["namespaces/finalize"]["verbs"] == ["update"]
 
 
+def test_pod_exec_attach_and_portforward_are_listed_as_upstream_lists_them() -> None:
+    core = entries("", "v1")
+    assert core["pods/exec"] == {
+        "name": "pods/exec",
+        "singularName": "",
+        "namespaced": True,
+        "kind": "PodExecOptions",
+        "verbs": ["create", "get"],
+    }
+    assert (core["pods/attach"]["kind"], core["pods/portforward"]["kind"]) == (
+        "PodAttachOptions",
+        "PodPortForwardOptions",
+    )
+
+
 def test_every_registered_subresource_is_listed() -> None:
     for group, version in REGISTRY.group_versions():
         listed = entries(group, version)

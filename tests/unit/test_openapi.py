@@ -347,7 +347,8 @@ def test_every_write_operation_takes_field_validation() -> None:
             "paths"
         ].items():
             for method in ("post", "put", "patch"):
-                if method in item:
+                # exec / attach / portforward POSTs are connections, not writes
+                if method in item and item[method]["x-kubernetes-action"] != "connect":
                     names = {p["name"] for p in item[method]["parameters"]}
                     assert {"fieldValidation", "fieldManager", "dryRun"} <= names, (
                         path,
@@ -501,3 +502,19 @@ def test_root_can_use_a_given_hash_function() -> None:
 def test_group_version_paths() -> None:
     assert group_version_path("", "v1") == "api/v1"
     assert group_version_path("apps", "v1") == "apis/apps/v1"
+
+
+def test_streaming_subresources_are_connect_operations_without_a_schema() -> None:
+    paths = openapi_v3_document(REGISTRY, "", "v1")["paths"]
+    item = paths["/api/v1/namespaces/{namespace}/pods/{name}/exec"]
+    assert (item["get"]["operationId"], item["post"]["operationId"]) == (
+        "connectCoreV1GetNamespacedPodExec",
+        "connectCoreV1PostNamespacedPodExec",
+    )
+    assert item["post"]["x-kubernetes-action"] == "connect"
+    assert item["get"]["x-kubernetes-group-version-kind"]["kind"] == "PodExecOptions"
+    assert {"command", "container", "stdin", "stdout", "stderr", "tty"} <= {
+        p["name"] for p in item["get"]["parameters"]
+    }
+    forward = paths["/api/v1/namespaces/{namespace}/pods/{name}/portforward"]
+    assert forward["get"]["operationId"] == "connectCoreV1GetNamespacedPodPortforward"

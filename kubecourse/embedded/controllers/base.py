@@ -97,6 +97,12 @@ class Context:
     clock: Clock = field(default_factory=Clock)
     logbook: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     metrics: ResourceMetrics = field(default_factory=ResourceMetrics)  # metrics-server's last scrape
+    # Each running container's environment, as the kubelet set it at start (for exec).
+    environ: dict[tuple[str, str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    # Containers whose process ended from outside the kubelet's own timeline (an attached
+    # shell left with `exit`): (when, exit code), and who wants to know (the kubelet).
+    exits: dict[tuple[str, str, str], tuple[float, int]] = field(default_factory=dict)
+    exit_listeners: list[Callable[[Key], None]] = field(default_factory=list)
     _event_names: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
 
     def _expire_events(self, namespace: str) -> None:
@@ -105,6 +111,12 @@ class Context:
 
     def rt(self, key: str) -> ResourceType:
         return REGISTRY.get(key)
+
+    def container_exited(self, namespace: str, pod: str, container: str, code: int) -> None:
+        """A container's process ended with `code` (its kubelet then reports it)."""
+        self.exits[(namespace, pod, container)] = (time.time(), code)
+        for listener in self.exit_listeners:
+            listener((namespace, pod))
 
     def record_event(
         self,

@@ -363,7 +363,9 @@ def finishes(container: Obj) -> tuple[float, int] | None:
     if text is None:
         bare = not container.get("command") and not container.get("args")
         shell_image = repository(str(container.get("image", ""))) in SHELL_IMAGES
-        return (0.0, 0) if bare and shell_image else None
+        # With stdin open (`kubectl run -it`) the shell waits for input instead.
+        reading = bool(container.get("stdin"))
+        return (0.0, 0) if bare and shell_image and not reading else None
     script = parse_script(text)
     if script.looping or script.runtime == float("inf") or not _only_simple(text):
         return None

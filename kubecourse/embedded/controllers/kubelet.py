@@ -30,7 +30,10 @@ resolved environment is what shell scripts see (`echo $GREETING`), and `$(VAR)` 
 command and args is expanded as the kubelet expands it.
 
 Heartbeats and power are in `heartbeat`; container restarts under restartPolicy
-OnFailure (CrashLoopBackOff) in `containers`.
+OnFailure (CrashLoopBackOff) in `containers`.  Each container's whole environment
+(`environment.container_env`, Service variables included) is fixed when it is created:
+its scripts see it and `kubectl exec` prints it.  A container whose attached shell
+left with `exit` ends with that code under restartPolicy Never (or OnFailure and 0).
 
 Simplified: no real probes (the rule above decides), no liveness restarts; a pod's
 containers start together, so one container's configuration error holds back the
@@ -49,6 +52,7 @@ from dataclasses import dataclass, field
 
 from kubecourse.embedded.controllers import (
     containers,
+    environment,
     images,
     podconfig,
     podstatus,
@@ -100,6 +104,7 @@ class Kubelet(Controller):
         self._images: dict[str, set[str]] = {}
         self._last_ip: dict[str, int] = {}
         self._heartbeats = Heartbeats(ctx)
+        ctx.exit_listeners.append(self.enqueue)
 
     def keys_for(self, change: Change) -> Iterable[Key]:
         """Pod keys are (namespace, name); a node's own heartbeat key is ("", node)."""
@@ -161,8 +166,9 @@ class Kubelet(Controller):
         live = {p["metadata"]["uid"] for p in self.store.items("pods")}
         for uid in [u for u in self._pods if u not in live]:
             del self._pods[uid]
-        for log_key in [k for k in self.ctx.logbook if k[:2] == key]:
-            del self.ctx.logbook[log_key]
+        for book in (self.ctx.logbook, self.ctx.environ, self.ctx.exits):
+            for entry in [k for k in book if k[:2] == key]:
+                del book[entry]
 
     def _resume(self, pod: Obj) -> PodProgress:
         """A pod that was running before the cluster restarted keeps running."""
@@ -175,9 +181,7 @@ class Kubelet(Controller):
         self._pods[pod["metadata"]["uid"]] = progress
         for container in pod["spec"]["containers"]:
             try:
-                progress.env[container["name"]] = podconfig.environment(
-                    self.store, pod, container
-                )
+                self._configure(pod, container, progress)
             except podconfig.ConfigError:
                 progress.env[container["name"]] = {}
             run = _run_from_status(pod, container["name"], moment)
@@ -301,9 +305,7 @@ class Kubelet(Controller):
         for container in pod["spec"]["containers"]:
             self._pulled(pod, container, elapsed)
             try:
-                progress.env[container["name"]] = podconfig.environment(
-                    self.store, pod, container
-                )
+                self._configure(pod, container, progress)
             except podconfig.ConfigError as err:
                 failures[container["name"]] = str(err)
                 self._event(pod, "Failed", f"Error: {err}", "Warning")
@@ -313,6 +315,14 @@ class Kubelet(Controller):
         for container in pod["spec"]["containers"]:
             self._event(pod, "Created", f"Created container: {container['name']}")
         return True
+
+    def _configure(self, pod: Obj, container: Obj, progress: PodProgress) -> None:
+        """The container's environment, fixed at creation as a real kubelet fixes it:
+        what its scripts see and what `kubectl exec env` prints."""
+        meta = pod["metadata"]
+        env = environment.container_env(self.store, pod, container)
+        self.ctx.environ[(meta["namespace"], meta["name"], container["name"])] = env
+        progress.env[container["name"]] = dict(env)
 
     def _config_error(self, pod: Obj, failures: dict[str, str]) -> None:
         """The sandbox is up (the pod has its IP); the named containers cannot be made."""
@@ -388,6 +398,13 @@ class Kubelet(Controller):
         run = progress.runs.setdefault(
             container["name"], containers.Run(started=progress.started)
         )
+        exited = self._exited(pod, container)
+        if exited is not None:
+            ended, code = exited
+            status = podstatus.terminated(
+                pod, container, run.started, ended, code, restarts=run.restarts, last=run.last
+            )
+            return status, None
         env = {
             "HOSTNAME": pod["metadata"]["name"],
             **progress.env.get(container["name"], {}),
@@ -409,6 +426,19 @@ class Kubelet(Controller):
         if step.restarted:
             self._write_log(pod, container, progress, run.started)
         return step.status, step.wait
+
+    def _exited(self, pod: Obj, container: Obj) -> tuple[float, int] | None:
+        """(when, code) if the container's process ended from outside its script (an
+        attached shell left with `exit`) and its restart policy keeps it ended.
+
+        Simplified: under restartPolicy Always (or OnFailure after a failure) a real
+        kubelet restarts such a container; here it stays Running."""
+        meta = pod["metadata"]
+        exited = self.ctx.exits.get((meta["namespace"], meta["name"], container["name"]))
+        policy = pod["spec"].get("restartPolicy")
+        if exited is None or policy == "Always" or (policy == "OnFailure" and exited[1]):
+            return None
+        return exited
 
     def _ready_after(self, pod: Obj, container: Obj) -> float | None:
         probe = container.get("readinessProbe")

@@ -17,8 +17,8 @@ item key it lacks) stops the mount with the volume plugin's message (`configmap 
 not found`, `configmap references non-existent config key: k`).
 
 Simplified: `envFrom` keys that are not valid variable names are kept (upstream skips
-them with an InvalidEnvironmentVariableNames event), and no Service variables
-(`enableServiceLinks`) are injected.
+them with an InvalidEnvironmentVariableNames event).  The whole environment, Service
+variables included, is `environment.container_env`.
 """
 
 from __future__ import annotations
@@ -43,13 +43,16 @@ class ConfigError(Exception):
 # -- environment -----------------------------------------------------------------------------
 
 
-def environment(store: Store, pod: Obj, container: Obj) -> dict[str, str]:
-    """The container's variables, or ConfigError naming what is missing."""
+def environment(
+    store: Store, pod: Obj, container: Obj, base: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The container's declared variables, or ConfigError naming what is missing;
+    `$(VAR)` may also name a variable of `base` (the Service variables)."""
     env: dict[str, str] = {}
     for source in container.get("envFrom") or []:
         env.update(_env_from(store, pod, source))
     for var in container.get("env") or []:
-        value = _env_value(store, pod, container, var, env)
+        value = _env_value(store, pod, container, var, {**(base or {}), **env})
         if value is not None:
             env[str(var["name"])] = value
     return env
@@ -63,7 +66,8 @@ def _env_from(store: Store, pod: Obj, source: Obj) -> dict[str, str]:
         data = _secret_data(store, pod, source["secretRef"])
     else:
         data = None
-    return {prefix + key: value for key, value in (data or {}).items()}
+    # A key with "=" can never be a variable name; the kubelet skips it.
+    return {prefix + key: value for key, value in (data or {}).items() if "=" not in key}
 
 
 def _env_value(
@@ -139,11 +143,15 @@ _LABEL_PATH = re.compile(r"^metadata\.(labels|annotations)\['(.*)'\]$")
 
 
 def field_value(pod: Obj, path: str) -> str:
-    """The downward API value of `fieldRef.fieldPath`."""
+    """The downward API value of `fieldRef.fieldPath` (whole label and annotation maps
+    as `key="value"` lines, as a downwardAPI volume file holds them)."""
     meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
     keyed = _LABEL_PATH.match(path)
     if keyed:
         return str((meta.get(keyed.group(1)) or {}).get(keyed.group(2), ""))
+    if path in ("metadata.labels", "metadata.annotations"):  # whole maps: downward API volumes
+        items = sorted((meta.get(path.split(".")[1]) or {}).items())
+        return "\n".join(f'{k}="{v}"' for k, v in items)
     simple = {
         "metadata.name": meta.get("name"),
         "metadata.namespace": meta.get("namespace"),
