@@ -26,7 +26,9 @@ from kubecourse.embedded import (
     defaults,
     deletion,
     generation,
+    ipaddresses,
     metrics,
+    plugins,
     ssa,
     status,
     validation,
@@ -60,7 +62,9 @@ SERVICE_NETWORK = (10 << 24) | (96 << 16)  # 10.96.0.0/12
 SERVICE_NETWORK_SIZE = 1 << 20
 # Kinds whose DELETE answers with the deleted object rather than a Status, as upstream
 # (the official client's return types say which: V1Service, V1PersistentVolumeClaim, ...).
-RETURNS_DELETED_OBJECT = {"Service", "ServiceAccount", "PersistentVolumeClaim", "PersistentVolume"}
+RETURNS_DELETED_OBJECT = {
+    "Service", "ServiceAccount", "PersistentVolumeClaim", "PersistentVolume", "ResourceQuota", "PodTemplate",
+}
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
@@ -98,7 +102,10 @@ class Api:
         return copy.deepcopy(self._existing(rt, namespace, name))
 
     def _existing(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
-        obj = self.store.get(rt.key, self._ns(rt, namespace), name)
+        if plugins.is_computed(rt):
+            obj = plugins.computed_get(rt, name)
+        else:
+            obj = self.store.get(rt.key, self._ns(rt, namespace), name)
         if obj is None:
             raise status.not_found(rt, name)
         return obj
@@ -117,13 +124,15 @@ class Api:
         labels = self._label_selector(label_selector)
         fields = self._field_selector(field_selector, rt)
         ns = self._ns(rt, namespace) if namespace else None
+        stored = plugins.computed_list(rt) if plugins.is_computed(rt) else None
         items = [
             obj
-            for obj in self.store.items(rt.key, ns)
+            for obj in (stored if stored is not None else self.store.items(rt.key, ns))
             if labels.matches(obj["metadata"].get("labels"))
             and fields.matches(obj)
         ]
-        items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        if stored is None:  # computed lists keep their own order
+            items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         rv = str(self.store.rv)
         if continue_token:
             start_after, rv = _decode_continue(continue_token)
@@ -165,6 +174,7 @@ class Api:
         causes = self._validate(rt, obj)
         if causes:
             raise status.invalid(rt, obj["metadata"].get("name") or "", causes)
+        plugins.validate_create(self.store, rt, obj)
         key_ns = obj["metadata"].get("namespace") or ""
         if self.store.get(rt.key, key_ns, obj["metadata"]["name"]) is not None:
             raise status.already_exists(rt, obj["metadata"]["name"])
@@ -172,7 +182,9 @@ class Api:
         if options.dry_run:
             obj["metadata"].pop("resourceVersion", None)
             return obj
-        return copy.deepcopy(self.store.write(rt.key, obj))
+        stored = copy.deepcopy(self.store.write(rt.key, obj))
+        plugins.after_create(self, rt, stored)
+        return stored
 
     def _prepare_new(self, rt: ResourceType, namespace: str | None, body: Obj) -> Obj:
         obj = copy.deepcopy(body)
@@ -193,6 +205,7 @@ class Api:
         defaulter = defaults.DEFAULTERS.get(rt.kind)
         if defaulter is not None:
             defaulter(obj)
+        plugins.default_create(rt, obj)
         return obj
 
     def _check_fields(self, rt: ResourceType, obj: Obj, options: WriteOptions) -> None:
@@ -260,23 +273,29 @@ class Api:
             )
 
     def _admit_create(self, rt: ResourceType, obj: Obj) -> None:
+        plugins.mutate_create(self.store, rt, obj)
         if rt.kind == "Service":
             self._allocate_service_ips(obj)
         if rt.kind == "Pod":
-            self._check_pod_quota(obj["metadata"]["namespace"], obj["metadata"]["name"])
+            meta = obj["metadata"]
+            self._check_pod_quota(meta["namespace"], meta.get("name") or meta.get("generateName") or "")
             admission.mount_service_account_token(self.store, obj)
 
     def _check_pod_quota(self, namespace: str, name: str) -> None:
-        """Every namespace behaves as if it had a ResourceQuota of `pods: MAX_PODS`, so a
-        slip of the slider or a `--replicas=100000` cannot drown a laptop: the extra
-        Pods are refused the way a real quota refuses them, and the ReplicaSet reports
-        FailedCreate events."""
+        """A guard, not an object: every namespace holds at most `max_pods_per_namespace`
+        Pods, so a slip of the slider or a `--replicas=100000` cannot drown a laptop.
+        The extra Pods are refused with a 403 shaped like a quota refusal (requested /
+        used / limited) that names the embedded cluster's limit rather than a
+        ResourceQuota, since none exists (`kubectl describe ns` says "No resource
+        quota.", as on kind); the ReplicaSet reports FailedCreate events.  Real
+        ResourceQuotas (quota.py) are checked as well, after validation."""
         used = self.store.count("pods", namespace)
         if used >= self.max_pods_per_namespace:
             limit = self.max_pods_per_namespace
             raise status.forbidden(
-                f'pods "{name}" is forbidden: exceeded quota: kubecourse-pods, requested: '
-                f"pods=1, used: pods={used}, limited: pods={limit}",
+                f'pods "{name}" is forbidden: exceeded the embedded cluster\'s limit of '
+                f"{limit} pods per namespace, requested: pods=1, used: pods={used}, "
+                f"limited: pods={limit}",
                 {"name": name, "kind": "pods"},
             )
 
@@ -297,6 +316,7 @@ class Api:
 
     def _free_cluster_ip(self) -> str:
         used = {s["spec"].get("clusterIP") for s in self.store.items("services")}
+        used |= ipaddresses.allocated(self.store)  # addresses IPAddress objects hold
         reserved = min(max(16, SERVICE_NETWORK_SIZE // 16), 256)
         for _ in range(1000):
             candidate = ip_str(SERVICE_NETWORK + random.randrange(reserved, SERVICE_NETWORK_SIZE - 1))
@@ -326,7 +346,7 @@ class Api:
             )
         elif rt.kind == "Service":
             causes += validation.validate_service_spec(spec)
-        return causes
+        return causes + plugins.kind_causes(rt, obj)
 
     def _record_manager(
         self,
@@ -409,6 +429,7 @@ class Api:
         redefault = defaults.UPDATE_DEFAULTERS.get(rt.kind)
         if redefault is not None:
             redefault(new)
+        plugins.default_update(rt, new)
         if rt.kind == "Service":
             self._keep_service_allocations(old, new)
         if rt.kind == "Pod":
@@ -438,6 +459,7 @@ class Api:
         causes = self._validate(rt, new) + self._validate_update(rt, old, new)
         if causes:
             raise status.invalid(rt, old["metadata"]["name"], causes)
+        plugins.validate_update(self.store, rt, old, new)
         self._record_manager(rt, old, new, options, subresource)
         if _same_content(old, new):
             return copy.deepcopy(old)  # a no-op write keeps its resourceVersion, as upstream
@@ -459,7 +481,7 @@ class Api:
             causes += validation.immutable(
                 "spec.clusterIPs[0]", old["spec"].get("clusterIP"), new["spec"].get("clusterIP")
             )
-        return causes
+        return causes + plugins.kind_update_causes(rt, old, new)
 
     def _finalized(self, old: Obj, new: Obj) -> bool:
         """The write that removes the last finalizer of a deleting object deletes it, once
@@ -597,7 +619,7 @@ class Api:
             "spec": {"replicas": obj["spec"].get("replicas", 1)},
             "status": {
                 "replicas": (obj.get("status") or {}).get("replicas", 0),
-                "selector": selector_spec_to_string(obj["spec"].get("selector")),
+                "selector": _scale_selector(rt, obj["spec"].get("selector")),
             },
         }
 
@@ -647,6 +669,7 @@ class Api:
         deletion.check_options(propagation_policy, orphan_dependents)
         obj = self._existing(rt, namespace, name)
         self._check_preconditions(rt, obj, preconditions or {})
+        plugins.check_delete(rt, obj)
         if dry_run:
             return copy.deepcopy(obj)
         if warnings is not None:
@@ -725,6 +748,7 @@ class Api:
     def _remove(self, rt: ResourceType, obj: Obj) -> Obj:
         meta = obj["metadata"]
         final = self.store.remove(rt.key, meta.get("namespace") or "", meta["name"])
+        plugins.after_remove(self, rt, final or obj)
         return copy.deepcopy(final or obj)
 
     def _success(self, rt: ResourceType, obj: Obj) -> Obj:
@@ -873,6 +897,13 @@ def _initial_events_end(rt: ResourceType, rv: int) -> Obj:
             "annotations": {"k8s.io/initial-events-end": "true"},
         },
     }
+
+
+def _scale_selector(rt: ResourceType, selector: Any) -> str:
+    """A ReplicationController's selector is a plain label map."""
+    if rt.kind == "ReplicationController":
+        return selector_spec_to_string({"matchLabels": selector or {}})
+    return selector_spec_to_string(selector)
 
 
 def _selector_matches(selector: Obj, labels: dict[str, str]) -> bool:

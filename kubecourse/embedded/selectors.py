@@ -464,6 +464,7 @@ _KIND_FIELDS: dict[str, dict[str, Callable[[Mapping[str, Any]], str]]] = {
     "Namespace": {"status.phase": _getter("status", "phase")},
     "Secret": {"type": _getter("type")},
     "ReplicaSet": {"status.replicas": _getter("status", "replicas", default=0)},
+    "ReplicationController": {"status.replicas": _getter("status", "replicas", default=0)},
 }
 
 

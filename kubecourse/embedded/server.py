@@ -267,6 +267,7 @@ class ApiHttp:
             if method != "POST" or t.name is not None:
                 raise status.method_not_allowed()
             return json_response(review(self._user(request), await self._body(request)), 201)
+        _check_verb(t, method, _truthy(request.query.get("watch")))
         if t.name is None:
             if method == "GET":
                 if _truthy(request.query.get("watch")):
@@ -629,6 +630,26 @@ class ApiHttp:
             raise status.bad_request("binding target name is required")
         self.api.bind(t.namespace or "default", t.name, node)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+
+_COLLECTION_VERBS = {"GET": "list", "POST": "create", "DELETE": "deletecollection"}
+_ITEM_VERBS = {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+def _check_verb(t: Target, method: str, watch: bool) -> None:
+    """A verb the resource does not serve is 405, as an uninstalled route is
+    (ComponentStatus is get and list only)."""
+    if t.subresource is not None:
+        return
+    verbs = _ITEM_VERBS if t.name is not None else _COLLECTION_VERBS
+    verb = "watch" if watch and method == "GET" else verbs.get(method)
+    if verb is None or verb in t.rt.verbs:
+        return
+    if verb == "watch":
+        raise status.method_not_allowed(
+            f'watch is not supported on resources of kind "{t.rt.qualified}"'
+        )
+    raise status.method_not_allowed()
 
 
 def _warning_headers(options: WriteOptions) -> dict[str, str] | None:

@@ -17,7 +17,7 @@ def test_a_huge_scale_is_capped_by_the_namespace_pod_quota(apps: k8s.AppsV1Api, 
     apps.patch_namespaced_deployment_scale("many", "quota", {"spec": {"replicas": 100000}})
     eventually(lambda: len(core.list_namespaced_pod("quota").items) == 500, timeout=60, what="500 pods")
     events = core.list_namespaced_event("quota", field_selector="reason=FailedCreate").items
-    assert events and "exceeded quota" in events[0].message
+    assert events and "exceeded the embedded cluster's limit of 500 pods per namespace" in events[0].message
     assert core.read_namespace("quota").status.phase == "Active"  # the server still answers
     apps.patch_namespaced_deployment_scale("many", "quota", {"spec": {"replicas": 0}})
     eventually(lambda: not core.list_namespaced_pod("quota").items, timeout=60, what="pods gone")
