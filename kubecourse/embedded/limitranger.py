@@ -240,8 +240,8 @@ def apply_defaults(store: Store, pod: Obj) -> None:
             limits.update(item.get("default") or {})
         notes: list[str] = []
         for prefix, group in (
-            ("init container", "initContainers"),
             ("container", "containers"),
+            ("init container", "initContainers"),
         ):
             for container in spec.get(group) or []:
                 notes += _merge(container, requests, limits, prefix)
