@@ -575,7 +575,7 @@ CAPTURED: dict[str, tuple[str, str, Obj]] = {
             "preemptionPolicy": "PreemptLowerPriority",
         },
     ),
-    "quota": (
+    "quota_scoped": (
         "kubectl create quota q --hard=pods=2,requests.cpu=1 --scopes=NotTerminating",
         "6b3873000a130a027631120d5265736f7572636551756f746112490a110a017112001a002200"
         "2a0032003800420012320a0b0a04706f647312030a01320a130a0c72657175657374732e6370"
