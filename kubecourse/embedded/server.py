@@ -331,7 +331,8 @@ class ApiHttp:
             raise status.method_not_allowed()
         obj = self.api.get(t.rt, t.namespace, t.name)
         if _wants_table(request):
-            return json_response(self._table(request, t.rt, [obj], obj["metadata"]["resourceVersion"]))
+            rv = obj["metadata"].get("resourceVersion", "")  # computed kinds have none
+            return json_response(self._table(request, t.rt, [obj], rv))
         return json_response(obj)
 
     async def _log(self, request: web.Request, t: Target) -> web.StreamResponse:

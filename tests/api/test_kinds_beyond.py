@@ -164,6 +164,8 @@ def test_get_cs_shows_the_components_healthy_and_the_deprecation_warning(
         ["controller-manager", "Healthy", "ok"],
         ["etcd-0", "Healthy", "ok"],
     ]
+    one = kubectl("get", "cs", "etcd-0").stdout.splitlines()
+    assert one[1].split() == ["etcd-0", "Healthy", "ok"]
 
 
 def test_component_statuses_are_read_only(
