@@ -24,7 +24,10 @@ lists one per ClusterIP.  Faithful:
 
 Simplified: addresses are only handed out from 10.96.0.0/12; ServiceCIDRs a user
 adds are stored but not allocated from (no servicecidrs controller sets their
-status), and deleting `kubernetes` leaves it Terminating while addresses are in use.
+status), and deleting `kubernetes` leaves it Terminating while addresses are in use
+(its Ready condition stays True, and Services are still given addresses); the repair
+pass runs at start only (upstream every few minutes), so an IPAddress deleted by hand
+while its Service exists comes back at the next start.
 """
 
 from __future__ import annotations

@@ -21,7 +21,9 @@ Faithful:
   upstream, so a generated name is shown as its `generateName` prefix.
 
 Simplified: the system classes resolve even before they are stored (a pod admitted
-while the cluster bootstraps); the scheduler does not preempt (its unschedulable
+while the cluster bootstraps); a deletecollection of priorityclasses stops at a
+system class (upstream's collection delete skips the check and removes them too);
+the scheduler does not preempt (its unschedulable
 message says no victims were found, as upstream's does when none would help).
 """
 
