@@ -215,8 +215,6 @@ def kind_causes(rt: ResourceType, obj: Obj) -> Causes:
 
 
 def kind_update_causes(rt: ResourceType, old: Obj, new: Obj) -> Causes:
-    if rt.kind == "ReplicationController":
-        return []
     if rt.kind == "PriorityClass":
         return priority.class_update_causes(old, new)
     if rt.kind == "IPAddress":
