@@ -7,7 +7,12 @@ PROTO_DIR holds copies (whole files or excerpts) of the upstream `generated.prot
 files of k8s.io/api and k8s.io/apimachinery (Apache-2.0, The Kubernetes Authors).
 They are not part of this repository and nothing is downloaded: save them first.
 Every `*.proto` file in the folder is parsed; only its `package`, `message`, field and
-`map<>` lines and the `// +optional` markers matter.
+`map<>` lines and the `// +optional` markers matter.  With `--base TABLE` (usually the
+shipped table itself), messages the folder does not define are kept from TABLE, so new
+kinds can be added from excerpts of their own .proto files only:
+
+    python tools/gen_protobuf_table.py /tmp/rbac-protos \
+        --base kubecourse/embedded/data/protobuf_fields.json
 
 The table keeps only the messages reachable from ROOTS.  Three facts of the Go types
 are not in the .proto text and are listed here by hand (from the upstream types.go):
@@ -58,6 +63,21 @@ ROOTS: dict[str, str] = {
     "authorization.k8s.io/v1/SelfSubjectRulesReview": (
         f"{API}.authorization.v1.SelfSubjectRulesReview"
     ),
+    # `kubectl create role|clusterrole|rolebinding|clusterrolebinding`, and the
+    # reviews client-go's delegating authenticators and authorizers send.
+    "rbac.authorization.k8s.io/v1/Role": f"{API}.rbac.v1.Role",
+    "rbac.authorization.k8s.io/v1/ClusterRole": f"{API}.rbac.v1.ClusterRole",
+    "rbac.authorization.k8s.io/v1/RoleBinding": f"{API}.rbac.v1.RoleBinding",
+    "rbac.authorization.k8s.io/v1/ClusterRoleBinding": (
+        f"{API}.rbac.v1.ClusterRoleBinding"
+    ),
+    "authorization.k8s.io/v1/SubjectAccessReview": (
+        f"{API}.authorization.v1.SubjectAccessReview"
+    ),
+    "authorization.k8s.io/v1/LocalSubjectAccessReview": (
+        f"{API}.authorization.v1.LocalSubjectAccessReview"
+    ),
+    "authentication.k8s.io/v1/TokenReview": f"{API}.authentication.v1.TokenReview",
 }
 
 # Messages with a JSON form of their own (decoded by special rules, not by fields).
@@ -67,6 +87,9 @@ SPECIAL: dict[str, str] = {
     f"{META}.Duration": "duration",
     "k8s.io.apimachinery.pkg.util.intstr.IntOrString": "intorstring",
     "k8s.io.apimachinery.pkg.api.resource.Quantity": "quantity",
+    # `ExtraValue` is a []string in JSON (a message of `repeated string items`).
+    f"{API}.authentication.v1.ExtraValue": "stringlist",
+    f"{API}.authorization.v1.ExtraValue": "stringlist",
 }
 
 _LOR = "localObjectReference"
@@ -184,6 +207,7 @@ _FIELD = re.compile(r"^(optional|repeated)\s+(\S+)\s+(\w+)\s*=\s*(\d+)")
 _MAP = re.compile(r"^map<\s*(\w+)\s*,\s*(\S+?)\s*>\s+(\w+)\s*=\s*(\d+)")
 
 Raw = dict[str, dict[int, dict[str, Any]]]
+Table = dict[str, dict[str, list[Any]]]  # full name -> field number -> entry
 
 
 def _qualify(type_name: str, package: str) -> str:
@@ -248,8 +272,18 @@ def _refs(field: dict[str, Any]) -> list[str]:
     return [] if kind in SCALARS or kind in SPECIAL else [kind]
 
 
-def reachable(messages: Raw) -> tuple[list[str], list[str]]:
-    """Messages reachable from ROOTS that are defined, and those that are not."""
+def _base_refs(fields: dict[str, list[Any]]) -> list[str]:
+    """The messages a table entry (of `--base`) refers to."""
+    return [
+        entry[3]
+        for entry in fields.values()
+        if entry[1] in ("message", "map") and entry[3] and "." in entry[3]
+    ]
+
+
+def reachable(messages: Raw, base: Table | None = None) -> tuple[list[str], list[str]]:
+    """Messages reachable from ROOTS that are defined (in the .proto input, else in the
+    `--base` table), and those that are not."""
     seen: set[str] = set()
     missing: set[str] = set()
     todo = list(ROOTS.values())
@@ -257,12 +291,15 @@ def reachable(messages: Raw) -> tuple[list[str], list[str]]:
         name = todo.pop()
         if name in seen or name in missing:
             continue
-        if name not in messages:
+        if name in messages:
+            seen.add(name)
+            for field in messages[name].values():
+                todo.extend(_refs(field))
+        elif base is not None and name in base:
+            seen.add(name)
+            todo.extend(_base_refs(base[name]))
+        else:
             missing.add(name)
-            continue
-        seen.add(name)
-        for field in messages[name].values():
-            todo.extend(_refs(field))
     return sorted(seen), sorted(missing)
 
 
@@ -292,13 +329,19 @@ def _entry(message: str, field: dict[str, Any], known: set[str]) -> list[Any]:
     return [JSON_NAMES.get(path, field["name"]), "message", flags, ref]
 
 
-def build(messages: Raw) -> dict[str, Any]:
-    known, missing = reachable(messages)
+def build(messages: Raw, base: Table | None = None) -> dict[str, Any]:
+    """The table of the messages reachable from ROOTS; with `base` (the `messages` of
+    an earlier table), a message the .proto input does not define is kept from it."""
+    known, missing = reachable(messages, base)
     table = {
-        name: {
-            str(num): _entry(name, field, set(known))
-            for num, field in sorted(messages[name].items())
-        }
+        name: (
+            {
+                str(num): _entry(name, field, set(known))
+                for num, field in sorted(messages[name].items())
+            }
+            if name in messages
+            else dict((base or {})[name])
+        )
         for name in known
     }
     _check_lists(table)
@@ -355,11 +398,21 @@ def main() -> None:
         default=Path(__file__).resolve().parents[1]
         / "kubecourse/embedded/data/protobuf_fields.json",
     )
+    parser.add_argument(
+        "--base",
+        type=Path,
+        help="an earlier table: its messages are kept where PROTO_DIR does not define "
+        "them (to add kinds from a few .proto excerpts without every input file)",
+    )
     args = parser.parse_args()
     messages: Raw = {}
     for path in sorted(args.proto_dir.glob("*.proto")):
         parse_proto(path.read_text(), messages)
-    table = build(messages)
+    earlier = json.loads(args.base.read_text()) if args.base else {}
+    table = build(messages, earlier.get("messages"))
+    # What the earlier table could not decode stays undecoded unless now defined.
+    still = set(earlier.get("undecoded", [])) - set(table["messages"])
+    table["undecoded"] = sorted(set(table["undecoded"]) | still)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(dump(table))
     print(f"{len(table['messages'])} messages -> {args.output}")

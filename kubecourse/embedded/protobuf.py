@@ -2,8 +2,8 @@
 
 kubectl >= 1.32 sends `Content-Type: application/vnd.kubernetes.protobuf` for its typed
 generators (`create deployment|service|configmap|secret|namespace|job|cronjob|
-poddisruptionbudget|serviceaccount|ingress|quota|priorityclass|token`, `autoscale`,
-`auth can-i`).  The body
+poddisruptionbudget|serviceaccount|ingress|quota|priorityclass|token|role|
+clusterrole|rolebinding|clusterrolebinding`, `autoscale`, `auth can-i`).  The body
 is the 4-byte magic `k8s\\0` and a `runtime.Unknown` envelope {1 typeMeta {1 apiVersion,
 2 kind}, 2 raw, 3 contentEncoding, 4 contentType}; `raw` is the proto2 encoding of the
 typed object.  `decode_request_body` turns it into the dict kubectl would have sent as
@@ -14,6 +14,8 @@ Decoded faithfully, for the kinds in the table's `roots`:
 - every field of the messages reachable from those kinds: scalars, repeated fields
   (packed or not), maps (entries {1 key, 2 value}), nested and embedded (`inline`)
   messages; `bytes` (Secret.data, ConfigMap.binaryData) as base64 strings as in JSON;
+- ExtraValue (SubjectAccessReview / UserInfo `extra`) as the list of strings it is
+  in JSON;
 - Time / MicroTime {seconds, nanos} as RFC 3339 UTC strings (a zero Time is left
   out when `+optional`, e.g. creationTimestamp, as kubectl's JSON does, and `null`
   otherwise), IntOrString as int or str, Quantity as its string;
@@ -199,6 +201,12 @@ def _special(kind: str, raw: bytes) -> Any:
         return _int_or_string(raw)
     if kind == "quantity":
         return str(_simple(raw, {1: "string"}).get(1, ""))
+    if kind == "stringlist":  # ExtraValue {repeated string items = 1}: a []string
+        return [
+            _scalar("string", wire, item)
+            for number, wire, item in iter_fields(raw)
+            if number == 1
+        ]
     return _signed(int(_simple(raw, {1: "int64"}).get(1, 0)), 64)  # duration (ns)
 
 
@@ -224,7 +232,14 @@ def _value(kind: str, wire: int, value: int | bytes, depth: int) -> Any:
     if wire != LEN:
         raise ValueError(f"wire type {wire} for an embedded message")
     assert isinstance(value, bytes)
-    if kind in ("time", "microtime", "intorstring", "quantity", "duration"):
+    if kind in (
+        "time",
+        "microtime",
+        "intorstring",
+        "quantity",
+        "duration",
+        "stringlist",
+    ):
         return _special(kind, value)
     return decode_message(kind, value, depth + 1)
 
