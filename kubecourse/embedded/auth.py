@@ -23,12 +23,17 @@ Such tokens are accepted, like a real API server accepts them: the request is th
 with the `authentication.kubernetes.io/credential-id` extra (`JTI=<jti>`, and the pod's
 name and uid for a pod-bound token).  A token is refused (401) when it has expired,
 names another audience, or its service account (or bound object) is gone or was
-re-created.  What it may do is reviews.py's business: RBAC is not simulated, there are
-no Roles or bindings, so a service account may do what one may do in a fresh cluster.
+re-created.  What it may do is the RBAC authorizer's business (rbac/).
+
+`review` answers a TokenReview (authentication.k8s.io/v1) with the same checks, for
+the audiences asked (the API server's when none): the user, the audiences the token
+was accepted for, or `token audiences ["vault"] is invalid for the target audiences
+[...]`; any other refusal is `invalid bearer token`.
 
 Tokens are never logged.  Not faithful: tokens signed by this server only (no external
 issuers, OIDC discovery documents or JWKS endpoint), no `--service-account-max-token-
-expiration`, and no TokenReview API.
+expiration`; a TokenReview of an expired or orphaned token says `invalid bearer
+token` rather than the JWT validator's own words.
 """
 
 from __future__ import annotations
@@ -167,19 +172,48 @@ class Authenticator:
             raise status.forbidden(
                 'forbidden: User "system:anonymous" cannot access this cluster: the token is not valid'
             )
-        user = self._service_account_user(claims)
+        user = self._service_account_user(claims, (API_AUDIENCE,))
         if user is None:
             raise status.unauthorized()
         return user
 
-    def _service_account_user(self, claims: Obj) -> UserInfo | None:
+    def review(
+        self, token: str, audiences: list[str]
+    ) -> tuple[UserInfo | None, list[str], str]:
+        """A TokenReview: (the user, the audiences it was accepted for, the error)."""
+        audiences = audiences or [API_AUDIENCE]
+        if hmac.compare_digest(token.encode(), self._admin_token):
+            # A static token knows no audiences: it is valid for the API server's only.
+            if API_AUDIENCE in audiences:
+                return ADMIN, [API_AUDIENCE], ""
+            return None, [], "invalid bearer token"
+        claims = self.signer.verify(token) if self.signer is not None else None
+        if claims is None:
+            return None, [], "invalid bearer token"
+        accepted = [a for a in audiences if a in (claims.get("aud") or [])]
+        if not accepted:
+            theirs = " ".join(json.dumps(str(a)) for a in claims.get("aud") or [])
+            ours = " ".join(json.dumps(a) for a in audiences)
+            return (
+                None,
+                [],
+                f"token audiences [{theirs}] is invalid for the target audiences [{ours}]",
+            )
+        user = self._service_account_user(claims, tuple(accepted))
+        if user is None:
+            return None, [], "invalid bearer token"
+        return user, accepted, ""
+
+    def _service_account_user(
+        self, claims: Obj, audiences: tuple[str, ...]
+    ) -> UserInfo | None:
         now = time.time()
-        audiences = claims.get("aud") or []
+        token_audiences = claims.get("aud") or []
         if not (
             isinstance(claims.get("exp"), int) and claims["exp"] > now - CLOCK_SKEW
         ):
             return None
-        if claims.get("iss") != ISSUER or API_AUDIENCE not in audiences:
+        if claims.get("iss") != ISSUER or not set(audiences) & set(token_audiences):
             return None
         private = claims.get("kubernetes.io") or {}
         namespace = str(private.get("namespace", ""))

@@ -3,17 +3,18 @@ checklist, in kube-apiserver's order, behind a few hooks that `Api` calls.
 
 | hook (Api) | what runs |
 |---|---|
-| `default_create` / `default_update` (after the kind's defaulter) | ReplicationController, PodTemplate, ResourceQuota, LimitRange, PriorityClass, CRD defaulting |
+| `default_create` / `default_update` (after the kind's defaulter) | ReplicationController, PodTemplate, ResourceQuota, LimitRange, PriorityClass, CRD, RBAC defaulting |
 | `mutate_create` (mutating admission) | LimitRanger defaults, then Priority, on Pods |
-| `kind_causes` / `kind_update_causes` (validation) | the new kinds' validation (422) |
-| `validate_create` / `validate_update` (validating admission) | LimitRanger limits, PriorityClass single default, CRD refusal, ClusterIP already held, then ResourceQuota |
+| `kind_causes` / `kind_update_causes` (validation) | the new kinds' validation (422), RBAC's (`roleRef` immutable) |
+| `validate_create` / `validate_update` (validating admission) | LimitRanger limits, PriorityClass single default, CRD refusal, ClusterIP already held, RBAC escalation prevention (the rbac registry's), then ResourceQuota |
 | `check_delete` | system PriorityClasses and the installed CRDs are not deletable |
 | `after_create` / `after_remove` | a Service's IPAddresses recorded and released |
 | `computed_get` / `computed_list` | ComponentStatus, answered on each read |
-| `ensure_builtin_objects` (at start) | system PriorityClasses, the `kubernetes` ServiceCIDR and its repair pass, the Gateway API CRDs |
+| `ensure_builtin_objects` (at start) | system PriorityClasses, the `kubernetes` ServiceCIDR and its repair pass, the Gateway API CRDs, the RBAC bootstrap policy and kubeadm's bindings |
 
 The modules behind them say what is faithful and what is simplified: priority.py,
-quota.py, limitranger.py, ipaddresses.py, crds.py, componentstatus.py.
+quota.py, limitranger.py, ipaddresses.py, crds.py, componentstatus.py, and
+rbac/validation.py, rbac/escalation.py, rbac/reconcile.py.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from kubecourse.embedded import (
     quota,
     validation,
 )
+from kubecourse.embedded.rbac import escalation as rbac_escalation
+from kubecourse.embedded.rbac import reconcile as rbac_reconcile
+from kubecourse.embedded.rbac import validation as rbac_validation
 from kubecourse.embedded.resources import REGISTRY, ResourceType
 from kubecourse.embedded.store import Store
 
@@ -76,9 +80,16 @@ DEFAULTERS = {
 
 
 def default_create(rt: ResourceType, obj: Obj) -> None:
+    if _is_rbac(rt):
+        rbac_validation.default(rt.kind, obj)
+        return
     defaulter = DEFAULTERS.get(rt.kind)
     if defaulter is not None:
         defaulter(obj)
+
+
+def _is_rbac(rt: ResourceType) -> bool:
+    return rt.group == "rbac.authorization.k8s.io"
 
 
 def default_update(rt: ResourceType, obj: Obj) -> None:
@@ -116,12 +127,16 @@ def validate_create(store: Store, rt: ResourceType, obj: Obj) -> None:
         crds.check_create(obj)
     elif rt.kind == "Service":
         ipaddresses.check_available(store, obj)
+    elif _is_rbac(rt):
+        rbac_escalation.check(store, rt.kind, obj)
     if rt.namespaced:
         quota.admit_create(store, rt, obj)
 
 
 def validate_update(store: Store, rt: ResourceType, old: Obj, new: Obj) -> None:
-    if rt.kind == "PriorityClass":
+    if _is_rbac(rt):
+        rbac_escalation.check(store, rt.kind, new, old)
+    elif rt.kind == "PriorityClass":
         priority.check_single_default(store, new, creating=False)
     elif (
         rt.kind == "CustomResourceDefinition"
@@ -210,11 +225,15 @@ VALIDATORS = {
 
 
 def kind_causes(rt: ResourceType, obj: Obj) -> Causes:
+    if _is_rbac(rt):
+        return rbac_validation.causes(rt.kind, obj)
     validator = VALIDATORS.get(rt.kind)
     return validator(obj) if validator is not None else []
 
 
 def kind_update_causes(rt: ResourceType, old: Obj, new: Obj) -> Causes:
+    if _is_rbac(rt):
+        return rbac_validation.update_causes(rt.kind, old, new)
     if rt.kind == "PriorityClass":
         return priority.class_update_causes(old, new)
     if rt.kind == "IPAddress":
@@ -258,3 +277,4 @@ def ensure_builtin_objects(api: Api, now: str) -> None:
         lambda name: api.store.get(crds.STORE_KEY, "", name) is not None,
         now,
     )
+    rbac_reconcile.ensure(api)

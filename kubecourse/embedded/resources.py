@@ -154,6 +154,15 @@ KINDS_BEYOND_THE_CHECKLIST: tuple[ResourceType, ...] = (
     _rt("networking.k8s.io", "v1", "ServiceCIDR", "servicecidrs", False, sub=("status",)),
 )
 
+# RBAC (kubecourse/embedded/rbac/): the kinds the authorizer reads.
+RBAC = "rbac.authorization.k8s.io"
+RBAC_KINDS: tuple[ResourceType, ...] = (
+    _rt(RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", False),
+    _rt(RBAC, "v1", "ClusterRole", "clusterroles", False),
+    _rt(RBAC, "v1", "RoleBinding", "rolebindings"),
+    _rt(RBAC, "v1", "Role", "roles"),
+)
+
 RESOURCES: tuple[ResourceType, ...] = (
     _rt(
         "", "v1", "Namespace", "namespaces", False, ("ns",), sub=("status", "finalize")
@@ -235,11 +244,14 @@ RESOURCES: tuple[ResourceType, ...] = (
     _rt("events.k8s.io", "v1", "Event", "events", short=("ev",), storage="events"),
     # Reviews: created and answered, never stored (reviews.py).
     *(
-        _rt(group, "v1", kind, f"{kind.lower()}s", False, verbs=("create",))
-        for group, kind in (
-            ("authentication.k8s.io", "SelfSubjectReview"),
-            ("authorization.k8s.io", "SelfSubjectAccessReview"),
-            ("authorization.k8s.io", "SelfSubjectRulesReview"),
+        _rt(group, "v1", kind, f"{kind.lower()}s", namespaced, verbs=("create",))
+        for group, kind, namespaced in (
+            ("authentication.k8s.io", "SelfSubjectReview", False),
+            ("authentication.k8s.io", "TokenReview", False),
+            ("authorization.k8s.io", "LocalSubjectAccessReview", True),
+            ("authorization.k8s.io", "SelfSubjectAccessReview", False),
+            ("authorization.k8s.io", "SelfSubjectRulesReview", False),
+            ("authorization.k8s.io", "SubjectAccessReview", False),
         )
     ),
     # Stored as v2; v1 is converted from it (conversion.py).
@@ -294,6 +306,7 @@ RESOURCES: tuple[ResourceType, ...] = (
     _rt("coordination.k8s.io", "v1", "Lease", "leases"),
     _rt("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
     *KINDS_BEYOND_THE_CHECKLIST,
+    *RBAC_KINDS,
     # Gateway API, served as a cluster with its CRDs installed serves it.
     _rt(
         GATEWAY,

@@ -1,259 +1,52 @@
-"""Authorization, and the self-review APIs kubectl's `auth` commands call.
+"""The review APIs: created and answered at once, never stored.
 
-RBAC is not simulated: the server knows the ClusterRoleBindings a fresh kind cluster
-has for the identities that can reach it (auth.py), with their rules, and nothing else
-(no Role or RoleBinding objects are served).  So:
+| kind | group | kubectl | answered by |
+|---|---|---|---|
+| SelfSubjectReview | authentication.k8s.io | `auth whoami` | the requester (after impersonation) |
+| TokenReview | authentication.k8s.io | | the authenticator (auth.py) |
+| SelfSubjectAccessReview | authorization.k8s.io | `auth can-i VERB RESOURCE` | the RBAC authorizer |
+| SelfSubjectRulesReview | authorization.k8s.io | `auth can-i --list` | the rule resolver |
+| SubjectAccessReview | authorization.k8s.io | | the RBAC authorizer, for `spec.user` / `spec.groups` |
+| LocalSubjectAccessReview (namespaced) | authorization.k8s.io | | the same, in the URL's namespace |
 
-- the admin (`kubeadm:cluster-admins`, or `system:masters`) may do everything, through
-  `cluster-admin`;
-- every authenticated user gets `system:basic-user` (create the three self reviews),
-  `system:discovery` and `system:public-info-viewer` (GET the discovery, OpenAPI,
-  version and health paths); service accounts also get
-  `system:service-account-issuer-discovery`.  That is all a service account may do
-  in a real cluster without bindings; anything else is 403 with kube-apiserver's
-  message (`pods is forbidden: User "system:serviceaccount:default:default" cannot
-  list resource "pods" in API group "" in the namespace "default"`).
+Faithful: the access reviews answer `allowed` with RBAC's reason (`RBAC: allowed by
+ClusterRoleBinding "..." of ClusterRole "..." to Group "..."`), or not allowed with
+the reason of a refusal (a missing role's error); a SubjectAccessReview evaluates
+exactly the user, groups, uid and extra it names (no implicit
+`system:authenticated`); validation as upstream (exactly one of resourceAttributes
+and nonResourceAttributes, a user or a group, empty metadata, a
+LocalSubjectAccessReview's `spec.resourceAttributes.namespace` equal to its
+namespace and no nonResourceAttributes); a SelfSubjectRulesReview needs
+`spec.namespace` (400 `no namespace on request`) and lists every rule bound to the
+requester there, `incomplete` with the `evaluationError` when a bound role is
+missing; a TokenReview needs `spec.token` (400) and answers `authenticated`, the
+user and the audiences, or the `error`.
 
-Served (create only, cluster-scoped, nothing stored): `SelfSubjectReview`
-(authentication.k8s.io/v1, `kubectl auth whoami`), `SelfSubjectAccessReview` (`kubectl
-auth can-i`, with RBAC's reason `RBAC: allowed by ClusterRoleBinding "..." of
-ClusterRole "..." to Group "..."`) and `SelfSubjectRulesReview` (`kubectl auth can-i
---list`), all authorization.k8s.io/v1.  Not served: SubjectAccessReview,
-LocalSubjectAccessReview and TokenReview.
+Simplified: field and label selectors of resource attributes (alpha upstream) are
+ignored.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any
 
 from kubecourse.embedded import status
-from kubecourse.embedded.auth import UserInfo
+from kubecourse.embedded.auth import Authenticator, UserInfo
+from kubecourse.embedded.rbac.authorizer import Authorizer, aggregate
+from kubecourse.embedded.rbac.rules import Attributes
 
 Obj = dict[str, Any]
-
-ALL: Obj = {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}
-SELF_REVIEWS = [
-    {
-        "verbs": ["create"],
-        "apiGroups": ["authentication.k8s.io"],
-        "resources": ["selfsubjectreviews"],
-    },
-    {
-        "verbs": ["create"],
-        "apiGroups": ["authorization.k8s.io"],
-        "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
-    },
-]
-DISCOVERY_URLS = [
-    "/api",
-    "/api/*",
-    "/apis",
-    "/apis/*",
-    "/healthz",
-    "/livez",
-    "/openapi",
-    "/openapi/*",
-    "/readyz",
-    "/version",
-    "/version/",
-]
-PUBLIC_URLS = ["/healthz", "/livez", "/readyz", "/version", "/version/"]
-ISSUER_URLS = [
-    "/.well-known/openid-configuration",
-    "/.well-known/openid-configuration/",
-    "/openid/v1/jwks",
-    "/openid/v1/jwks/",
-]
-
-
-@dataclass(frozen=True)
-class Binding:
-    """A ClusterRoleBinding of a fresh kind cluster, with its ClusterRole's rules."""
-
-    name: str
-    role: str
-    group: str
-    resource_rules: tuple[Obj, ...] = ()
-    non_resource_rules: tuple[Obj, ...] = ()
-
-    def reason(self) -> str:
-        return f'RBAC: allowed by ClusterRoleBinding "{self.name}" of ClusterRole "{self.role}" to Group "{self.group}"'
-
-
-BINDINGS = (
-    Binding(
-        "cluster-admin",
-        "cluster-admin",
-        "system:masters",
-        (ALL,),
-        ({"verbs": ["*"], "nonResourceURLs": ["*"]},),
-    ),
-    Binding(
-        "kubeadm:cluster-admins",
-        "cluster-admin",
-        "kubeadm:cluster-admins",
-        (ALL,),
-        ({"verbs": ["*"], "nonResourceURLs": ["*"]},),
-    ),
-    Binding(
-        "system:basic-user",
-        "system:basic-user",
-        "system:authenticated",
-        tuple(SELF_REVIEWS),
-    ),
-    Binding(
-        "system:discovery",
-        "system:discovery",
-        "system:authenticated",
-        (),
-        ({"verbs": ["get"], "nonResourceURLs": DISCOVERY_URLS},),
-    ),
-    Binding(
-        "system:public-info-viewer",
-        "system:public-info-viewer",
-        "system:authenticated",
-        (),
-        ({"verbs": ["get"], "nonResourceURLs": PUBLIC_URLS},),
-    ),
-    Binding(
-        "system:service-account-issuer-discovery",
-        "system:service-account-issuer-discovery",
-        "system:serviceaccounts",
-        (),
-        ({"verbs": ["get"], "nonResourceURLs": ISSUER_URLS},),
-    ),
-)
-
-
-@dataclass(frozen=True)
-class Attributes:
-    """What a request asks to do, as kube-apiserver's RequestInfo names it."""
-
-    verb: str
-    path: str = ""
-    resource: str = ""
-    subresource: str = ""
-    group: str = ""
-    namespace: str = ""
-    name: str = ""
-
-    @property
-    def is_resource(self) -> bool:
-        return bool(self.resource)
-
-
-def bindings_for(user: UserInfo) -> list[Binding]:
-    return [b for b in BINDINGS if b.group in user.groups]
-
-
-def _has(values: list[str], wanted: str) -> bool:
-    return "*" in values or wanted in values
-
-
-def _url_matches(patterns: list[str], path: str) -> bool:
-    return any(
-        p == "*" or p == path or (p.endswith("*") and path.startswith(p[:-1]))
-        for p in patterns
-    )
-
-
-def _allows(binding: Binding, attrs: Attributes) -> bool:
-    if not attrs.is_resource:
-        return any(
-            _has(r["verbs"], attrs.verb)
-            and _url_matches(r["nonResourceURLs"], attrs.path)
-            for r in binding.non_resource_rules
-        )
-    resource = (
-        f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
-    )
-    return any(
-        _has(r["verbs"], attrs.verb)
-        and _has(r["apiGroups"], attrs.group)
-        and (
-            _has(r["resources"], resource)
-            or (attrs.subresource and f"*/{attrs.subresource}" in r["resources"])
-        )
-        and (not r.get("resourceNames") or attrs.name in r["resourceNames"])
-        for r in binding.resource_rules
-    )
-
-
-def authorize(user: UserInfo, attrs: Attributes) -> tuple[bool, str]:
-    """(allowed, reason), the first binding that allows it giving the reason."""
-    for binding in bindings_for(user):
-        if _allows(binding, attrs):
-            return True, binding.reason()
-    return False, ""
-
-
-def forbidden(user: UserInfo, attrs: Attributes) -> status.StatusError:
-    """The 403 kube-apiserver's authorization filter sends."""
-    if not attrs.is_resource:
-        return status.forbidden(
-            f'forbidden: User "{user.username}" cannot {attrs.verb} path "{attrs.path}"',
-            {},
-        )
-    resource = (
-        f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
-    )
-    scope = (
-        f'in the namespace "{attrs.namespace}"'
-        if attrs.namespace
-        else "at the cluster scope"
-    )
-    reason = f'User "{user.username}" cannot {attrs.verb} resource "{resource}" in API group "{attrs.group}" {scope}'
-    qualified = f"{attrs.resource}.{attrs.group}" if attrs.group else attrs.resource
-    subject = f'{qualified} "{attrs.name}"' if attrs.name else qualified
-    details: Obj = {"kind": attrs.resource}
-    if attrs.name:
-        details["name"] = attrs.name
-    if attrs.group:
-        details["group"] = attrs.group
-    return status.forbidden(f"{subject} is forbidden: {reason}", details)
-
-
-# ---------------------------------------------------------------- request attributes
-
-_VERBS = {
-    "POST": "create",
-    "PUT": "update",
-    "PATCH": "patch",
-    "HEAD": "get",
-    "GET": "get",
+AUTHENTICATION = "authentication.k8s.io"
+AUTHORIZATION = "authorization.k8s.io"
+REVIEWS = {
+    (AUTHENTICATION, "selfsubjectreviews"): "SelfSubjectReview",
+    (AUTHENTICATION, "tokenreviews"): "TokenReview",
+    (AUTHORIZATION, "selfsubjectaccessreviews"): "SelfSubjectAccessReview",
+    (AUTHORIZATION, "selfsubjectrulesreviews"): "SelfSubjectRulesReview",
+    (AUTHORIZATION, "subjectaccessreviews"): "SubjectAccessReview",
+    (AUTHORIZATION, "localsubjectaccessreviews"): "LocalSubjectAccessReview",
 }
-
-
-def request_attributes(method: str, path: str, watch: bool) -> Attributes:
-    """kube-apiserver's RequestInfo: a resource request under /api/v1 or /apis/g/v, else
-    a non-resource path."""
-    parts = [p for p in path.split("/") if p]
-    if parts[:1] == ["api"] and len(parts) > 2:
-        group, rest = "", parts[2:]
-    elif parts[:1] == ["apis"] and len(parts) > 3:
-        group, rest = parts[1], parts[3:]
-    else:
-        return Attributes(verb=_VERBS.get(method, method.lower()), path=path)
-    namespace = ""
-    if len(rest) >= 2 and rest[0] == "namespaces" and len(rest) > 2:
-        namespace, rest = rest[1], rest[2:]
-    elif rest[0] == "namespaces" and len(rest) == 2:
-        namespace = rest[1]
-    resource, name = rest[0], rest[1] if len(rest) > 1 else ""
-    subresource = rest[2] if len(rest) > 2 else ""
-    verb = _VERBS.get(method, method.lower())
-    if method == "GET" and not name:
-        verb = "watch" if watch else "list"
-    elif method == "DELETE":
-        verb = "delete" if name else "deletecollection"
-    elif watch:
-        verb = "watch"
-    return Attributes(verb, path, resource, subresource, group, namespace, name)
-
-
-# ---------------------------------------------------------------- the review APIs
 
 
 def _review_body(body: Any, kind: str, group: str) -> Obj:
@@ -278,42 +71,34 @@ def _review_body(body: Any, kind: str, group: str) -> Obj:
     return review
 
 
-def self_subject_review(user: UserInfo, body: Any) -> Obj:
-    """`kubectl auth whoami`: the requester's user info."""
-    review = _review_body(body, "SelfSubjectReview", "authentication.k8s.io")
-    review["status"] = {"userInfo": user.to_json()}
-    return review
-
-
-def self_subject_access_review(user: UserInfo, body: Any) -> Obj:
-    """`kubectl auth can-i VERB RESOURCE`: may the requester do it?"""
-    review = _review_body(body, "SelfSubjectAccessReview", "authorization.k8s.io")
+def _spec(review: Obj) -> Obj:
     spec = review.get("spec")
-    spec = spec if isinstance(spec, dict) else {}
-    resource, non_resource = (
-        spec.get("resourceAttributes"),
-        spec.get("nonResourceAttributes"),
-    )
-    if resource and non_resource:
-        raise _invalid_review(
-            "spec.nonResourceAttributes",
-            "cannot be specified in combination with resourceAttributes",
-        )
-    if not resource and not non_resource:
-        raise _invalid_review(
-            "spec.resourceAttributes",
-            "exactly one of nonResourceAttributes or resourceAttributes must be specified",
-        )
-    attrs = (
-        _attributes(resource) if resource else _non_resource_attributes(non_resource)
-    )
-    allowed, reason = authorize(user, attrs)
-    review["spec"] = spec
-    review["status"] = {"allowed": allowed, **({"reason": reason} if reason else {})}
-    return review
+    review["spec"] = spec if isinstance(spec, dict) else {}
+    return dict(review["spec"])
 
 
-def _attributes(given: Any) -> Attributes:
+def _invalid(
+    kind: str, causes: list[dict[str, str]], name: str = ""
+) -> status.StatusError:
+    parts = [f"{c['field']}: {c['message']}" for c in causes]
+    summary = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
+    group = AUTHENTICATION if kind == "TokenReview" else AUTHORIZATION
+    return status.StatusError(
+        422,
+        "Invalid",
+        f'{kind}.{group} "{name}" is invalid: {summary}',
+        {"name": name, "group": group, "kind": kind, "causes": causes},
+    )
+
+
+def _cause(field: str, value: str, message: str) -> dict[str, str]:
+    return status.cause(field, f"Invalid value: {value}: {message}")
+
+
+# ---------------------------------------------------------------- attributes
+
+
+def _resource_attributes(given: Any) -> Attributes:
     if not isinstance(given, dict):
         raise status.bad_request("spec.resourceAttributes must be an object")
     text = {
@@ -323,7 +108,7 @@ def _attributes(given: Any) -> Attributes:
     return Attributes(
         text["verb"],
         "",
-        text["resource"] or "*",
+        text["resource"] or "*",  # a resource request, even for ""
         text["subresource"],
         text["group"],
         text["namespace"],
@@ -337,38 +122,231 @@ def _non_resource_attributes(given: Any) -> Attributes:
     return Attributes(str(given.get("verb") or ""), str(given.get("path") or ""))
 
 
-def _invalid_review(field_path: str, message: str) -> status.StatusError:
-    text = f"Invalid value: null: {message}"
-    return status.StatusError(
-        422,
-        "Invalid",
-        f'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: {field_path}: {text}',
-        {
-            "group": "authorization.k8s.io",
-            "kind": "SelfSubjectAccessReview",
-            "causes": [status.cause(field_path, text)],
-        },
+def _attributes_causes(spec: Obj) -> list[dict[str, str]]:
+    """`ValidateSelfSubjectAccessReviewSpec`."""
+    resource, non_resource = (
+        spec.get("resourceAttributes"),
+        spec.get("nonResourceAttributes"),
+    )
+    if resource and non_resource:
+        return [
+            _cause(
+                "spec.nonResourceAttributes",
+                _go_struct("NonResourceAttributes", non_resource),
+                "cannot be specified in combination with resourceAttributes",
+            )
+        ]
+    if not resource and not non_resource:
+        return [
+            _cause(
+                "spec.resourceAttributes",
+                "null",
+                "exactly one of nonResourceAttributes or resourceAttributes must be specified",
+            )
+        ]
+    return []
+
+
+def _go_struct(kind: str, value: Any) -> str:
+    fields = value if isinstance(value, dict) else {}
+    inner = ", ".join(f'{k[:1].upper()}{k[1:]}:"{v}"' for k, v in fields.items())
+    return f"&authorization.{kind}{{{inner}}}"
+
+
+def _attributes(spec: Obj) -> Attributes:
+    if spec.get("resourceAttributes"):
+        return _resource_attributes(spec["resourceAttributes"])
+    return _non_resource_attributes(spec["nonResourceAttributes"])
+
+
+def _status(allowed: bool, reason: str) -> Obj:
+    answer: Obj = {"allowed": allowed}
+    if reason:
+        answer["reason"] = reason
+    return answer
+
+
+def _subject(spec: Obj) -> UserInfo:
+    extra = spec.get("extra") if isinstance(spec.get("extra"), dict) else {}
+    return UserInfo(
+        str(spec.get("user") or ""),
+        tuple(str(g) for g in spec.get("groups") or []),
+        str(spec.get("uid") or ""),
+        {str(k): [str(v) for v in values or []] for k, values in (extra or {}).items()},
     )
 
 
-def self_subject_rules_review(user: UserInfo, body: Any) -> Obj:
-    """`kubectl auth can-i --list`: every rule of the requester's bindings."""
-    review = _review_body(body, "SelfSubjectRulesReview", "authorization.k8s.io")
-    spec = review.get("spec")
-    review["spec"] = spec if isinstance(spec, dict) else {}
-    bindings = bindings_for(user)
-    review["status"] = {
-        "resourceRules": [copy.deepcopy(r) for b in bindings for r in b.resource_rules],
-        "nonResourceRules": [
-            copy.deepcopy(r) for b in bindings for r in b.non_resource_rules
-        ],
-        "incomplete": False,
+class Reviews:
+    """The six review kinds, answered by the server's authenticator and authorizer."""
+
+    def __init__(self, authn: Authenticator, authz: Authorizer) -> None:
+        self.authn = authn
+        self.authz = authz
+
+    def answer(
+        self, group: str, plural: str, user: UserInfo, namespace: str | None, body: Any
+    ) -> Obj:
+        kind = REVIEWS[(group, plural)]
+        review = _review_body(body, kind, group)
+        answer = {
+            "SelfSubjectReview": self.self_subject_review,
+            "TokenReview": self.token_review,
+            "SelfSubjectAccessReview": self.self_subject_access_review,
+            "SelfSubjectRulesReview": self.self_subject_rules_review,
+            "SubjectAccessReview": self.subject_access_review,
+            "LocalSubjectAccessReview": self.local_subject_access_review,
+        }[kind]
+        return answer(review, user, namespace or "")
+
+    # -- authentication ----------------------------------------------------------------
+
+    def self_subject_review(self, review: Obj, user: UserInfo, _: str) -> Obj:
+        """`kubectl auth whoami`: the requester's user info."""
+        review["status"] = {"userInfo": user.to_json()}
+        return review
+
+    def token_review(self, review: Obj, _: UserInfo, __: str) -> Obj:
+        spec = _spec(review)
+        token = spec.get("token")
+        if not token or not isinstance(token, str):
+            raise status.bad_request(
+                "token is required for TokenReview in authentication"
+            )
+        audiences = [str(a) for a in spec.get("audiences") or []]
+        found, accepted, error = self.authn.review(token, audiences)
+        answer: Obj = {"user": found.to_json() if found is not None else {}}
+        if found is not None:
+            answer = {"authenticated": True, **answer, "audiences": accepted}
+        if error:
+            answer["error"] = error
+        review["status"] = answer
+        return review
+
+    # -- authorization -----------------------------------------------------------------
+
+    def self_subject_access_review(self, review: Obj, user: UserInfo, _: str) -> Obj:
+        """`kubectl auth can-i VERB RESOURCE`: may the requester do it?"""
+        spec = _spec(review)
+        causes = _attributes_causes(spec)
+        if causes:
+            raise _invalid("SelfSubjectAccessReview", causes)
+        decision = self.authz.authorize(user, _attributes(spec))
+        review["status"] = _status(decision.allowed, decision.reason)
+        return review
+
+    def subject_access_review(self, review: Obj, _: UserInfo, __: str) -> Obj:
+        """May `spec.user` (in `spec.groups`) do it?"""
+        spec = _spec(review)
+        causes = _attributes_causes(spec) + _subject_causes(spec)
+        if _has_metadata(review["metadata"], allow_namespace=False):
+            causes.append(status.cause("metadata", 'Invalid value: "": must be empty'))
+        if causes:
+            raise _invalid("SubjectAccessReview", causes)
+        decision = self.authz.authorize(_subject(spec), _attributes(spec))
+        review["status"] = _status(decision.allowed, decision.reason)
+        return review
+
+    def local_subject_access_review(
+        self, review: Obj, _: UserInfo, namespace: str
+    ) -> Obj:
+        """A SubjectAccessReview in one namespace."""
+        spec = _spec(review)
+        meta = review["metadata"]
+        if meta.get("namespace") and meta["namespace"] != namespace:
+            raise status.bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
+        meta["namespace"] = namespace
+        causes = (
+            _attributes_causes(spec)
+            + _subject_causes(spec)
+            + _local_causes(spec, namespace)
+        )
+        if _has_metadata(meta, allow_namespace=True):
+            causes.append(
+                status.cause(
+                    "metadata", 'Invalid value: "": must be empty except for namespace'
+                )
+            )
+        if causes:
+            raise _invalid("LocalSubjectAccessReview", causes)
+        decision = self.authz.authorize(_subject(spec), _attributes(spec))
+        review["status"] = _status(decision.allowed, decision.reason)
+        return review
+
+    def self_subject_rules_review(self, review: Obj, user: UserInfo, _: str) -> Obj:
+        """`kubectl auth can-i --list`: every rule bound to the requester."""
+        spec = _spec(review)
+        namespace = spec.get("namespace")
+        if not namespace:
+            raise status.bad_request("no namespace on request")
+        rules, errors = self.authz.rules_for(user, str(namespace))
+        answer: Obj = {
+            "resourceRules": [_resource_rule(r) for r in rules if r.get("resources")],
+            "nonResourceRules": [
+                _non_resource_rule(r) for r in rules if r.get("nonResourceURLs")
+            ],
+            "incomplete": False,
+        }
+        if errors:
+            answer["evaluationError"] = aggregate(errors)
+        return {
+            "kind": "SelfSubjectRulesReview",
+            "apiVersion": f"{AUTHORIZATION}/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": {},
+            "status": answer,
+        }
+
+
+def _subject_causes(spec: Obj) -> list[dict[str, str]]:
+    if spec.get("user") or spec.get("groups"):
+        return []
+    return [
+        _cause("spec.user", '""', "at least one of user or group must be specified")
+    ]
+
+
+def _local_causes(spec: Obj, namespace: str) -> list[dict[str, str]]:
+    causes = []
+    resource = spec.get("resourceAttributes")
+    if isinstance(resource, dict) and (resource.get("namespace") or "") != namespace:
+        shown = f'"{resource.get("namespace") or ""}"'
+        causes.append(
+            _cause(
+                "spec.resourceAttributes.namespace",
+                shown,
+                "must match metadata.namespace",
+            )
+        )
+    if spec.get("nonResourceAttributes"):
+        shown = _go_struct("NonResourceAttributes", spec["nonResourceAttributes"])
+        causes.append(
+            _cause(
+                "spec.nonResourceAttributes",
+                shown,
+                "disallowed on this kind of request",
+            )
+        )
+    return causes
+
+
+def _has_metadata(meta: Obj, allow_namespace: bool) -> bool:
+    ignored = {"creationTimestamp", "managedFields"} | (
+        {"namespace"} if allow_namespace else set()
+    )
+    return any(v not in (None, "", {}, []) for k, v in meta.items() if k not in ignored)
+
+
+def _resource_rule(rule: Any) -> Obj:
+    made = {f: list(rule.get(f) or []) for f in ("verbs", "apiGroups", "resources")}
+    if rule.get("resourceNames"):
+        made["resourceNames"] = list(rule["resourceNames"])
+    return made
+
+
+def _non_resource_rule(rule: Any) -> Obj:
+    return {
+        "verbs": list(rule.get("verbs") or []),
+        "nonResourceURLs": list(rule["nonResourceURLs"]),
     }
-    return review
-
-
-REVIEWS = {
-    ("authentication.k8s.io", "selfsubjectreviews"): self_subject_review,
-    ("authorization.k8s.io", "selfsubjectaccessreviews"): self_subject_access_review,
-    ("authorization.k8s.io", "selfsubjectrulesreviews"): self_subject_rules_review,
-}

@@ -75,6 +75,8 @@ def go_repr(value: Any) -> str:
 
 
 def validate_name(rt: ResourceType, name: str, field: str = "metadata.name") -> Causes:
+    if rt.group == "rbac.authorization.k8s.io":  # ValidateRBACName
+        return path_segment_name(name, field)
     if rt.kind in _LABEL_NAMED:
         pattern, message, limit = DNS1123_LABEL, LABEL_MSG, 63
     elif rt.kind in _DNS1035_NAMED:
@@ -606,3 +608,14 @@ def validate_kind_update(
             new_spec.get("controllerName"),
         )
     return []
+
+
+def path_segment_name(name: str, field: str) -> Causes:
+    """`path.IsValidPathSegmentName`: the names of RBAC objects (`system:basic-user`)."""
+    if name in (".", ".."):
+        return [invalid_value(field, name, f"may not be '{name}'")]
+    return [
+        invalid_value(field, name, f"may not contain '{bad}'")
+        for bad in ("/", "%")
+        if bad in name
+    ]

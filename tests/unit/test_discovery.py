@@ -51,6 +51,7 @@ def test_group_list_has_every_named_group_once_with_its_preferred_version() -> N
         "discovery.k8s.io",
         "scheduling.k8s.io",
         "apiextensions.k8s.io",
+        "rbac.authorization.k8s.io",
         "gateway.networking.k8s.io",
         "metrics.k8s.io",
     ]

@@ -479,6 +479,7 @@ def test_root_lists_every_group_version_with_its_hash() -> None:
         "apis/policy/v1",
         "apis/scheduling.k8s.io/v1",
         "apis/apiextensions.k8s.io/v1",
+        "apis/rbac.authorization.k8s.io/v1",
     }
     url = root["paths"]["apis/apps/v1"]["serverRelativeURL"]
     assert url == f"/openapi/v3/apis/apps/v1?hash={document_hash('apps', 'v1')}"

@@ -22,11 +22,15 @@
 | metrics-server | `metricsserver` (+ `usage`) | metrics-server (its scrapes; the API is `metricsapi`) |
 | horizontal-pod-autoscaler | `horizontal` (+ `replicacalc`, `hpastatus`) | HPA controller |
 | resourcequota | `resourcequota` (counting: `kubecourse.embedded.quota`) | resource quota controller |
+| clusterrole-aggregation | `clusterroleaggregation` | ClusterRole aggregation controller (`admin`, `edit`, `view`) |
 """
 
 from __future__ import annotations
 
 from kubecourse.embedded.controllers.base import Context, Controller
+from kubecourse.embedded.controllers.clusterroleaggregation import (
+    ClusterRoleAggregationController,
+)
 from kubecourse.embedded.controllers.cronjob import CronJobController
 from kubecourse.embedded.controllers.daemonset import DaemonSetController
 from kubecourse.embedded.controllers.deployment import DeploymentController
@@ -73,4 +77,5 @@ def default_controllers(ctx: Context) -> list[Controller]:
         MetricsServer(ctx),
         HorizontalController(ctx),
         ResourceQuotaController(ctx),
+        ClusterRoleAggregationController(ctx),
     ]

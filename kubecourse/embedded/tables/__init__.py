@@ -12,7 +12,7 @@ here it is `NAME, AGE`, like kubectl's own client-side fallback.  Quantities (PV
 capacity) are shown as stored rather than re-canonicalised.
 
 The printers live by area (`pods`, `workloads`, `network`, `cluster`, `added`,
-`beyond`), sharing
+`beyond`, `rbac`), sharing
 `common`; this module assembles them into the Table.
 """
 
@@ -24,7 +24,15 @@ from functools import cache
 from typing import Any
 
 from kubecourse.embedded.resources import ResourceType
-from kubecourse.embedded.tables import added, beyond, cluster, network, pods, workloads
+from kubecourse.embedded.tables import (
+    added,
+    beyond,
+    cluster,
+    network,
+    pods,
+    rbac,
+    workloads,
+)
 from kubecourse.embedded.tables.cluster import node_roles, node_status
 from kubecourse.embedded.tables.common import (
     AGE,
@@ -75,6 +83,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     **cluster.PRINTERS,
     **added.PRINTERS,
     **beyond.PRINTERS,
+    **rbac.PRINTERS,
 }
 
 
