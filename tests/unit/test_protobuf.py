@@ -591,6 +591,113 @@ CAPTURED: dict[str, tuple[str, str, Obj]] = {
             "status": {},
         },
     ),
+    "role": (
+        "kubectl create role pod-reader --verb=get,list,watch --resource=pods,pods/log --resource-name=web",
+        "6b3873000a240a1c726261632e617574686f72697a6174696f6e2e6b38732e696f2f76311204"
+        "526f6c6512470a1a0a0a706f642d72656164657212001a0022002a0032003800420012290a03"
+        "6765740a046c6973740a05776174636812001a04706f64731a08706f64732f6c6f6722037765"
+        "621a002200",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": "pod-reader"},
+            "rules": [
+                {
+                    "verbs": ["get", "list", "watch"],
+                    "apiGroups": [""],
+                    "resources": ["pods", "pods/log"],
+                    "resourceNames": ["web"],
+                }
+            ],
+        },
+    ),
+    "clusterrole_urls": (
+        "kubectl create clusterrole monitoring --verb=get --non-resource-url=/metrics,/healthz/*",
+        "6b3873000a2b0a1c726261632e617574686f72697a6174696f6e2e6b38732e696f2f7631120b"
+        "436c7573746572526f6c6512390a1a0a0a6d6f6e69746f72696e6712001a0022002a00320038"
+        "004200121b0a036765742a082f6d6574726963732a0a2f6865616c74687a2f2a1a002200",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "monitoring"},
+            "rules": [
+                {"verbs": ["get"], "nonResourceURLs": ["/metrics", "/healthz/*"]}
+            ],
+        },
+    ),
+    "clusterrole_aggregated": (
+        "kubectl create clusterrole aggregated --aggregation-rule=team=blue",
+        "6b3873000a2b0a1c726261632e617574686f72697a6174696f6e2e6b38732e696f2f7631120b"
+        "436c7573746572526f6c65122e0a1a0a0a6167677265676174656412001a0022002a00320038"
+        "0042001a100a0e0a0c0a047465616d1204626c75651a002200",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "aggregated"},
+            # kubectl's JSON has `"rules": null` here; the server's defaulting adds it.
+            "aggregationRule": {
+                "clusterRoleSelectors": [{"matchLabels": {"team": "blue"}}]
+            },
+        },
+    ),
+    "rolebinding": (
+        "kubectl create rolebinding read-pods --role=pod-reader --user=jane --group=devs --serviceaccount=default:robot",
+        "6b3873000a2b0a1c726261632e617574686f72697a6174696f6e2e6b38732e696f2f7631120b"
+        "526f6c6542696e64696e6712c5010a190a09726561642d706f647312001a0022002a00320038"
+        "00420012290a04557365721219726261632e617574686f72697a6174696f6e2e6b38732e696f"
+        "1a046a616e652200122a0a0547726f75701219726261632e617574686f72697a6174696f6e2e"
+        "6b38732e696f1a0464657673220012220a0e536572766963654163636f756e7412001a05726f"
+        "626f74220764656661756c741a2d0a19726261632e617574686f72697a6174696f6e2e6b3873"
+        "2e696f1204526f6c651a0a706f642d7265616465721a002200",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "read-pods"},
+            "subjects": [
+                {
+                    "kind": "User",
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "name": "jane",
+                },
+                {
+                    "kind": "Group",
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "name": "devs",
+                },
+                {"kind": "ServiceAccount", "name": "robot", "namespace": "default"},
+            ],
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": "pod-reader",
+            },
+        },
+    ),
+    "clusterrolebinding": (
+        "kubectl create clusterrolebinding view-all --clusterrole=view --user=jane",
+        "6b3873000a320a1c726261632e617574686f72697a6174696f6e2e6b38732e696f2f76311212"
+        "436c7573746572526f6c6542696e64696e6712750a180a08766965772d616c6c12001a002200"
+        "2a0032003800420012290a04557365721219726261632e617574686f72697a6174696f6e2e6b"
+        "38732e696f1a046a616e6522001a2e0a19726261632e617574686f72697a6174696f6e2e6b38"
+        "732e696f120b436c7573746572526f6c651a04766965771a002200",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "view-all"},
+            "subjects": [
+                {
+                    "kind": "User",
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "name": "jane",
+                }
+            ],
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "view",
+            },
+        },
+    ),
 }
 
 
@@ -618,6 +725,10 @@ def test_every_listed_generator_is_covered() -> None:
         ("authorization.k8s.io/v1", "SelfSubjectAccessReview"),
         ("v1", "ResourceQuota"),
         ("scheduling.k8s.io/v1", "PriorityClass"),
+        ("rbac.authorization.k8s.io/v1", "Role"),
+        ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+        ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
     }
 
 
@@ -788,3 +899,14 @@ def test_iter_fields_reads_all_wire_types() -> None:
     raw = _int(1, 5) + _varint(2 << 3 | 1) + bytes(8) + _len(3, b"ab")
     raw += _varint(4 << 3 | 5) + b"\x01\x00\x00\x00"
     assert iter_fields(raw) == [(1, 0, 5), (2, 1, 0), (3, 2, b"ab"), (4, 5, 1)]
+
+
+def test_extra_values_decode_as_string_lists() -> None:
+    """SubjectAccessReview `spec.extra` is map<string, ExtraValue>; JSON has []string."""
+    extra_value = b"\x0a\x01a\x0a\x01b"  # ExtraValue{items: ["a", "b"]}
+    entry = b"\x0a\x06scopes\x12" + bytes([len(extra_value)]) + extra_value
+    spec = b"\x1a\x04jane" + b"\x2a" + bytes([len(entry)]) + entry
+    decoded = decode_message(
+        "k8s.io.api.authorization.v1.SubjectAccessReviewSpec", spec
+    )
+    assert decoded == {"user": "jane", "extra": {"scopes": ["a", "b"]}}
