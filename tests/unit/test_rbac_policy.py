@@ -408,3 +408,48 @@ def test_every_bootstrap_object_passes_validation() -> None:
     assert made.store.count(CLUSTER_ROLES.key) == len(
         [o for o in bootstrap_objects() if o["kind"] == "ClusterRole"]
     )
+
+
+# ---------------------------------------------------------------- Tables
+
+
+def test_binding_rows_name_the_role_and_split_the_subjects_as_upstream() -> None:
+    from datetime import datetime, timezone
+
+    from kubecourse.embedded.tables import build_table
+
+    binding = {
+        "metadata": {"name": "mixed", "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "view"},
+        "subjects": [
+            {"kind": "User", "name": "jane"},
+            {"kind": "User", "name": "bob"},
+            {"kind": "Group", "name": "devs"},
+            {"kind": "ServiceAccount", "name": "robot", "namespace": "default"},
+        ],
+    }
+    now = datetime(2026, 1, 1, 0, 5, tzinfo=timezone.utc)
+    table = build_table(BINDINGS, [binding], now=now)
+    assert [c["name"] for c in table["columnDefinitions"]] == [
+        "Name",
+        "Role",
+        "Age",
+        "Users",
+        "Groups",
+        "ServiceAccounts",
+    ]
+    assert [c["priority"] for c in table["columnDefinitions"]] == [0, 0, 0, 1, 1, 1]
+    assert table["rows"][0]["cells"] == [
+        "mixed",
+        "ClusterRole/view",
+        "5m",
+        "jane, bob",
+        "devs",
+        "default/robot",
+    ]
+    role = build_table(
+        ROLES,
+        [{"metadata": {"name": "r", "creationTimestamp": "2026-01-01T00:00:00Z"}}],
+    )
+    assert [c["name"] for c in role["columnDefinitions"]] == ["Name", "Created At"]
+    assert role["rows"][0]["cells"] == ["r", "2026-01-01T00:00:00Z"]
