@@ -369,3 +369,65 @@ def test_forbidden_messages_name_user_verb_resource_and_scope() -> None:
     assert named["details"] == {"name": "admin", "group": RBAC, "kind": "clusterroles"}
     path = forbidden(JANE, Attributes("get", "/logs")).body()
     assert path["message"] == 'forbidden: User "jane" cannot get path "/logs"'
+
+
+# ---------------------------------------------------------------- impersonation
+
+
+def test_impersonating_a_service_account_gives_it_its_groups(api: Api) -> None:
+    from kubecourse.embedded.rbac.impersonation import impersonate
+
+    headers = [("Impersonate-User", "system:serviceaccount:dev:builder")]
+    user = impersonate(Authorizer(api.store), ADMIN, headers)
+    assert user == UserInfo(
+        "system:serviceaccount:dev:builder",
+        (
+            "system:serviceaccounts",
+            "system:serviceaccounts:dev",
+            "system:authenticated",
+        ),
+    )
+    asked = [
+        ("impersonate-user", "jane"),
+        ("Impersonate-Group", "system:unauthenticated"),
+    ]
+    assert impersonate(Authorizer(api.store), ADMIN, asked) == UserInfo(
+        "jane", ("system:unauthenticated",)
+    )
+
+
+def test_extras_and_uids_need_their_own_impersonate_rights(api: Api) -> None:
+    from kubecourse.embedded import status
+    from kubecourse.embedded.rbac.impersonation import impersonate
+
+    rule = {"verbs": ["impersonate"], "apiGroups": [""], "resources": ["users"]}
+    _make(
+        api, "clusterroles", None, {"metadata": {"name": "as-users"}, "rules": [rule]}
+    )
+    _bind(
+        api,
+        "jane-as-users",
+        None,
+        ("ClusterRole", "as-users"),
+        {"kind": "User", "name": "jane"},
+    )
+    authz = Authorizer(api.store)
+    assert impersonate(authz, JANE, [("Impersonate-User", "bob")]) == UserInfo(
+        "bob", ("system:authenticated",)
+    )
+
+    headers = [("Impersonate-User", "bob"), ("Impersonate-Extra-Scopes%2Fread", "all")]
+    with pytest.raises(status.StatusError) as refused:
+        impersonate(authz, JANE, headers)
+    assert refused.value.message == (
+        'userextras.authentication.k8s.io "all" is forbidden: User "jane" cannot impersonate '
+        'resource "userextras/scopes/read" in API group "authentication.k8s.io" at the cluster scope'
+    )
+    full = impersonate(
+        Authorizer(api.store), ADMIN, [*headers, ("Impersonate-Uid", "u-1")]
+    )
+    assert (
+        full is not None
+        and full.extra == {"scopes/read": ["all"]}
+        and full.uid == "u-1"
+    )
