@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from kubecourse.embedded import (
     admission,
+    decoding,
     defaults,
     deletion,
     generation,
@@ -38,7 +39,6 @@ from kubecourse.embedded.patch import (
     apply_strategic_merge_patch,
 )
 from kubecourse.embedded.resources import REGISTRY, Registry, ResourceType
-from kubecourse.embedded.schemas import unknown_fields
 from kubecourse.embedded.selectors import (
     label_selector_from_spec,
     parse_field_selector,
@@ -84,6 +84,10 @@ class WriteOptions:
     warnings: list[str] = dataclasses.field(default_factory=list)  # sent back as `Warning:` headers
     operation: str = "Update"  # "Apply" while server-side apply creates or updates
     default_manager: str | None = None  # the User-Agent's product, when no fieldManager is sent
+    # Set while a PATCH is applied: its type and document, which decide how a decoding
+    # error of the patched result is worded (decoding.py).
+    patch_type: str | None = None
+    patch: Any = None
 
 
 class Api:
@@ -158,8 +162,7 @@ class Api:
         options: WriteOptions | None = None,
     ) -> Obj:
         options = options or WriteOptions()
-        obj = self._prepare_new(rt, namespace, body)
-        self._check_fields(rt, obj, options)
+        obj = self._prepare_new(rt, namespace, self._decoded(rt, body, options))
         self._check_namespace(rt, obj["metadata"].get("namespace"))
         self._admit_create(rt, obj)
         causes = self._validate(rt, obj)
@@ -195,15 +198,24 @@ class Api:
             defaulter(obj)
         return obj
 
+    def _decoded(self, rt: ResourceType, body: Any, options: WriteOptions) -> Obj:
+        """A copy of the body as decoding into the kind's Go type leaves it."""
+        if not isinstance(body, dict):
+            raise status.bad_request("the request body must be a JSON or YAML object")
+        obj = copy.deepcopy(body)
+        self._check_fields(rt, obj, options)
+        return obj
+
     def _check_fields(self, rt: ResourceType, obj: Obj, options: WriteOptions) -> None:
-        """fieldValidation: unknown fields are an error (Strict), a warning (Warn) or
-        nothing (Ignore); either way they are dropped, as decoding into types drops them."""
-        unknown = unknown_fields(obj, rt.group, rt.version, rt.kind)
+        """Typed decoding first: a field of the wrong type refuses the request, as the
+        Go decoder does (decoding.py).  Then fieldValidation: unknown fields are an
+        error (Strict), a warning (Warn) or nothing (Ignore); either way they are
+        dropped, as decoding into types drops them."""
+        unknown = decoding.check(rt, obj, options.patch_type, options.patch)
         if not unknown:
             return
         if options.field_validation == "Strict":
-            listed = ", ".join(f'unknown field "{path}"' for path in unknown)
-            raise status.bad_request(f"strict decoding error: {listed}")
+            raise decoding.strict_error(unknown, options.patch_type, obj, options.patch)
         if options.field_validation != "Ignore":
             options.warnings += [f'unknown field "{path}"' for path in unknown]
         for path in unknown:
@@ -362,7 +374,7 @@ class Api:
     ) -> Obj:
         options = options or WriteOptions()
         old = self._existing(rt, namespace, name)
-        new = copy.deepcopy(body)
+        new = self._decoded(rt, body, options)
         self._check_type(rt, new)
         meta = new.get("metadata")
         if not isinstance(meta, dict):
@@ -376,7 +388,6 @@ class Api:
         given_rv = meta.get("resourceVersion")
         if given_rv and given_rv != old["metadata"]["resourceVersion"]:
             raise status.conflict(rt, name)
-        self._check_fields(rt, new, options)
         merged = self._merge_update(rt, old, new, subresource)
         return self._commit_update(rt, old, merged, options, subresource)
 
@@ -485,7 +496,7 @@ class Api:
         force: bool = False,
     ) -> Obj:
         """All four patch types; server-side apply creates a missing object (201 upstream)."""
-        options = options or WriteOptions()
+        options = dataclasses.replace(options or WriteOptions(), patch_type=patch_type, patch=patch)
         if patch_type == "apply":
             return self._apply(rt, namespace, name, patch, options, force)
         if subresource == "scale":
@@ -538,6 +549,8 @@ class Api:
                 f"the URL ({name})"
             )
         meta["name"] = name
+        if rt.namespaced:
+            meta.setdefault("namespace", namespace or "default")
         self._check_fields(rt, intent, options)  # drop or refuse unknown fields before ownership
         existing = self.store.get(rt.key, self._ns(rt, namespace), name)
         try:
@@ -610,6 +623,10 @@ class Api:
         options: WriteOptions | None = None,
     ) -> Obj:
         old = self._existing(rt, namespace, name)
+        options = options or WriteOptions()
+        if not isinstance(scale, dict):
+            raise status.bad_request("the request body must be a JSON or YAML object")
+        decoding.check(decoding.SCALE, scale, options.patch_type, options.patch)
         given_rv = (scale.get("metadata") or {}).get("resourceVersion")
         if given_rv and given_rv != old["metadata"]["resourceVersion"]:
             raise status.conflict(rt, name)
@@ -623,7 +640,7 @@ class Api:
         new = copy.deepcopy(old)
         new["spec"]["replicas"] = replicas
         generation.on_update(rt, old, new)
-        self._commit_update(rt, old, new, options or WriteOptions(), "scale")
+        self._commit_update(rt, old, new, options, "scale")
         return self.get_scale(rt, namespace, name)
 
     # -- delete ------------------------------------------------------------------------
