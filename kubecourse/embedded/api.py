@@ -132,7 +132,7 @@ class Api:
         if continue_token:
             start_after, rv = _decode_continue(continue_token)
             items = [o for o in items if _sort_key(o) > start_after]
-        if limit and len(items) > limit:
+        if limit is not None and 0 < limit < len(items):  # limit <= 0: no paging
             items = items[:limit]
             return items, rv, _encode_continue(_sort_key(items[-1]), rv)
         return items, rv, None
@@ -163,7 +163,7 @@ class Api:
     ) -> Obj:
         options = options or WriteOptions()
         obj = self._prepare_new(rt, namespace, self._decoded(rt, body, options))
-        self._check_namespace(rt, obj["metadata"].get("namespace"))
+        self._check_namespace(rt, obj["metadata"].get("namespace"), obj["metadata"].get("name") or "")
         self._admit_create(rt, obj)
         causes = self._validate(rt, obj)
         if causes:
@@ -258,24 +258,20 @@ class Api:
                 return name
         raise status.StatusError(500, "AlreadyExists", "could not generate a unique name")
 
-    def _check_namespace(self, rt: ResourceType, namespace: str | None) -> None:
+    def _check_namespace(self, rt: ResourceType, namespace: str | None, name: str = "") -> None:
         if not rt.namespaced or namespace is None:
             return
         ns = self.store.get("namespaces", "", namespace)
         if ns is None:
             raise status.namespace_not_found(namespace)
         if ns["metadata"].get("deletionTimestamp"):
-            raise status.forbidden(
-                f'{rt.plural} "" is forbidden: unable to create new content in namespace '
-                f"{namespace} because it is being terminated",
-                {"kind": rt.plural, "causes": [{"reason": "NamespaceTerminating"}]},
-            )
+            raise status.namespace_terminating(rt, name, namespace)
 
     def _admit_create(self, rt: ResourceType, obj: Obj) -> None:
         if rt.kind == "Service":
             self._allocate_service_ips(obj)
         if rt.kind == "Pod":
-            self._check_pod_quota(obj["metadata"]["namespace"], obj["metadata"]["name"])
+            self._check_pod_quota(obj["metadata"]["namespace"], obj["metadata"].get("name") or "")
             admission.mount_service_account_token(self.store, obj)
 
     def _check_pod_quota(self, namespace: str, name: str) -> None:
@@ -665,7 +661,10 @@ class Api:
         obj = self._existing(rt, namespace, name)
         self._check_preconditions(rt, obj, preconditions or {})
         if dry_run:
-            return copy.deepcopy(obj)
+            return deletion.dry_run_answer(
+                rt, obj, grace_period_seconds, propagation_policy, orphan_dependents,
+                now=now_iso(), returns_object=rt.kind in RETURNS_DELETED_OBJECT,
+            )
         if warnings is not None:
             warnings += deletion.warnings_for(rt, propagation_policy, orphan_dependents)
 
@@ -690,16 +689,20 @@ class Api:
         return copy.deepcopy(self.store.write(rt.key, new))
 
     def _check_preconditions(self, rt: ResourceType, obj: Obj, pre: Obj) -> None:
+        """`rest.BeforeDelete`'s early check: a 409 naming the Kind (as upstream does)."""
         meta = obj["metadata"]
         if pre.get("uid") and pre["uid"] != meta["uid"]:
-            raise status.StatusError(
-                409,
-                "Conflict",
-                f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {meta['uid']}",
-                {"name": meta["name"], "kind": rt.plural},
+            detail = (
+                f"the UID in the precondition ({pre['uid']}) does not match the UID in record "
+                f"({meta['uid']}). The object might have been deleted and then recreated"
             )
+            raise status.precondition_conflict(rt, meta["name"], detail)
         if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
-            raise status.conflict(rt, meta["name"])
+            detail = (
+                f"the ResourceVersion in the precondition ({pre['resourceVersion']}) does not match "
+                f"the ResourceVersion in record ({meta['resourceVersion']}). The object might have been modified"
+            )
+            raise status.precondition_conflict(rt, meta["name"], detail)
 
     def _delete_pod(
         self, rt: ResourceType, pod: Obj, grace: int | None, policy: str | None, orphan: bool | None

@@ -265,6 +265,7 @@ class Problem:
     path: str  # `spec.template.spec.containers[0].env[0].value`
     smd_path: tuple[str, ...]  # structured-merge-diff path elements
     detail: str = ""  # the custom decoder's own error, when it has one
+    slot: tuple[Any, Any] | None = None  # (container, key) holding the value
 
 
 @dataclass
@@ -316,7 +317,13 @@ def decode(obj: Obj, node: Node) -> Decoded:
     return found
 
 
-def _walk(value: Any, node: Node, where: _Where, found: Decoded) -> None:
+def _walk(
+    value: Any,
+    node: Node,
+    where: _Where,
+    found: Decoded,
+    slot: tuple[Any, Any] | None = None,
+) -> None:
     if value is None or node.kind == ANY:
         return
     problem = _scalar_problem(value, node)
@@ -330,6 +337,7 @@ def _walk(value: Any, node: Node, where: _Where, found: Decoded) -> None:
                 where.path,
                 where.smd,
                 problem,
+                slot,
             )
         )
         return
@@ -337,7 +345,7 @@ def _walk(value: Any, node: Node, where: _Where, found: Decoded) -> None:
         _walk_struct(value, node, where, found)
     elif node.kind == MAP and node.item is not None:
         for key, child in value.items():
-            _walk(child, node.item, where.key(str(key)), found)
+            _walk(child, node.item, where.key(str(key)), found, (value, key))
     elif node.kind == ARRAY and node.item is not None:
         _walk_array(value, node, where, found)
 
@@ -349,7 +357,13 @@ def _walk_struct(value: Obj, node: Node, where: _Where, found: Decoded) -> None:
         if child_node is None:
             found.unknown.append(_join(where.path, str(key)))
         else:
-            _walk(child, child_node, where.field(node.struct, str(key)), found)
+            _walk(
+                child,
+                child_node,
+                where.field(node.struct, str(key)),
+                found,
+                (value, key),
+            )
 
 
 def _walk_array(value: list[Any], node: Node, where: _Where, found: Decoded) -> None:
@@ -361,7 +375,7 @@ def _walk_array(value: list[Any], node: Node, where: _Where, found: Decoded) -> 
         element = None
         if node.list_type != "atomic":
             element = ssa._element_or_none(child, node.list_type, node.list_keys)
-        _walk(child, item, where.index(i, element), found)
+        _walk(child, item, where.index(i, element), found, (value, i))
 
 
 _SHAPES: dict[str, tuple[type, ...]] = {
@@ -498,6 +512,17 @@ def converter_accepts(problem: Problem) -> bool:
     if node.kind == INT and isinstance(value, float) and not isinstance(value, bool):
         return value == int(value)
     return node.kind == INT and isinstance(value, int) and not isinstance(value, bool)
+
+
+def _convert_number(problem: Problem) -> None:
+    """What `reflect.Value.Convert` leaves in an int field: the number truncated to the
+    field's width (2147483648 in an int32 is -2147483648), as the converter stores it."""
+    if problem.slot is None:
+        return
+    container, key = problem.slot
+    bits = problem.node.bits
+    number = int(problem.value) & ((1 << bits) - 1)
+    container[key] = number - (1 << bits) if number >= 1 << (bits - 1) else number
 
 
 def smd_message(problem: Problem) -> str:
@@ -651,6 +676,8 @@ def _refuse(
         refused = [p for p in problems if not converter_accepts(p)]
         if refused:
             raise patch_invalid(gowire.sprint_v(patch), converter_message(refused[0]))
+        for problem in problems:
+            _convert_number(problem)
         return
     if patch_type == "apply":
         seen = [p for p in problems if smd_rejects(p)]
