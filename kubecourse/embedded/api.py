@@ -329,8 +329,9 @@ class Api:
         elif rt.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
             causes += validation.validate_replicas(spec)
             causes += validation.validate_selector_matches_template(spec, _selector_matches)
+            claims = {str(c.get("metadata", {}).get("name")) for c in spec.get("volumeClaimTemplates") or [] if isinstance(c, dict)}
             causes += validation.validate_pod_spec(
-                (spec.get("template") or {}).get("spec"), "spec.template.spec"
+                (spec.get("template") or {}).get("spec"), "spec.template.spec", claims
             )
         elif rt.kind == "Service":
             causes += validation.validate_service_spec(spec)

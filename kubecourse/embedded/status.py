@@ -141,16 +141,6 @@ def method_not_allowed(message: str = "the server does not allow this method on 
     return StatusError(405, "MethodNotAllowed", message, {})
 
 
-def unsupported_media_type(content_type: str) -> StatusError:
-    return StatusError(
-        415,
-        "UnsupportedMediaType",
-        f"the body of the request was in an unknown format ({content_type}) - accepted "
-        "media types include: application/json, application/yaml",
-        {},
-    )
-
-
 def unauthorized() -> StatusError:
     return StatusError(401, "Unauthorized", "Unauthorized")
 

@@ -165,10 +165,11 @@ def _validate_ports(ports: list[dict[str, Any]], field: str) -> Causes:
     return causes
 
 
-def validate_pod_spec(spec: Any, field: str) -> Causes:
+def validate_pod_spec(spec: Any, field: str, claims: set[str] | None = None) -> Causes:
+    """`claims`: a StatefulSet's volumeClaimTemplates, which its pods' mounts may name."""
     if not isinstance(spec, dict):
         return [required(field)]
-    volumes = validation_core.volume_names(spec)
+    volumes = validation_core.volume_names(spec) | (claims or set())
     names: set[str] = set()
     causes = validate_containers(spec.get("containers"), f"{field}.containers", volumes, names)
     if spec.get("initContainers"):
