@@ -156,7 +156,15 @@ KINDS_BEYOND_THE_CHECKLIST: tuple[ResourceType, ...] = (
 
 RESOURCES: tuple[ResourceType, ...] = (
     _rt(
-        "", "v1", "Namespace", "namespaces", False, ("ns",), sub=("status", "finalize")
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        False,
+        ("ns",),
+        sub=("status", "finalize"),
+        # Namespaces are not deleted as a collection upstream.
+        verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
     ),
     _rt("", "v1", "Node", "nodes", False, ("no",), sub=("status",)),
     _rt(
