@@ -14,15 +14,19 @@ digits, as the kubelet writes them), `limitBytes`, and `follow`, which keeps the
 response open and sends lines as the container writes them, until the container ends,
 the pod goes away, or the client leaves.
 
+`previous` reads the run before the current one, which the kubelet keeps for each
+container that restarted (one, as upstream); ephemeral containers are read by name like
+the others.
+
 Simplified: a line's time is the one the simulation gives it (a container's start-up
 lines carry its start time, a shell loop's lines the time of their iteration); stdout
-and stderr are one stream; no container restarts here, so `previous` never has logs.
+and stderr are one stream.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -31,6 +35,8 @@ from kubecourse.embedded import status
 
 Obj = dict[str, Any]
 Entry = tuple[float, str]  # (seconds since the epoch, line without its newline)
+# (namespace, pod, container, previous) -> the lines the kubelet has for it
+LogSource = Callable[[str, str, str, bool], list[Entry]]
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,7 @@ def choose_container(pod: Obj, requested: str | None) -> str:
     name = pod["metadata"]["name"]
     containers = [c["name"] for c in pod["spec"].get("containers") or []]
     init = [c["name"] for c in pod["spec"].get("initContainers") or []]
+    debuggers = [c["name"] for c in pod["spec"].get("ephemeralContainers") or []]
     if requested is None:
         if len(containers) == 1:
             return str(containers[0])
@@ -161,7 +168,7 @@ def choose_container(pod: Obj, requested: str | None) -> str:
         raise status.bad_request(
             f"a container name must be specified for pod {name}, {choices}"
         )
-    if requested not in containers + init:
+    if requested not in containers + init + debuggers:
         raise status.bad_request(f"container {requested} is not valid for pod {name}")
     return requested
 
@@ -199,7 +206,7 @@ def check_readable(pod: Obj, container: str, previous: bool) -> None:
 
 def container_status(pod: Obj, container: str) -> Obj | None:
     pod_status = pod.get("status") or {}
-    for key in ("containerStatuses", "initContainerStatuses"):
+    for key in ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"):
         for entry in pod_status.get(key) or []:
             if entry.get("name") == container:
                 return dict(entry)

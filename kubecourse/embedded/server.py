@@ -100,7 +100,7 @@ class ApiHttp:
         api: Api,
         registry: Registry,
         token: str,
-        logs: Callable[[str, str, str], list[podlogs.Entry]] | None = None,
+        logs: podlogs.LogSource | None = None,
         on_eviction: Callable[[Target, Obj], Obj] | None = None,
         authn: Authenticator | None = None,
         aggregated: dict[str, AggregatedHandler] | None = None,
@@ -340,16 +340,20 @@ class ApiHttp:
         container = podlogs.choose_container(pod, options.container)
         podlogs.check_readable(pod, container, options.previous)
 
-        entries = self._log_entries(pod, container)
+        entries = self._log_entries(pod, container, options.previous)
         data = podlogs.render(podlogs.select(entries, options), options.timestamps)
         if not options.follow:
             body = podlogs.limit(data, options.limit_bytes)
             return web.Response(body=body, content_type="text/plain")
         return await self._follow_log(request, pod, container, options, (len(entries), data))
 
-    def _log_entries(self, pod: Obj, container: str) -> list[podlogs.Entry]:
+    def _log_entries(
+        self, pod: Obj, container: str, previous: bool = False
+    ) -> list[podlogs.Entry]:
         meta = pod["metadata"]
-        return self.logs(meta["namespace"], meta["name"], container) if self.logs else []
+        if self.logs is None:
+            return []
+        return self.logs(meta["namespace"], meta["name"], container, previous)
 
     async def _follow_log(
         self,
@@ -378,8 +382,8 @@ class ApiHttp:
                 current = self.api.store.get("pods", meta["namespace"], meta["name"])
                 if current is None or current["metadata"].get("uid") != meta["uid"]:
                     break  # the pod is gone (or replaced by one of the same name)
-                ended = podlogs.has_ended(current, container)
-                entries = self._log_entries(pod, container)
+                ended = options.previous or podlogs.has_ended(current, container)
+                entries = self._log_entries(pod, container, options.previous)
                 data = podlogs.render(entries[sent:], options.timestamps)
                 sent = max(sent, len(entries))
                 if ended and not data:
