@@ -326,7 +326,7 @@ class ApiHttp:
             return json_response(self.api.get_scale(t.rt, t.namespace, t.name))
         if t.subresource == "log":
             return await self._log(request, t)
-        if t.subresource not in (None, "status"):
+        if t.subresource not in (None, "status", "ephemeralcontainers"):
             raise status.method_not_allowed()
         obj = self.api.get(t.rt, t.namespace, t.name)
         if _wants_table(request):
@@ -526,7 +526,7 @@ class ApiHttp:
         options = self._options(request)
         if t.subresource == "scale":
             return json_response(self.api.update_scale(t.rt, t.namespace, t.name, body, options))
-        if t.subresource not in (None, "status"):
+        if t.subresource not in (None, "status", "ephemeralcontainers"):
             raise status.method_not_allowed()
         obj = self.api.update(t.rt, t.namespace, t.name, body, options, subresource=t.subresource)
         return json_response(obj, 200, _warning_headers(options))
@@ -537,7 +537,7 @@ class ApiHttp:
         patch_type = PATCH_TYPES.get(ctype)
         if patch_type is None or patch_type == "unsupported":
             raise status.unsupported_media_type(ctype or "none")
-        if t.subresource not in (None, "status", "scale"):
+        if t.subresource not in (None, "status", "scale", "ephemeralcontainers"):
             raise status.method_not_allowed()
         body = await self._body(request)
         existed = self.api.store.get(t.rt.key, t.namespace or "", t.name) is not None

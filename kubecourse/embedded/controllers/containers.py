@@ -118,7 +118,7 @@ def _end_of_run(
     finite = images.finishes(container)
     if finite is not None:
         ends.append((run.started + finite[0], finite[1], "exited"))
-    if policy.exited is not None and policy.exited[0] >= run.started:
+    if policy.exited is not None and policy.exited[0] > run.started:
         ends.append((policy.exited[0], policy.exited[1], "exited"))
     killer = policy.killer
     if killer is not None and run.failing_since is not None:
