@@ -197,3 +197,39 @@ def test_the_deployment_copies_its_annotations_to_the_new_replica_set(
     assert copied["kubernetes.io/change-cause"] == "initial"
     assert "kubectl.kubernetes.io/last-applied-configuration" not in copied
     assert copied["deployment.kubernetes.io/revision"] == "1"
+
+
+def test_a_new_image_on_a_running_pod_restarts_its_container(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("newimage")
+    kube.create("pods", ns, pod("web", "nginx:1.27"))
+    eventually(lambda: status_of(kube, ns, "web").get("ready"), what="ready")
+    pods = kube.cluster.api.registry.get("pods")
+
+    def set_image(image: str) -> None:
+        fix = {"spec": {"containers": [{"name": "main", "image": image}]}}
+        kube.cluster.call(
+            lambda: kube.cluster.api.patch(pods, ns, "web", "strategic", fix)
+        )
+
+    set_image("nginx:1.28")
+    moved = eventually(
+        lambda: (
+            (s := status_of(kube, ns, "web")).get("ready")
+            and s["image"].endswith("nginx:1.28")
+            and s
+        )
+    )
+    assert moved["restartCount"] == 1
+    assert "Killing" in reasons(kube, ns, "web")
+
+    set_image("nginx:doesnotexist-9999")
+    stuck = eventually(
+        lambda: (
+            (s := status_of(kube, ns, "web")).get("state", {}).get("waiting")
+            and s["state"]["waiting"]["reason"] in ("ErrImagePull", "ImagePullBackOff")
+            and s
+        )
+    )
+    assert stuck["restartCount"] == 2 and "terminated" in stuck["lastState"]

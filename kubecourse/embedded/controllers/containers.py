@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kubecourse.embedded.controllers import images, podstatus, probes
-from kubecourse.embedded.controllers.base import Obj
+from kubecourse.embedded.controllers.base import Obj, parse_time
 from kubecourse.embedded.controllers.podstatus import terminated_state
 from kubecourse.embedded.controllers.pulls import pulled_message
 
@@ -227,6 +227,15 @@ def _restart(
     step: Step,
 ) -> None:
     finished, code = ended
+    stopped(pod, container, run, finished, code)
+    run.started = finished + delay
+    step.restarted = True
+    step.events += restart_events(container)
+
+
+def stopped(pod: Obj, container: Obj, run: Run, finished: float, code: int) -> None:
+    """The run ended: it becomes the last state and the previous run; the next one
+    counts as a restart."""
     run.last = {
         "terminated": terminated_state(
             pod, container, run.started, finished, code, run.restarts
@@ -234,11 +243,8 @@ def _restart(
     }
     run.previous = (run.started, finished)
     run.restarts += 1
-    run.started = finished + delay
     run.backing_off = False
     run.unhealthy = 0
-    step.restarted = True
-    step.events += restart_events(container)
 
 
 def restart_events(container: Obj) -> list[Event]:
@@ -269,3 +275,19 @@ def _go_duration(seconds: float) -> str:
     if whole < 60:
         return f"{seconds:g}s" if seconds != whole else f"{whole}s"
     return f"{whole // 60}m{whole % 60}s"
+
+
+def run_from_status(pod: Obj, name: str, started: float) -> Run:
+    """A container's current run as its status reports it (restarts, last state)."""
+    for entry in pod["status"].get("containerStatuses") or []:
+        if entry.get("name") != name:
+            continue
+        running = parse_time(
+            ((entry.get("state") or {}).get("running") or {}).get("startedAt")
+        )
+        return Run(
+            started=running.timestamp() if running else started,
+            restarts=int(entry.get("restartCount") or 0),
+            last=entry.get("lastState") or None,
+        )
+    return Run(started=started)

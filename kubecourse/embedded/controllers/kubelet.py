@@ -59,7 +59,6 @@ from kubecourse.embedded.controllers import (
     podutil,
     probes,
     pulls,
-    registry,
 )
 from kubecourse.embedded.controllers.base import (
     Context,
@@ -81,7 +80,7 @@ from kubecourse.embedded.store import Change
 
 __all__ = ["LEASES", "LEASE_NAMESPACE", "Kubelet", "parse_micro_time", "powered_off"]
 READINESS_ANNOTATION = probes.READINESS_ANNOTATION
-LOADED_IMAGES_ANNOTATION = "kubecourse.io/loaded-images"
+LOADED_IMAGES_ANNOTATION = pulls.LOADED_IMAGES_ANNOTATION
 Waiting = tuple[str, str]  # reason, message
 
 
@@ -99,6 +98,7 @@ class PodProgress:
     pulls: dict[str, pulls.Pull] = field(default_factory=dict)
     retry_at: float | None = None  # a missing ConfigMap or Secret: when to look again
     ephemeral: dict[str, ephemeral.Debugger] = field(default_factory=dict)
+    replacing: set[str] = field(default_factory=set)  # containers getting a new image
 
 
 class Kubelet(Controller):
@@ -108,8 +108,8 @@ class Kubelet(Controller):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._pods: dict[str, PodProgress] = {}
-        self._images: dict[str, set[str]] = {}
         self._addresses = addresses.PodAddresses(ctx.store)
+        self._image_manager = pulls.ImageManager(ctx, self._container_event)
         self._heartbeats = Heartbeats(ctx)
         ctx.exit_listeners.append(self.enqueue)
 
@@ -198,7 +198,7 @@ class Kubelet(Controller):
                 self._configure(pod, container, progress)
             except podconfig.ConfigError:
                 progress.env[container["name"]] = {}
-            run = _run_from_status(pod, container["name"], moment)
+            run = containers.run_from_status(pod, container["name"], moment)
             progress.runs[container["name"]] = run
             self._write_log(pod, container, progress, run.started)
         return progress
@@ -211,7 +211,7 @@ class Kubelet(Controller):
         return ready is not None and ready.get("status") == "True"
 
     def _write_status(self, pod: Obj, status: Obj) -> Obj:
-        _observe_generation(pod, status)
+        podstatus.observe_generation(pod, status)
         if status == pod.get("status"):
             return pod
         new = copy.deepcopy(pod)
@@ -241,8 +241,11 @@ class Kubelet(Controller):
             component=COMPONENT,
             host=pod["spec"]["nodeName"],
             type=type_,
-            field_path=container and _field_path(pod, container),
+            field_path=container and podstatus.field_path(pod, container),
         )
+
+    def _container_event(self, pod: Obj, event: pulls.Event, container: str) -> None:
+        self._event(pod, *event, container=container)
 
     def _current(self, pod: Obj) -> Obj:
         return (
@@ -330,42 +333,12 @@ class Kubelet(Controller):
         waiting: dict[str, Waiting] = {}
         waits: list[float] = []
         for container in pod["spec"]["containers"]:
-            out = self._pull(pod, container, progress.pulls, now)
+            out = self._image_manager.ensure(pod, container, progress.pulls, now)
             if not out.ready:
                 waiting[container["name"]] = out.waiting or ("ContainerCreating", "")
             if out.wait is not None:
                 waits.append(out.wait)
         return waiting, (min(waits) + 0.01 if waits else None)
-
-    def _pull(
-        self, pod: Obj, container: Obj, book: dict[str, pulls.Pull], now: float
-    ) -> pulls.Outcome:
-        name, image = container["name"], str(container.get("image") or "")
-        pull = book.get(name)
-        if pull is None or pull.image != image:
-            pull = book[name] = pulls.Pull(image=image)
-        node = pod["spec"]["nodeName"]
-        present = pulls.present(image, self._node_images(node))
-        timings = self.ctx.timings
-        policy = str(container.get("imagePullPolicy") or "IfNotPresent")
-        pull_timings = pulls.PullTimings(
-            timings.container_create_delay,
-            timings.image_pull_backoff,
-            timings.image_pull_backoff_max,
-        )
-        out = pulls.advance(pull, policy, present, now, pull_timings)
-        for reason, message, type_ in out.events:
-            self._event(pod, reason, message, type_, container=name)
-        if out.ready:
-            self._images.setdefault(node, set()).add(registry.normalised(image))
-        return out
-
-    def _node_images(self, node_name: str) -> set[str]:
-        """The images the node has: those it pulled and those loaded into it."""
-        node = self.store.get("nodes", "", node_name) or {}
-        loaded = (node["metadata"].get("annotations") or {}) if node else {}
-        listed = registry.loaded_images(loaded.get(LOADED_IMAGES_ANNOTATION))
-        return self._images.get(node_name, set()) | listed
 
     def _create_containers(self, pod: Obj, progress: PodProgress) -> bool:
         """Read each container's configuration, create; False while any cannot be."""
@@ -478,6 +451,9 @@ class Kubelet(Controller):
         assert progress.started is not None
         name = container["name"]
         run = progress.runs.setdefault(name, containers.Run(started=progress.started))
+        replacing = self._replace_image(pod, container, progress, run, now)
+        if replacing is not None:
+            return replacing
         env = {"HOSTNAME": pod["metadata"]["name"], **progress.env.get(name, {})}
         timings = self.ctx.timings
         meta = pod["metadata"]
@@ -501,6 +477,41 @@ class Kubelet(Controller):
             if run.previous is not None:
                 self._write_log(pod, container, progress, *run.previous)
         return step.status, step.wait
+
+    def _replace_image(
+        self,
+        pod: Obj,
+        container: Obj,
+        progress: PodProgress,
+        run: containers.Run,
+        now: float,
+    ) -> tuple[Obj, float | None] | None:
+        """A running container whose image changed (`kubectl set image pod/...`): the
+        kubelet kills it, pulls the new image and starts it (restartCount + 1)."""
+        name = container["name"]
+        if name not in progress.replacing:
+            pull = progress.pulls.get(name)
+            if pull is None or pull.image == container.get("image"):
+                return None
+            message = f"Container {name} definition changed, will be restarted"
+            self._event(pod, "Killing", message, container=name)
+            containers.stopped(pod, container, run, now, probes.KILLED_EXIT_CODE)
+            progress.replacing.add(name)
+        out = self._image_manager.ensure(pod, container, progress.pulls, time.monotonic())
+        if not out.ready:
+            reason, text = out.waiting or ("ContainerCreating", "")
+            entry = podstatus.waiting(
+                container, reason, text or None, restarts=run.restarts, last=run.last
+            )
+            return entry, out.wait
+        progress.replacing.discard(name)
+        run.started = now
+        for event in containers.restart_events(container)[-2:]:  # Created, Started
+            self._event(pod, *event, container=name)
+        self._write_log(pod, container, progress, run.started)
+        if run.previous is not None:
+            self._write_log(pod, container, progress, *run.previous)
+        return None
 
     def _settle_phase(self, pod: Obj, status: Obj) -> None:
         states = [s["state"] for s in status["containerStatuses"]]
@@ -535,7 +546,9 @@ class Kubelet(Controller):
         return ephemeral.Debuggers(
             pod=pod,
             book=progress.ephemeral,
-            pull=lambda container, now: self._pull(pod, container, progress.pulls, now),
+            pull=lambda container, now: self._image_manager.ensure(
+                pod, container, progress.pulls, now
+            ),
             event=lambda *args: self._event(pod, *args),
             exits=self.ctx.exits,
             configure=lambda container: self._configure(pod, container, progress),
@@ -582,38 +595,3 @@ class Kubelet(Controller):
 def _reason(waiting: Waiting | None) -> tuple[str, str | None]:
     reason, message = waiting or ("ContainerCreating", "")
     return reason, message or None
-
-
-def _field_path(pod: Obj, container: str) -> str:
-    """`spec.containers{web}`: where the container is in the pod's spec."""
-    spec = pod["spec"]
-    for key in ("containers", "initContainers", "ephemeralContainers"):
-        if any(c.get("name") == container for c in spec.get(key) or []):
-            return f"spec.{key}{{{container}}}"
-    return f"spec.containers{{{container}}}"
-
-
-def _observe_generation(pod: Obj, status: Obj) -> None:
-    """The generation the status was written for, on the status and its conditions."""
-    generation = pod["metadata"].get("generation")
-    if generation is None:
-        return
-    status["observedGeneration"] = generation
-    for condition in status.get("conditions") or []:
-        condition["observedGeneration"] = generation
-
-
-def _run_from_status(pod: Obj, name: str, started: float) -> containers.Run:
-    """A container's current run as its status reports it (restarts, last state)."""
-    for entry in pod["status"].get("containerStatuses") or []:
-        if entry.get("name") != name:
-            continue
-        running = parse_time(
-            ((entry.get("state") or {}).get("running") or {}).get("startedAt")
-        )
-        return containers.Run(
-            started=running.timestamp() if running else started,
-            restarts=int(entry.get("restartCount") or 0),
-            last=entry.get("lastState") or None,
-        )
-    return containers.Run(started=started)

@@ -165,3 +165,22 @@ def pod_conditions(
         set_condition(conditions, "ContainersReady", "False", reason, message)
     rank = {name: i for i, name in enumerate(CONDITION_ORDER)}
     return sorted(conditions, key=lambda c: rank.get(c["type"], len(rank)))
+
+
+def field_path(pod: Obj, container: str) -> str:
+    """`spec.containers{web}`: where the container is in the pod's spec."""
+    spec = pod["spec"]
+    for key in ("containers", "initContainers", "ephemeralContainers"):
+        if any(c.get("name") == container for c in spec.get(key) or []):
+            return f"spec.{key}{{{container}}}"
+    return f"spec.containers{{{container}}}"
+
+
+def observe_generation(pod: Obj, status: Obj) -> None:
+    """The generation the status was written for, on the status and its conditions."""
+    generation = pod["metadata"].get("generation")
+    if generation is None:
+        return
+    status["observedGeneration"] = generation
+    for condition in status.get("conditions") or []:
+        condition["observedGeneration"] = generation

@@ -25,12 +25,15 @@ on every sync (their `count` grows with each attempt).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubecourse.embedded.controllers import registry
+from kubecourse.embedded.controllers.base import Context, Obj
 
 Event = tuple[str, str, str]  # reason, message, type
 Waiting = tuple[str, str]  # reason, message
+LOADED_IMAGES_ANNOTATION = "kubecourse.io/loaded-images"
 
 
 @dataclass
@@ -202,6 +205,45 @@ def _go_duration(seconds: float) -> str:
     minutes, rest = divmod(millis, 60_000)
     text = f"{rest / 1000:.3f}".rstrip("0").rstrip(".") + "s"
     return f"{minutes}m{text}" if minutes else text
+
+
+class ImageManager:
+    """One cluster's image managers, node by node: what each node has, and the pulls."""
+
+    def __init__(self, ctx: Context, event: Callable[[Obj, Event, str], None]) -> None:
+        self.ctx = ctx
+        self._event = event  # (pod, event, container name)
+        self._pulled: dict[str, set[str]] = {}
+
+    def ensure(self, pod: Obj, container: Obj, book: dict[str, Pull], now: float) -> Outcome:
+        """The container's image at `now` (monotonic), its events recorded."""
+        name, image = container["name"], str(container.get("image") or "")
+        pull = book.get(name)
+        if pull is None or pull.image != image:
+            pull = book[name] = Pull(image=image)
+        node = pod["spec"]["nodeName"]
+        policy = str(container.get("imagePullPolicy") or "IfNotPresent")
+        out = advance(pull, policy, present(image, self.images(node)), now, self._timings())
+        for event in out.events:
+            self._event(pod, event, name)
+        if out.ready:
+            self._pulled.setdefault(node, set()).add(registry.normalised(image))
+        return out
+
+    def images(self, node_name: str) -> set[str]:
+        """The images the node has: those it pulled and those loaded into it."""
+        node = self.ctx.store.get("nodes", "", node_name) or {}
+        annotations = (node.get("metadata") or {}).get("annotations") or {}
+        listed = registry.loaded_images(annotations.get(LOADED_IMAGES_ANNOTATION))
+        return self._pulled.get(node_name, set()) | listed
+
+    def _timings(self) -> PullTimings:
+        timings = self.ctx.timings
+        return PullTimings(
+            timings.container_create_delay,
+            timings.image_pull_backoff,
+            timings.image_pull_backoff_max,
+        )
 
 
 def present(image: str, node_images: set[str]) -> bool:
