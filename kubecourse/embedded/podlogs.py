@@ -7,7 +7,10 @@ and `sinceTime`); then the container is chosen (400 "a container name must be sp
 for pod x, choose one of: [a b] or one of the init containers: [c]" when there are
 several, "container x is not valid for pod y" for an unknown one); an unscheduled pod
 "does not have a host assigned"; and the kubelet's refusals follow its rules: a container
-with no status "is not available", a waiting one "is waiting to start: ContainerCreating",
+with no status "is not available", a waiting one "is waiting to start: ContainerCreating"
+("image can't be pulled" for ErrImagePull, "trying and failing to pull image" for
+ImagePullBackOff), a crash-looping one (waiting, with a terminated last state) the logs
+of its last run,
 `previous` with no earlier run "previous terminated container ... not found".  Options:
 `tailLines`, `sinceSeconds`, `sinceTime`, `timestamps` (RFC 3339 with nine fractional
 digits, as the kubelet writes them), `limitBytes`, and `follow`, which keeps the
@@ -184,20 +187,22 @@ def check_readable(pod: Obj, container: str, previous: bool) -> None:
             f'container "{container}" in pod "{name}" is not available'
         )
     state = entry.get("state") or {}
+    ended_before = bool(
+        ((entry.get("lastState") or {}).get("terminated") or {}).get("containerID")
+    )
     if previous:
-        if not ((entry.get("lastState") or {}).get("terminated") or {}).get(
-            "containerID"
-        ):
+        if not ended_before:
             raise status.bad_request(
                 f'previous terminated container "{container}" in pod "{name}" not found'
             )
         return
-    if "running" in state or "terminated" in state:
-        return
+    if "running" in state or "terminated" in state or ended_before:
+        return  # a crash-looping container shows its last run
     reason = (state.get("waiting") or {}).get("reason")
     if reason:
+        why = _WAITING.get(reason, reason)
         raise status.bad_request(
-            f'container "{container}" in pod "{name}" is waiting to start: {reason}'
+            f'container "{container}" in pod "{name}" is waiting to start: {why}'
         )
     raise status.bad_request(
         f'container "{container}" in pod "{name}" is waiting to start - no logs yet'
@@ -214,9 +219,18 @@ def container_status(pod: Obj, container: str) -> Obj | None:
 
 
 def has_ended(pod: Obj, container: str) -> bool:
-    """Whether a followed container will write no more: it has terminated."""
+    """Whether a followed container will write no more: it has terminated, or it
+    waits to be restarted (its last run is what is read)."""
     entry = container_status(pod, container) or {}
-    return "terminated" in (entry.get("state") or {})
+    state = entry.get("state") or {}
+    return "terminated" in state or "waiting" in state
+
+
+# The kubelet's words for the common reasons a container has not started.
+_WAITING = {
+    "ErrImagePull": "image can't be pulled",
+    "ImagePullBackOff": "trying and failing to pull image",
+}
 
 
 # -- rendering -----------------------------------------------------------------------------

@@ -71,6 +71,11 @@ def test_get_pods_watch_shows_err_image_pull_then_image_pull_back_off(
     statuses = [line.split()[2] for line in printed.splitlines()[1:]]
     assert "ErrImagePull" in statuses and statuses[-1] == "ImagePullBackOff"
     assert statuses.index("ErrImagePull") < statuses.index("ImagePullBackOff")
+    refused = kubectl("logs", "typo", check=False)
+    assert refused.stderr.startswith(
+        'Error from server (BadRequest): container "typo" in pod "typo"'
+    )
+    assert "is waiting to start: " in refused.stderr
 
 
 def test_describe_shows_the_waiting_reason_and_the_pull_events(kubectl: Any) -> None:
@@ -183,6 +188,7 @@ def test_a_bare_busybox_deployment_crash_loops_with_growing_restarts(
         what="more restarts",
     )
     assert int(later[3]) > int(row[3])
+    assert kubectl("logs", "deploy/bare").stdout == ""  # its last run wrote nothing
     described = kubectl("describe", "pods", "-l", "app=bare").stdout
     assert "      Reason:       CrashLoopBackOff" in described
     assert (

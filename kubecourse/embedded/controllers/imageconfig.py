@@ -34,7 +34,9 @@ flag (`-c`, `--port`), and otherwise exec the arguments, as those scripts do.
 | `hello-world` | | `/hello` |
 | `registry.k8s.io/pause` | `/pause` | |
 
-An image not in the table is taken to have no ENTRYPOINT and a long-running CMD.
+Faithful: Docker's override rule and the entrypoint scripts' flag handling.
+Simplified: an image not in the table is taken to have no ENTRYPOINT and a long-running
+CMD; image configuration is by repository, the same for every tag.
 """
 
 from __future__ import annotations

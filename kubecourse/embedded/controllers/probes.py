@@ -18,6 +18,11 @@ the probe's handler: `HTTP probe failed with statuscode: 500` (503 for readiness
 tcp <pod IP>:<port>: connect: connection refused`, or for exec and gRPC probes
 `command terminated with exit code 1` / `timeout: failed to connect service
 ":<port>" within 1s`.
+
+Faithful: the event reasons and messages, the threshold arithmetic, startup gating.
+Simplified: no probe is sent; probe times are `initialDelaySeconds + n ×
+periodSeconds` from the container's start (or from when the annotation appeared),
+without the prober's jitter; `successThreshold` and `timeoutSeconds` play no part.
 """
 
 from __future__ import annotations
