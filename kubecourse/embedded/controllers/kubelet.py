@@ -23,18 +23,14 @@ grace period.  A node whose Ready condition is not True runs nothing (its kubele
 down).  Images a Node lists in its `kubecourse.io/loaded-images` annotation are present
 on it, as after `kind load docker-image`.
 
-Configuration, read when the containers are created (`podconfig`): a configMap, secret
-or projected volume whose ConfigMap or Secret is missing keeps the pod
-ContainerCreating with the Warning FailedMount `MountVolume.SetUp failed for volume
-"cfg" : configmap "cfg" not found`; an `env` / `envFrom` reference to a missing
-ConfigMap, Secret or key gives the pod its IP (the sandbox exists) but leaves it
-Pending with the container `waiting: CreateContainerConfigError` (`configmap "cfg" not
-found`) and the Warning Failed "Error: ...", retried every `timings.config_retry` and as
-soon as ConfigMaps or Secrets change; `optional: true` references are skipped.  The
-resolved environment is what shell scripts see (`echo $GREETING`), and `$(VAR)` in
-command and args is expanded as the kubelet expands it.  Each container's whole
-environment (`environment.container_env`, Service variables included) is fixed when it
-is created: its scripts see it and `kubectl exec` prints it.
+Configuration, read when the containers are created (`podconfig`): a missing
+ConfigMap or Secret volume keeps the pod ContainerCreating (Warning FailedMount), a
+missing `env` / `envFrom` reference leaves it Pending with `waiting:
+CreateContainerConfigError` (Warning Failed "Error: ..."), retried every
+`timings.config_retry` and as soon as ConfigMaps or Secrets change.  Each container's
+whole environment (`environment.container_env`) is fixed when it is created: its
+scripts see it, `$(VAR)` in command and args is expanded from it, `kubectl exec` prints
+it.
 
 Simplified: no real probes (the rule above decides); a pod's containers start together,
 so one container's image or configuration error holds back the others.  Init
@@ -288,19 +284,9 @@ class Kubelet(Controller):
         if elapsed < timings.container_create_delay:
             return timings.container_create_delay - elapsed
         if progress.created is None:
-            if progress.retry_at is not None and now < progress.retry_at:
-                return progress.retry_at - now
-            if not self._mount_volumes(pod):
-                progress.retry_at = now + timings.config_retry
-                return timings.config_retry
-            waiting, wait = self._ensure_images(pod, progress, now)
-            if waiting:
-                self._not_created(pod, waiting)
+            wait = self._create(pod, progress, now)
+            if progress.created is None:
                 return wait
-            if not self._create_containers(pod, progress):
-                progress.retry_at = now + timings.config_retry
-                return timings.config_retry
-            progress.retry_at, progress.created = None, now
         start_at = progress.created + timings.container_start_delay
         if now < start_at:
             return start_at - now
@@ -311,6 +297,25 @@ class Kubelet(Controller):
             name = container["name"]
             self._event(pod, "Started", f"Started container {name}", container=name)
         return self._sync_running(self._current(pod), progress)
+
+    def _create(self, pod: Obj, progress: PodProgress, now: float) -> float | None:
+        """Volumes, then images, then configuration, in the kubelet's order; while any
+        is missing `progress.created` stays None and this says when to look again."""
+        retry = self.ctx.timings.config_retry
+        if progress.retry_at is not None and now < progress.retry_at:
+            return progress.retry_at - now
+        if not self._mount_volumes(pod):
+            progress.retry_at = now + retry
+            return retry
+        waiting, wait = self._ensure_images(pod, progress, now)
+        if waiting:
+            self._not_created(pod, waiting)
+            return wait
+        if not self._create_containers(pod, progress):
+            progress.retry_at = now + retry
+            return retry
+        progress.retry_at, progress.created = None, now
+        return None
 
     def _mount_volumes(self, pod: Obj) -> bool:
         problem = podconfig.volume_error(self.store, pod)
@@ -497,7 +502,9 @@ class Kubelet(Controller):
             self._event(pod, "Killing", message, container=name)
             containers.stopped(pod, container, run, now, probes.KILLED_EXIT_CODE)
             progress.replacing.add(name)
-        out = self._image_manager.ensure(pod, container, progress.pulls, time.monotonic())
+        out = self._image_manager.ensure(
+            pod, container, progress.pulls, time.monotonic()
+        )
         if not out.ready:
             reason, text = out.waiting or ("ContainerCreating", "")
             entry = podstatus.waiting(
