@@ -1,13 +1,19 @@
 """Generate kubecourse/embedded/data/protobuf_fields.json from Kubernetes .proto text.
 
 Usage:
-    python tools/gen_protobuf_table.py PROTO_DIR [-o OUTPUT]
+    python tools/gen_protobuf_table.py PROTO_DIR [-o OUTPUT] [--base TABLE]
 
 PROTO_DIR holds copies (whole files or excerpts) of the upstream `generated.proto`
 files of k8s.io/api and k8s.io/apimachinery (Apache-2.0, The Kubernetes Authors).
 They are not part of this repository and nothing is downloaded: save them first.
 Every `*.proto` file in the folder is parsed; only its `package`, `message`, field and
 `map<>` lines and the `// +optional` markers matter.
+
+With `--base TABLE` (an earlier output, usually the shipped table itself) the messages
+of that table are kept and the .proto input only adds or replaces messages, so a new
+root can be added from an excerpt of the messages it needs (how `v1/Pod` was added:
+its Pod, PodSpec, PodStatus, PodCondition, PodIP, HostIP and EphemeralContainer
+messages were saved from kubernetes/kubernetes staging/src/k8s.io/api/core/v1).
 
 The table keeps only the messages reachable from ROOTS.  Three facts of the Go types
 are not in the .proto text and are listed here by hand (from the upstream types.go):
@@ -29,6 +35,8 @@ API = "k8s.io.api"
 
 ROOTS: dict[str, str] = {
     "v1/Namespace": f"{API}.core.v1.Namespace",
+    # `kubectl debug --copy-to` and `kubectl debug node/...` create Pods.
+    "v1/Pod": f"{API}.core.v1.Pod",
     "v1/Service": f"{API}.core.v1.Service",
     "v1/ConfigMap": f"{API}.core.v1.ConfigMap",
     "v1/Secret": f"{API}.core.v1.Secret",
@@ -112,6 +120,7 @@ _POINTERS: dict[str, str] = {
     "core.v1.ProjectedVolumeSource": "defaultMode",
     "core.v1.ClientIPConfig": "timeoutSeconds",
     "core.v1.Container": "restartPolicy",
+    "core.v1.EphemeralContainerCommon": "restartPolicy",
     "core.v1.ClusterTrustBundleProjection": "name signerName optional",
     "core.v1.CSIVolumeSource": "readOnly fsType",
     "core.v1.FileKeySelector": "optional",
@@ -184,6 +193,7 @@ _FIELD = re.compile(r"^(optional|repeated)\s+(\S+)\s+(\w+)\s*=\s*(\d+)")
 _MAP = re.compile(r"^map<\s*(\w+)\s*,\s*(\S+?)\s*>\s+(\w+)\s*=\s*(\d+)")
 
 Raw = dict[str, dict[int, dict[str, Any]]]
+Table = dict[str, dict[str, list[Any]]]  # built messages: name -> number -> entry
 
 
 def _qualify(type_name: str, package: str) -> str:
@@ -248,8 +258,10 @@ def _refs(field: dict[str, Any]) -> list[str]:
     return [] if kind in SCALARS or kind in SPECIAL else [kind]
 
 
-def reachable(messages: Raw) -> tuple[list[str], list[str]]:
-    """Messages reachable from ROOTS that are defined, and those that are not."""
+def reachable(messages: Raw, base: Table | None = None) -> tuple[list[str], list[str]]:
+    """Messages reachable from ROOTS that are defined (in the input or the base table),
+    and those that are not."""
+    base = base or {}
     seen: set[str] = set()
     missing: set[str] = set()
     todo = list(ROOTS.values())
@@ -257,13 +269,25 @@ def reachable(messages: Raw) -> tuple[list[str], list[str]]:
         name = todo.pop()
         if name in seen or name in missing:
             continue
-        if name not in messages:
+        if name in messages:
+            seen.add(name)
+            for field in messages[name].values():
+                todo.extend(_refs(field))
+        elif name in base:
+            seen.add(name)
+            todo.extend(_base_refs(base[name]))
+        else:
             missing.add(name)
-            continue
-        seen.add(name)
-        for field in messages[name].values():
-            todo.extend(_refs(field))
     return sorted(seen), sorted(missing)
+
+
+def _base_refs(fields: dict[str, list[Any]]) -> list[str]:
+    kinds = SCALARS | set(SPECIAL.values())
+    return [
+        entry[3]
+        for entry in fields.values()
+        if entry[1] in ("message", "map") and entry[3] and entry[3] not in kinds
+    ]
 
 
 def _entry(message: str, field: dict[str, Any], known: set[str]) -> list[Any]:
@@ -292,16 +316,22 @@ def _entry(message: str, field: dict[str, Any], known: set[str]) -> list[Any]:
     return [JSON_NAMES.get(path, field["name"]), "message", flags, ref]
 
 
-def build(messages: Raw) -> dict[str, Any]:
-    known, missing = reachable(messages)
+def build(messages: Raw, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    base_messages: Table = (base or {}).get("messages", {})
+    known, missing = reachable(messages, base_messages)
     table = {
-        name: {
-            str(num): _entry(name, field, set(known))
-            for num, field in sorted(messages[name].items())
-        }
+        name: (
+            {
+                str(num): _entry(name, field, set(known))
+                for num, field in sorted(messages[name].items())
+            }
+            if name in messages
+            else base_messages[name]
+        )
         for name in known
     }
     _check_lists(table)
+    undecoded = set(missing) | set((base or {}).get("undecoded", []))
     return {
         "_source": (
             "Field numbers from the generated.proto files of k8s.io/api and "
@@ -316,7 +346,7 @@ def build(messages: Raw) -> dict[str, Any]:
             "p=pointer scalar (keep explicit zero), i=inline (embedded struct); "
             "ref: message name, map value type, or '' when not decoded"
         ),
-        "undecoded": missing,
+        "undecoded": sorted(undecoded - set(known)),
         "roots": ROOTS,
         "messages": table,
     }
@@ -355,11 +385,13 @@ def main() -> None:
         default=Path(__file__).resolve().parents[1]
         / "kubecourse/embedded/data/protobuf_fields.json",
     )
+    parser.add_argument("--base", type=Path, help="an earlier table to extend")
     args = parser.parse_args()
     messages: Raw = {}
     for path in sorted(args.proto_dir.glob("*.proto")):
         parse_proto(path.read_text(), messages)
-    table = build(messages)
+    base = json.loads(args.base.read_text()) if args.base else None
+    table = build(messages, base)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(dump(table))
     print(f"{len(table['messages'])} messages -> {args.output}")

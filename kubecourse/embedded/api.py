@@ -26,6 +26,7 @@ from kubecourse.embedded import (
     decoding,
     defaults,
     deletion,
+    ephemeralcontainers,
     generation,
     ipaddresses,
     metrics,
@@ -411,6 +412,8 @@ class Api:
     def _merge_update(
         self, rt: ResourceType, old: Obj, new: Obj, subresource: str | None
     ) -> Obj:
+        if subresource == "ephemeralcontainers":
+            return ephemeralcontainers.merge(old, new)
         if subresource == "status":
             merged = copy.deepcopy(old)
             merged["status"] = new.get("status", {})
@@ -442,6 +445,7 @@ class Api:
             self._keep_service_allocations(old, new)
         if rt.kind == "Pod":
             defaults.default_pod_spec(new.setdefault("spec", {}))
+            ephemeralcontainers.keep(old, new)
         if rt.kind == "DaemonSet":
             defaults.bump_template_generation(old, new)
         generation.on_update(rt, old, new)
@@ -480,7 +484,9 @@ class Api:
     def _validate_update(self, rt: ResourceType, old: Obj, new: Obj) -> Causes:
         causes: Causes = []
         if rt.kind == "Pod":
-            causes += validation.validate_pod_update(old, new)
+            causes += ephemeralcontainers.validate(old, new)
+            unchanged = ephemeralcontainers.with_old_ones(old, new)
+            causes += validation.validate_pod_update(old, unchanged)
         if rt.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
             causes += validation.immutable(
                 "spec.selector", old["spec"].get("selector"), new["spec"].get("selector")

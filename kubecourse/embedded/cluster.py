@@ -269,9 +269,13 @@ class EmbeddedCluster:
             },
         )
 
-    def _logs(self, namespace: str, pod: str, container: str) -> list[tuple[float, str]]:
-        """The lines a container has written by now, each with its time."""
-        log = self.ctx.logbook.get((namespace, pod, container))
+    def _logs(
+        self, namespace: str, pod: str, container: str, previous: bool = False
+    ) -> list[tuple[float, str]]:
+        """The lines a container has written by now (or in its previous run), each
+        with its time."""
+        book = self.ctx.previous_logs if previous else self.ctx.logbook
+        log = book.get((namespace, pod, container))
         if isinstance(log, images.ContainerLog):
             return log.stamped()
         return [(0.0, line) for line in log or []]

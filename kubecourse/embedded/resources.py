@@ -174,7 +174,16 @@ RESOURCES: tuple[ResourceType, ...] = (
         "pods",
         short=("po",),
         categories=ALL,
-        sub=("status", "binding", "eviction", "log", "exec", "attach", "portforward"),
+        sub=(
+            "status",
+            "binding",
+            "eviction",
+            "log",
+            "exec",
+            "attach",
+            "portforward",
+            "ephemeralcontainers",
+        ),
     ),
     _rt(
         "", "v1", "Service", "services", short=("svc",), categories=ALL, sub=("status",)
@@ -354,6 +363,7 @@ SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
     "eviction": ("create",),
     "log": ("get",),
     "token": ("create",),
+    "ephemeralcontainers": ("get", "patch", "update"),
     # The streaming ("connect") subresources, served by `kubecourse.embedded.streams`.
     "exec": ("create", "get"),
     "attach": ("create", "get"),

@@ -103,7 +103,7 @@ class ApiHttp:
         api: Api,
         registry: Registry,
         token: str,
-        logs: Callable[[str, str, str], list[podlogs.Entry]] | None = None,
+        logs: podlogs.LogSource | None = None,
         on_eviction: Callable[[Target, Obj], Obj] | None = None,
         authn: Authenticator | None = None,
         aggregated: dict[str, AggregatedHandler] | None = None,
@@ -352,7 +352,7 @@ class ApiHttp:
             return json_response(self.api.get_scale(t.rt, t.namespace, t.name))
         if t.subresource == "log":
             return await self._log(request, t)
-        if t.subresource not in (None, "status"):
+        if t.subresource not in (None, "status", "ephemeralcontainers"):
             raise status.method_not_allowed()
         obj = self.api.get(t.rt, t.namespace, t.name)
         if _wants_table(request):
@@ -367,16 +367,20 @@ class ApiHttp:
         container = podlogs.choose_container(pod, options.container)
         podlogs.check_readable(pod, container, options.previous)
 
-        entries = self._log_entries(pod, container)
+        entries = self._log_entries(pod, container, options.previous)
         data = podlogs.render(podlogs.select(entries, options), options.timestamps)
         if not options.follow:
             body = podlogs.limit(data, options.limit_bytes)
             return web.Response(body=body, content_type="text/plain")
         return await self._follow_log(request, pod, container, options, (len(entries), data))
 
-    def _log_entries(self, pod: Obj, container: str) -> list[podlogs.Entry]:
+    def _log_entries(
+        self, pod: Obj, container: str, previous: bool = False
+    ) -> list[podlogs.Entry]:
         meta = pod["metadata"]
-        return self.logs(meta["namespace"], meta["name"], container) if self.logs else []
+        if self.logs is None:
+            return []
+        return self.logs(meta["namespace"], meta["name"], container, previous)
 
     async def _follow_log(
         self,
@@ -405,8 +409,8 @@ class ApiHttp:
                 current = self.api.store.get("pods", meta["namespace"], meta["name"])
                 if current is None or current["metadata"].get("uid") != meta["uid"]:
                     break  # the pod is gone (or replaced by one of the same name)
-                ended = podlogs.has_ended(current, container)
-                entries = self._log_entries(pod, container)
+                ended = options.previous or podlogs.has_ended(current, container)
+                entries = self._log_entries(pod, container, options.previous)
                 data = podlogs.render(entries[sent:], options.timestamps)
                 sent = max(sent, len(entries))
                 if ended and not data:
@@ -555,7 +559,7 @@ class ApiHttp:
         options = self._options(request, "UpdateOptions")
         if t.subresource == "scale":
             return json_response(self.api.update_scale(t.rt, t.namespace, t.name, body, options))
-        if t.subresource not in (None, "status"):
+        if t.subresource not in (None, "status", "ephemeralcontainers"):
             raise status.method_not_allowed()
         obj = self.api.update(t.rt, t.namespace, t.name, body, options, subresource=t.subresource)
         return json_response(obj, 200, _warning_headers(options))
@@ -567,7 +571,7 @@ class ApiHttp:
         if ctype not in accepted:
             raise negotiation.unsupported_media_type(accepted)
         patch_type = PATCH_TYPES[ctype]
-        if t.subresource not in (None, "status", "scale"):
+        if t.subresource not in (None, "status", "scale", "ephemeralcontainers"):
             raise status.method_not_allowed()
         options = self._options(request, "PatchOptions", patch_type)
         body = negotiation.decode_patch(await self._raw_body(request), patch_type)

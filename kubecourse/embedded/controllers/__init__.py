@@ -15,7 +15,7 @@
 | disruption | `disruption` | disruption controller (PodDisruptionBudget status) |
 | persistentvolume-binder | `volumes` | PV binder + kind's local-path provisioner |
 | scheduler | `scheduler` | kube-scheduler (default profile, simplified) |
-| kubelet | `kubelet` (+ `heartbeat`, `containers`, `podconfig`, `podstatus`, `environment`, `images`) | every node's kubelet (heartbeats, power, ConfigMap/Secret env and volumes, the environment `kubectl exec` sees, restarts) and container runtime |
+| kubelet | `kubelet` (+ `heartbeat`, `pulls`, `registry`, `containers`, `probes`, `ephemeral`, `addresses`, `podconfig`, `podstatus`, `environment`, `images`, `imageconfig`, `interpreters`) | every node's kubelet (heartbeats, power, the image manager and which images exist, ConfigMap/Secret env and volumes, the environment `kubectl exec` sees, probes, restarts, ephemeral containers, pod IPs) and container runtime (ENTRYPOINT/CMD, what a process prints) |
 | node-lifecycle | `nodelifecycle` | node lifecycle controller and taint-eviction controller |
 | endpoints | `endpoints` | endpoints controller |
 | endpointslice | `endpointslices` | endpointslice controller |

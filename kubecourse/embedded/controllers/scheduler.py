@@ -12,7 +12,11 @@ as condition PodScheduled=False/Unschedulable and a Warning FailedScheduling eve
 scoring by least-allocated resources (each container that requests no CPU or memory
 counted as 100m / 200Mi, on the node as in the pod, for scoring only) plus the spread of pods with the same controller across nodes, with
 a random tie-break; binding sets `spec.nodeName` and PodScheduled=True, with the event
-`Scheduled` ("Successfully assigned default/web-abc to kubecourse-worker2").
+`Scheduled` ("Successfully assigned default/web-abc to kubecourse-worker2").  Its
+events are written as 1.37's kube-scheduler writes them, through the events.k8s.io/v1
+API: `eventTime` (MicroTime), `action` Binding or Scheduling, `reportingController`
+default-scheduler, `reportingInstance` default-scheduler-<its node>, no legacy
+`source`, `firstTimestamp`, `lastTimestamp` or `count` (repeats grow a `series`).
 Unschedulable pods are retried when a node changes or a bound pod goes away.
 
 Simplified: no preemption (the message says so the way upstream does when no victim
@@ -42,6 +46,7 @@ from kubecourse.embedded.controllers.base import (
 from kubecourse.embedded.store import Change
 
 COMPONENT = "default-scheduler"
+CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 SCORING_DEFAULTS = {"cpu": 0.1, "memory": 200 * 2.0**20}
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
@@ -125,7 +130,14 @@ class Scheduler(Controller):
         meta = pod["metadata"]
         self.api.bind(meta["namespace"], meta["name"], node)
         message = f"Successfully assigned {meta['namespace']}/{meta['name']} to {node}"
-        self.ctx.record_event(pod, "Scheduled", message, component=COMPONENT)
+        self.ctx.record_event(
+            pod,
+            "Scheduled",
+            message,
+            component=COMPONENT,
+            host=self._hostname(),
+            action="Binding",
+        )
 
     def _unschedulable(self, pod: Obj, message: str) -> None:
         new = copy.deepcopy(pod)
@@ -143,8 +155,21 @@ class Scheduler(Controller):
             subresource="status",
         )
         self.ctx.record_event(
-            pod, "FailedScheduling", message, component=COMPONENT, type="Warning"
+            pod,
+            "FailedScheduling",
+            message,
+            component=COMPONENT,
+            host=self._hostname(),
+            type="Warning",
+            action="Scheduling",
         )
+
+    def _hostname(self) -> str:
+        """The node kube-scheduler runs on (its events' `reportingInstance` names it)."""
+        for node in self.store.items("nodes"):
+            if CONTROL_PLANE_LABEL in (node["metadata"].get("labels") or {}):
+                return str(node["metadata"]["name"])
+        return "kubecourse-control-plane"
 
 
 def _wants_scheduling(pod: Obj) -> bool:

@@ -28,7 +28,8 @@ The extra that drives load, Kubernetes-shaped (an annotation a lesson sets with
   **Deployment, ReplicaSet, StatefulSet or DaemonSet**: that much in total, shared
   evenly by its Running, Ready pods (as traffic through a Service reaches only Ready
   endpoints), so scaling out lowers each pod's share; on a **Pod**: that much more for
-  that pod alone.  The load goes to the pod's first container.
+  that pod alone.  The load goes to the pod's first container.  A Deployment's
+  ReplicaSets carry copies of its annotations, which are not counted again.
 
 Faithful limits: a container's CPU never exceeds its `limits.cpu` (throttling), nor its
 memory its `limits.memory`; a node never uses more CPU than its capacity (its pods'
@@ -137,6 +138,18 @@ def owner_chain(store: Store, pod: Obj) -> list[Obj]:
     return chain
 
 
+def _copies_its_deployment(owner: Obj) -> bool:
+    """A Deployment's ReplicaSet carries copies of the Deployment's annotations (the
+    deployment controller copies them at every sync, and never removes one): its load
+    is the Deployment's, counted there once."""
+    ref = controller_of(owner)
+    return (
+        owner.get("kind") == "ReplicaSet"
+        and ref is not None
+        and ref.get("kind") == "Deployment"
+    )
+
+
 def serving(pod: Obj) -> bool:
     """Reached by traffic: Running, Ready and not being deleted."""
     running = (pod.get("status") or {}).get("phase") == "Running"
@@ -157,6 +170,8 @@ def plan_loads(store: Store, pods: Iterable[Obj]) -> dict[str, Load]:
             receivers.setdefault(uid, []).append(pod["metadata"]["uid"])
     plan = {pod["metadata"]["uid"]: annotated_load(pod) for pod in pods}
     for uid, owner in owners.items():
+        if _copies_its_deployment(owner):
+            continue
         share = annotated_load(owner).share(len(receivers[uid]))
         for pod_uid in receivers[uid]:
             plan[pod_uid] = plan[pod_uid] + share
