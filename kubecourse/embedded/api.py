@@ -29,6 +29,7 @@ from kubecourse.embedded import (
     metrics,
     ssa,
     status,
+    storage,
     validation,
 )
 from kubecourse.embedded.patch import (
@@ -62,6 +63,8 @@ SERVICE_NETWORK_SIZE = 1 << 20
 # (the official client's return types say which: V1Service, V1PersistentVolumeClaim, ...).
 RETURNS_DELETED_OBJECT = {"Service", "ServiceAccount", "PersistentVolumeClaim", "PersistentVolume"}
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# NamespaceLifecycle admission's namespaces that may not be deleted (kube-node-lease may).
+IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
 
 
 def now_iso() -> str:
@@ -265,6 +268,8 @@ class Api:
         if rt.kind == "Pod":
             self._check_pod_quota(obj["metadata"]["namespace"], obj["metadata"]["name"])
             admission.mount_service_account_token(self.store, obj)
+        if rt.kind == "PersistentVolumeClaim":
+            storage.admit_claim(self.store, obj)
 
     def _check_pod_quota(self, namespace: str, name: str) -> None:
         """Every namespace behaves as if it had a ResourceQuota of `pods: MAX_PODS`, so a
@@ -326,6 +331,8 @@ class Api:
             )
         elif rt.kind == "Service":
             causes += validation.validate_service_spec(spec)
+        elif rt.kind == "StorageClass":
+            causes += storage.validate_storage_class(obj)
         return causes
 
     def _record_manager(
@@ -455,6 +462,8 @@ class Api:
             causes += validation.immutable(
                 "spec.selector", old["spec"].get("selector"), new["spec"].get("selector")
             )
+        if rt.kind == "StorageClass":
+            causes += storage.validate_storage_class_update(old, new)
         if rt.kind == "Service" and old["spec"].get("clusterIP") != "None":
             causes += validation.immutable(
                 "spec.clusterIPs[0]", old["spec"].get("clusterIP"), new["spec"].get("clusterIP")
@@ -646,6 +655,11 @@ class Api:
         deletionTimestamp, and the answer is then the object itself."""
         deletion.check_options(propagation_policy, orphan_dependents)
         obj = self._existing(rt, namespace, name)
+        if rt.kind == "Namespace" and name in IMMORTAL_NAMESPACES:
+            raise status.forbidden(
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                {"name": name, "kind": "namespaces"},
+            )
         self._check_preconditions(rt, obj, preconditions or {})
         if dry_run:
             return copy.deepcopy(obj)

@@ -248,6 +248,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         sub=("status",),
     ),
     _rt("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False),
+    _rt("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",)),
     _rt(
         "networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short=("netpol",)
     ),

@@ -16,7 +16,7 @@ import copy
 import time
 from datetime import datetime, timezone
 
-from kubecourse.embedded.controllers import podutil
+from kubecourse.embedded.controllers import nodeevents, podutil
 from kubecourse.embedded.controllers.base import Context, Obj, parse_time
 from kubecourse.embedded.status import StatusError
 
@@ -51,13 +51,16 @@ class Heartbeats:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._beat_due: dict[str, float] = {}
+        self._unschedulable: dict[str, bool] = {}  # per running kubelet: what it last saw
 
     def beat(self, name: str) -> float | None:
         """Renew the node's Lease and refresh its status when due; when to look again."""
         node = self.ctx.store.get("nodes", "", name)
         if node is None or powered_off(node):
             self._beat_due.pop(name, None)
+            self._unschedulable.pop(name, None)  # its kubelet is down; it starts afresh
             return None
+        self._watch_node(node)
         timings = self.ctx.timings
         lease_age = self._renew_lease(node)
         status_age = self._post_status(node)
@@ -75,6 +78,17 @@ class Heartbeats:
             return None
         self._beat_due[name] = now + wait
         return wait
+
+    def _watch_node(self, node: Obj) -> None:
+        """A kubelet starting, and cordon / uncordon as its kubelet notices them."""
+        name = node["metadata"]["name"]
+        cordoned = bool(node["spec"].get("unschedulable"))
+        if name not in self._unschedulable:
+            nodeevents.kubelet_started(self.ctx, node)
+            self._unschedulable[name] = False
+        if self._unschedulable[name] != cordoned:
+            nodeevents.schedulable_changed(self.ctx, node)
+            self._unschedulable[name] = cordoned
 
     def _renew_lease(self, node: Obj) -> float:
         """Seconds since the Lease was renewed (0 when renewed now)."""
@@ -166,14 +180,7 @@ class Heartbeats:
             subresource="status",
         )
         if recovering:
-            name = node["metadata"]["name"]
-            self.ctx.record_event(
-                new,
-                "NodeReady",
-                f"Node {name} status is now: NodeReady",
-                component=COMPONENT,
-                host=name,
-            )
+            nodeevents.status_is_now(self.ctx, new, "NodeReady")
         return 0.0
 
 

@@ -75,6 +75,7 @@ from kubecourse.embedded.controllers.heartbeat import (
 )
 from kubecourse.embedded.controllers.podstatus import names, pod_conditions
 from kubecourse.embedded.store import Change
+from kubecourse.embedded.system import PRELOADED_IMAGES, controlplane
 
 __all__ = ["LEASES", "LEASE_NAMESPACE", "Kubelet", "parse_micro_time", "powered_off"]
 READINESS_ANNOTATION = podstatus.READINESS_ANNOTATION
@@ -147,6 +148,8 @@ class Kubelet(Controller):
         progress = self._pods.get(pod["metadata"]["uid"])
 
         if podutil.is_terminating(pod):
+            if controlplane.is_mirror(pod):
+                return None  # its static pod runs on; `staticpods` posts a new mirror
             return self._terminate(pod, progress)
         if podutil.is_terminal(pod):
             return None
@@ -509,8 +512,12 @@ class Kubelet(Controller):
 
     # -- images and IPs -------------------------------------------------------------------
 
+    def _node_images(self, node: str) -> set[str]:
+        """What the node's containerd holds: kind's preloaded images, then pulls."""
+        return self._images.setdefault(node, {images.normalise(i) for i in PRELOADED_IMAGES})
+
     def _needs_pull(self, pod: Obj, container: Obj) -> bool:
-        have = self._images.get(pod["spec"]["nodeName"], set())
+        have = self._node_images(pod["spec"]["nodeName"])
         policy = container.get("imagePullPolicy", "IfNotPresent")
         return policy == "Always" or (
             policy == "IfNotPresent"
@@ -524,9 +531,7 @@ class Kubelet(Controller):
                 pod, "Pulled", f'Container image "{image}" already present on machine'
             )
             return
-        self._images.setdefault(pod["spec"]["nodeName"], set()).add(
-            images.normalise(image)
-        )
+        self._node_images(pod["spec"]["nodeName"]).add(images.normalise(image))
         took = f"{int(elapsed * 1000)}ms"
         size = 10_000_000 + int(hashlib.sha256(image.encode()).hexdigest()[:6], 16) * 4
         message = f'Successfully pulled image "{image}" in {took} ({took} including waiting). Image size: {size} bytes.'

@@ -23,7 +23,7 @@ from functools import cache
 from typing import Any
 
 from kubecourse.embedded.resources import ResourceType
-from kubecourse.embedded.tables import added, cluster, network, pods, workloads
+from kubecourse.embedded.tables import added, cluster, network, pods, storage, workloads
 from kubecourse.embedded.tables.cluster import node_roles, node_status
 from kubecourse.embedded.tables.common import (
     AGE,
@@ -73,6 +73,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     **network.PRINTERS,
     **cluster.PRINTERS,
     **added.PRINTERS,
+    **storage.PRINTERS,
 }
 
 
