@@ -248,7 +248,6 @@ RESOURCES: tuple[ResourceType, ...] = (
         sub=("status",),
     ),
     _rt("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False),
-    _rt("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",)),
     _rt(
         "networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short=("netpol",)
     ),
@@ -260,6 +259,8 @@ RESOURCES: tuple[ResourceType, ...] = (
         short=("pdb",),
         sub=("status",),
     ),
+    # After policy, as kube-apiserver orders its groups (rbac would come between).
+    _rt("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",)),
     _rt("coordination.k8s.io", "v1", "Lease", "leases"),
     _rt("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
     # Gateway API, served as a cluster with its CRDs installed serves it.

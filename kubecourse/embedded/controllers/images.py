@@ -15,6 +15,7 @@ of a given image and command would show.  The behaviours:
 | `mongo`                              | `Waiting for connections`                         | deleted    |
 | `busybox`, `alpine`, `debian`, `ubuntu` without command or args | nothing (their default `sh` finds no terminal) | exits 0 at once |
 | any image with a shell `command`     | what the script would `echo` (see below)          | see below  |
+| kind's system images (`etcd`, `kube-apiserver`, `coredns/coredns`, `kindest/kindnetd`, ...) | their components' start-up lines (`systemlogs`), whatever the command | deleted |
 
 A shell script (`sh -c "…"` in `command`/`args`, or the words of `command` + `args`)
 is read, not run: `echo`/`printf` statements before a `while true; do …; done` loop are
@@ -36,6 +37,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, SupportsIndex, overload
+
+from kubecourse.embedded.controllers import systemlogs
 
 Obj = dict[str, Any]
 MAX_LOG_LINES = 10_000
@@ -348,6 +351,9 @@ def container_log(
             if "value" in var:
                 env[str(var["name"])] = str(var["value"])
     env = {"HOSTNAME": pod_name, **env}
+    system = systemlogs.STARTUP.get(repository(str(container.get("image", ""))))
+    if system is not None:  # a component's binary, not a script, whatever its command
+        return ContainerLog(system(container, started), None, started, {})
     text = script_of(container)
     if text is not None:
         script = parse_script(text)

@@ -8,7 +8,8 @@ a real kubelet: the mirror pod is removed at once (grace 0, as the kubelet's mir
 client deletes it) and posted again with a new uid, while the static pod goes on
 running (its status, start time and restart count carry over).  A mirror pod whose
 `kubernetes.io/config.hash` no longer matches the manifest is replaced (the static pod
-restarts).  A powered-off node's kubelet does none of this.
+restarts).  A powered-off node's kubelet does none of this, and a cluster started
+without system workloads has no manifests.
 
 The mirror pods then go through the ordinary kubelet (`kubelet`), which reports their
 status like any pod's; it leaves a deleted mirror pod to this controller.
@@ -56,6 +57,8 @@ class StaticPods(Controller):
         return []
 
     async def reconcile(self, key: Key) -> float | None:
+        if not self.ctx.system_workloads:
+            return None  # started without system workloads: no manifests to run
         node = self.store.get("nodes", "", key[1])
         if node is None or powered_off(node) or not controlplane.internal_ip(node):
             return None
