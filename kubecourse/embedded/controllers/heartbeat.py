@@ -5,7 +5,8 @@ Faithful: the kubelet of each powered-on node renews the Lease `kube-node-lease/
 `timings.node_lease_renew` (at most a quarter of the grace period), and refreshes the
 conditions' `lastHeartbeatTime` every `timings.node_status_update` (upstream's 5 min
 status report period; the Lease is the frequent heartbeat).  A Ready condition the
-node lifecycle controller set to Unknown is set back to True (event NodeReady).  The
+node lifecycle controller set to Unknown is set back to True (event NodeReady); the
+kubelet's own node events (starting, cordon) are in `nodeevents`.  The
 annotation `kubecourse.io/power: "off"` on a Node is the extra that powers it off: no
 heartbeat is sent.
 """

@@ -1,6 +1,8 @@
 """The node lifecycle controller and the taint-eviction controller, as kube-controller-manager runs them.
 
-Faithful: a node whose Lease `kube-node-lease/<node>` has not been renewed for
+Faithful: the controller records RegisteredNode ("Node x event: Registered Node x in
+Controller") for each node when it first sees it (at its start, or a new node).  A
+node whose Lease `kube-node-lease/<node>` has not been renewed for
 `timings.node_monitor_grace_period` (as observed by this controller, so a restart of the
 cluster starts the count afresh, as upstream's probe timestamps do) gets its Ready,
 MemoryPressure, DiskPressure and PIDPressure conditions set to Unknown (reason

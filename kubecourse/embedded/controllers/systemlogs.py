@@ -53,18 +53,38 @@ def _version(container: Obj) -> str:
 
 
 def _etcd(container: Obj, t: float) -> list[str]:
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e6):06d}Z"
+    stamp = (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e6):06d}Z"
+    )
     name = _flag(container, "name", "kubecourse-control-plane")
     client = _flag(container, "advertise-client-urls")
 
     def line(caller: str, msg: str, **extra: str) -> str:
-        return json.dumps({"level": "info", "ts": stamp, "caller": caller, "msg": msg, **extra})
+        record = {"level": "info", "ts": stamp, "caller": caller, "msg": msg, **extra}
+        return json.dumps(record, separators=(",", ":"))
 
     return [
-        line("embed/etcd.go:140", "configuring peer listeners", **{"listen-peer-urls": _flag(container, "listen-peer-urls")}),
-        line("embed/etcd.go:311", "starting an etcd server", **{"etcd-version": _version(container).split("-")[0], "name": name}),
-        line("etcdserver/server.go:2064", "published local member to cluster through raft", **{"local-member-attributes": f"{{Name:{name} ClientURLs:[{client}]}}"}),
-        line("embed/serve.go:275", "serving client traffic securely", traffic="grpc+http", address=client.removeprefix("https://")),
+        line(
+            "embed/etcd.go:140",
+            "configuring peer listeners",
+            **{"listen-peer-urls": _flag(container, "listen-peer-urls")},
+        ),
+        line(
+            "embed/etcd.go:311",
+            "starting an etcd server",
+            **{"etcd-version": _version(container).split("-")[0], "name": name},
+        ),
+        line(
+            "etcdserver/server.go:2064",
+            "published local member to cluster through raft",
+            **{"local-member-attributes": f"{{Name:{name} ClientURLs:[{client}]}}"},
+        ),
+        line(
+            "embed/serve.go:275",
+            "serving client traffic securely",
+            traffic="grpc+http",
+            address=client.removeprefix("https://"),
+        ),
     ]
 
 
@@ -75,7 +95,9 @@ def _apiserver(container: Obj, t: float) -> list[str]:
         _klog(t, "options.go:249", f"external host was not specified, using {address}"),
         _klog(t, "server.go:162", f'"Starting" version="{_version(container)}"'),
         _klog(t, "secure_serving.go:211", f"Serving securely on [::]:{port}"),
-        _klog(t, "controller.go:667", "quota admission added evaluator for: namespaces"),
+        _klog(
+            t, "controller.go:667", "quota admission added evaluator for: namespaces"
+        ),
     ]
 
 
@@ -86,7 +108,11 @@ def _leader(component: str, port: str) -> Lines:
             _klog(t, "serving.go:386", "Generated self-signed cert in-memory"),
             _klog(t, "server.go:183", f'"Starting" version="{_version(container)}"'),
             _klog(t, "secure_serving.go:211", f"Serving securely on 127.0.0.1:{port}"),
-            _klog(t, "leaderelection.go:257", f"attempting to acquire leader lease {lease}..."),
+            _klog(
+                t,
+                "leaderelection.go:257",
+                f"attempting to acquire leader lease {lease}...",
+            ),
             _klog(t, "leaderelection.go:271", f"successfully acquired lease {lease}"),
         ]
 
@@ -101,7 +127,11 @@ def _kube_proxy(container: Obj, t: float) -> list[str]:
         _klog(t, "server_linux.go:140", '"Using iptables Proxier"'),
         _klog(t, "config.go:199", '"Starting service config controller"'),
         _klog(t, "config.go:105", '"Starting endpoint slice config controller"'),
-        _klog(t, "shared_informer.go:356", '"Caches are synced" controller="service config"'),
+        _klog(
+            t,
+            "shared_informer.go:356",
+            '"Caches are synced" controller="service config"',
+        ),
     ]
 
 
@@ -116,7 +146,9 @@ def _coredns(container: Obj, t: float) -> list[str]:
 
 
 def _kindnetd(container: Obj, t: float) -> list[str]:
-    endpoint = _env(container, "CONTROL_PLANE_ENDPOINT", "kubecourse-control-plane:6443")
+    endpoint = _env(
+        container, "CONTROL_PLANE_ENDPOINT", "kubecourse-control-plane:6443"
+    )
     subnet = _env(container, "POD_SUBNET", "10.244.0.0/16")
     return [
         _klog(t, "main.go:109", f"connected to apiserver: https://{endpoint}"),
