@@ -20,6 +20,7 @@ Simplified: the static pod's own uid (its config hash upstream) is the mirror's.
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
@@ -29,7 +30,9 @@ from kubecourse.embedded.status import StatusError
 from kubecourse.embedded.store import Change
 from kubecourse.embedded.system import controlplane
 
+log = logging.getLogger(__name__)
 NAMESPACE = "kube-system"
+RETRY = 1.0  # seconds before a refused mirror pod is posted again
 
 
 class StaticPods(Controller):
@@ -62,11 +65,14 @@ class StaticPods(Controller):
         node = self.store.get("nodes", "", key[1])
         if node is None or powered_off(node) or not controlplane.internal_ip(node):
             return None
-        for manifest in controlplane.static_pods(node, self.cluster_name):
-            self._sync(node, manifest)
-        return None
+        posted = [
+            self._sync(node, m)
+            for m in controlplane.static_pods(node, self.cluster_name)
+        ]
+        return None if all(posted) else RETRY  # the API refused a mirror pod: try again
 
-    def _sync(self, node: Obj, manifest: Obj) -> None:
+    def _sync(self, node: Obj, manifest: Obj) -> bool:
+        """Keep the static pod's mirror pod in the API; False if it could not be posted."""
         wanted = controlplane.mirror_pod(manifest, node, self._seen_at(manifest))
         name = wanted["metadata"]["name"]
         mirror = self.store.get("pods", NAMESPACE, name)
@@ -74,14 +80,15 @@ class StaticPods(Controller):
             self._running[name] = copy.deepcopy(mirror["status"])
 
         if mirror is None:
-            self._post(wanted)
-        elif mirror["metadata"].get("deletionTimestamp"):
+            return self._post(wanted)
+        if mirror["metadata"].get("deletionTimestamp"):
             self._delete(mirror)
-            self._post(wanted)
-        elif _hash(mirror) != _hash(wanted) and controlplane.is_mirror(mirror):
+            return self._post(wanted)
+        if _hash(mirror) != _hash(wanted) and controlplane.is_mirror(mirror):
             self._running.pop(name, None)  # a new manifest: the static pod restarts
             self._delete(mirror)
-            self._post(wanted)
+            return self._post(wanted)
+        return True
 
     def _seen_at(self, manifest: Obj) -> str:
         digest = controlplane.config_hash(manifest)
@@ -104,19 +111,27 @@ class StaticPods(Controller):
             if err.code not in (404, 409):
                 raise
 
-    def _post(self, pod: Obj) -> None:
+    def _post(self, pod: Obj) -> bool:
         """Create the mirror pod; a static pod that was running shows it at once."""
         name = pod["metadata"]["name"]
         try:
             created = self.api.create(self.ctx.rt("pods"), NAMESPACE, pod)
         except StatusError as err:
-            if err.code in (403, 404, 409):  # kube-system terminating or gone; a race
-                return
+            if err.code == 409:
+                return True  # posted meanwhile
+            if err.code in (
+                403,
+                404,
+                422,
+            ):  # kube-system missing, or admission refused it
+                log.debug("mirror pod %s not posted: %s", name, err.message)
+                return False
             raise
         status = self._running.get(name) or _scheduled(created["status"])
         new = copy.deepcopy(created)
         new["status"] = status
         self.api.update(self.ctx.rt("pods"), NAMESPACE, name, new, subresource="status")
+        return True
 
 
 def _hash(pod: Obj) -> str | None:
