@@ -283,7 +283,9 @@ def test_system_pods_log_their_components_start_up_lines(
 
     assert coredns.splitlines()[0] == ".:53" and "CoreDNS-1.14.6" in coredns
     assert "Serving securely on [::]:6443" in apiserver
-    etcd = kubectl("logs", "-n", "kube-system", f"etcd-{CONTROL_PLANE}").stdout.splitlines()
+    etcd = kubectl(
+        "logs", "-n", "kube-system", f"etcd-{CONTROL_PLANE}"
+    ).stdout.splitlines()
     assert all(json.loads(line)["level"] == "info" for line in etcd)
     assert json.loads(etcd[-1])["msg"] == "serving client traffic securely"
 
