@@ -17,7 +17,6 @@ import base64
 from typing import Any
 
 from kubecourse.embedded.storage import default_storage_class
-from kubecourse.embedded.system import PRIORITIES as SYSTEM_PRIORITIES
 
 DEFAULT_TOLERATIONS = [
     {
@@ -103,10 +102,7 @@ def default_pod(pod: dict[str, Any]) -> None:
         spec.setdefault("serviceAccountName", "default")
         spec["serviceAccount"] = spec["serviceAccountName"]
     spec.setdefault("enableServiceLinks", True)
-    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
-    # Priority admission, for the two classes every cluster has (PriorityClass objects
-    # of their own are another matter): the class's value, else 0.
-    spec.setdefault("priority", SYSTEM_PRIORITIES.get(spec.get("priorityClassName"), 0))
+    # priority and preemptionPolicy come from the Priority admission plugin (priority.py)
     tolerations = spec.setdefault("tolerations", [])
     for toleration in DEFAULT_TOLERATIONS:
         if not any(_covers(t, toleration) for t in tolerations):
