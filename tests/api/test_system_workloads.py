@@ -26,6 +26,7 @@ CONTROL_PLANE = "kubecourse-control-plane"
 STATIC = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 TIMINGS = dataclasses.replace(
     FAST,
+    node_lease_renew=0.5,
     apiserver_endpoint_interval=0.3,
     system_namespaces_interval=0.3,
     pv_sync_period=0.5,

@@ -125,7 +125,9 @@ class Heartbeats:
         try:
             self.ctx.api.create(leases, LEASE_NAMESPACE, body)
         except StatusError as err:
-            if err.code != 409:
+            # 403/404: kube-node-lease is being deleted or not re-created yet; try again
+            # at the next renewal, as a kubelet does
+            if err.code not in (403, 404, 409):
                 raise
         return 0.0
 
