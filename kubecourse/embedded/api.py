@@ -33,6 +33,7 @@ from kubecourse.embedded import (
     plugins,
     ssa,
     status,
+    storage,
     validation,
 )
 from kubecourse.embedded.patch import (
@@ -67,6 +68,8 @@ RETURNS_DELETED_OBJECT = {
     "Service", "ServiceAccount", "PersistentVolumeClaim", "PersistentVolume", "ResourceQuota", "PodTemplate",
 }
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# NamespaceLifecycle admission's namespaces that may not be deleted (kube-node-lease may).
+IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
 
 
 def now_iso() -> str:
@@ -289,6 +292,8 @@ class Api:
             meta = obj["metadata"]
             self._check_pod_quota(meta["namespace"], meta.get("name") or meta.get("generateName") or "")
             admission.mount_service_account_token(self.store, obj)
+        if rt.kind == "PersistentVolumeClaim":
+            storage.admit_claim(self.store, obj)
 
     def _check_pod_quota(self, namespace: str, name: str) -> None:
         """A guard, not an object: every namespace holds at most `max_pods_per_namespace`
@@ -356,6 +361,8 @@ class Api:
             )
         elif rt.kind == "Service":
             causes += validation.validate_service_spec(spec)
+        elif rt.kind == "StorageClass":
+            causes += storage.validate_storage_class(obj)
         return causes + plugins.kind_causes(rt, obj)
 
     def _record_manager(
@@ -491,6 +498,8 @@ class Api:
             causes += validation.immutable(
                 "spec.selector", old["spec"].get("selector"), new["spec"].get("selector")
             )
+        if rt.kind == "StorageClass":
+            causes += storage.validate_storage_class_update(old, new)
         if rt.kind == "Service" and old["spec"].get("clusterIP") != "None":
             causes += validation.immutable(
                 "spec.clusterIPs[0]", old["spec"].get("clusterIP"), new["spec"].get("clusterIP")
@@ -688,6 +697,11 @@ class Api:
         deletionTimestamp, and the answer is then the object itself."""
         deletion.check_options(propagation_policy, orphan_dependents)
         obj = self._existing(rt, namespace, name)
+        if rt.kind == "Namespace" and name in IMMORTAL_NAMESPACES:
+            raise status.forbidden(
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                {"name": name, "kind": "namespaces"},
+            )
         self._check_preconditions(rt, obj, preconditions or {})
         plugins.check_delete(rt, obj)
         if dry_run:

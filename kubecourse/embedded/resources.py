@@ -308,6 +308,8 @@ RESOURCES: tuple[ResourceType, ...] = (
         short=("pdb",),
         sub=("status",),
     ),
+    # After policy, as kube-apiserver orders its groups (rbac would come between).
+    _rt("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",)),
     _rt("coordination.k8s.io", "v1", "Lease", "leases"),
     _rt("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
     *KINDS_BEYOND_THE_CHECKLIST,

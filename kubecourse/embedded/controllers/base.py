@@ -59,6 +59,11 @@ class Timings:
     image_pull_backoff: float = 10.0  # kubelet: back-off after a failed image pull, doubling
     image_pull_backoff_max: float = 300.0  # ... up to the kubelet's 5 min (ImagePullBackOff)
     daemon_failed_backoff: float = 1.0  # daemonset controller: failed-pod replacement, doubling to 15 min
+    # kube-apiserver's bootstrap controller: the `kubernetes` Service and its endpoints
+    # (EndpointInterval), and the system namespaces (SystemNamespacesInterval)
+    apiserver_endpoint_interval: float = 10.0
+    system_namespaces_interval: float = 60.0
+    pv_sync_period: float = 15.0  # --pvclaimbinder-sync-period: a waiting claim is looked at again
 
 
 class Clock:
@@ -107,6 +112,9 @@ class Context:
     # shell left with `exit`): (when, exit code), and who wants to know (the kubelet).
     exits: dict[tuple[str, str, str], tuple[float, int]] = field(default_factory=dict)
     exit_listeners: list[Callable[[Key], None]] = field(default_factory=list)
+    # False: started without kind's system workloads (ClusterOptions.system_workloads),
+    # so the volume provisioner runs without its local-path-provisioner pod.
+    system_workloads: bool = True
     _event_names: dict[tuple[str, str, str, str, str], str] = field(default_factory=dict)
 
     def _expire_events(self, namespace: str) -> None:

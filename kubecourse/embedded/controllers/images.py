@@ -17,6 +17,7 @@ of a given image and command would show.  The behaviours:
 | `hello-world`                        | `Hello from Docker!`                              | exits 0 at once |
 | any image whose process is a shell script or a simple command | what the script would `echo` (see below) | see below |
 | `python -c 'print(...)'`             | what it prints (`interpreters`)                   | exits 0 at once |
+| kind's system images (`etcd`, `kube-apiserver`, `coredns/coredns`, `kindest/kindnetd`, ...) | their components' start-up lines (`systemlogs`), whatever the command | deleted |
 
 The process is the image's ENTRYPOINT and CMD as `command` and `args` override them
 (`imageconfig`), so `--image=busybox -- echo hello` runs `echo hello`.  A shell script
@@ -42,7 +43,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, SupportsIndex, overload
 
-from kubecourse.embedded.controllers import imageconfig, interpreters, registry
+from kubecourse.embedded.controllers import (
+    imageconfig,
+    interpreters,
+    registry,
+    systemlogs,
+)
 
 Obj = dict[str, Any]
 MAX_LOG_LINES = 10_000
@@ -416,6 +422,9 @@ def container_log(
             if "value" in var:
                 env[str(var["name"])] = str(var["value"])
     env = {"HOSTNAME": pod_name, **env}
+    system = systemlogs.STARTUP.get(repository(str(container.get("image", ""))))
+    if system is not None:  # a component's binary, not a script, whatever its command
+        return ContainerLog(system(container, started), None, started, {})
     script = script_for(container)
     if script is not None:
         return ContainerLog(script.once, script, started, env)

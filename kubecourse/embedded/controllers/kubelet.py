@@ -73,6 +73,7 @@ from kubecourse.embedded.controllers.heartbeat import (
 )
 from kubecourse.embedded.controllers.podstatus import names, pod_conditions
 from kubecourse.embedded.store import Change
+from kubecourse.embedded.system import controlplane
 
 __all__ = ["LEASES", "LEASE_NAMESPACE", "Kubelet", "parse_micro_time", "powered_off"]
 READINESS_ANNOTATION = probes.READINESS_ANNOTATION
@@ -150,6 +151,8 @@ class Kubelet(Controller):
         progress = self._pods.get(pod["metadata"]["uid"])
 
         if podutil.is_terminating(pod):
+            if controlplane.is_mirror(pod):
+                return None  # its static pod runs on; `staticpods` posts a new mirror
             return self._terminate(pod, progress)
         if podutil.is_terminal(pod):
             return None

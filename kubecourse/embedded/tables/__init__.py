@@ -24,7 +24,15 @@ from functools import cache
 from typing import Any
 
 from kubecourse.embedded.resources import ResourceType
-from kubecourse.embedded.tables import added, beyond, cluster, network, pods, workloads
+from kubecourse.embedded.tables import (
+    added,
+    beyond,
+    cluster,
+    network,
+    pods,
+    storage,
+    workloads,
+)
 from kubecourse.embedded.tables.cluster import node_roles, node_status
 from kubecourse.embedded.tables.common import (
     AGE,
@@ -75,6 +83,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     **cluster.PRINTERS,
     **added.PRINTERS,
     **beyond.PRINTERS,
+    **storage.PRINTERS,
 }
 
 
