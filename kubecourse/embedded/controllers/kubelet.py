@@ -265,7 +265,7 @@ class Kubelet(Controller):
         status.update(
             {"phase": "Pending", "hostIP": host_ip, "hostIPs": [{"ip": host_ip}]}
         )
-        status.setdefault("startTime", podutil.iso())
+        status.setdefault("startTime", podutil.iso(time.time() - self._head_start(pod)))
         status["conditions"] = pod_conditions(
             status, sandbox=False, ready=False, unready=names(pod)
         )
@@ -294,12 +294,17 @@ class Kubelet(Controller):
         if now < start_at:
             return start_at - now
 
-        progress.started = time.time()
+        progress.started = time.time() - self._head_start(pod)
         self._start_running(pod, progress)
         for container in pod["spec"]["containers"]:
             name = container["name"]
             self._event(pod, "Started", f"Started container {name}", container=name)
         return self._sync_running(self._current(pod), progress)
+
+    def _head_start(self, pod: Obj) -> float:
+        """How long a pod's containers ran before it appeared: only a static pod, first
+        posted as a mirror pod, has any (`controlplane.STARTED_BEFORE_MIRROR`)."""
+        return controlplane.STARTED_BEFORE_MIRROR if controlplane.is_mirror(pod) else 0.0
 
     def _create(self, pod: Obj, progress: PodProgress, now: float) -> float | None:
         """Volumes, then images, then configuration, in the kubelet's order; while any

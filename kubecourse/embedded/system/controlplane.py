@@ -39,6 +39,10 @@ SOURCE = "kubernetes.io/config.source"
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 PKI = "/etc/kubernetes/pki"
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+# The kubelet starts the static pods before the API server they run can record them
+# (kubeadm init takes about half a minute), so their containers have been running that
+# long when the mirror pods first appear: their startup probes have already passed.
+STARTED_BEFORE_MIRROR = 30.0
 
 
 def is_mirror(pod: Obj) -> bool:
