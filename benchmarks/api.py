@@ -3,7 +3,8 @@ latency at 100, 1,000 and 10,000 Pods, watch fan-out, and LIST against its floor
 
     .venv/bin/python benchmarks/api.py [--sizes 100,1000,10000] [--samples 50]
 
-Controllers are off (`run_controllers=False`), so the figures are the API server's own.
+Controllers and the system workloads are off (`run_controllers=False`,
+`system_workloads=False`), so the figures are the API server's own.
 The "floor" is the time to JSON-encode the same list in-process: the ratio says how close
 LIST gets to the cost it cannot avoid.  Prints figures; asserts nothing.
 """
@@ -57,7 +58,7 @@ def cold_start(runs: int = 5) -> list[float]:
     results = []
     for _ in range(runs):
         started = time.perf_counter()
-        cluster = EmbeddedCluster(ClusterOptions(run_controllers=False)).start()
+        cluster = EmbeddedCluster(ClusterOptions(run_controllers=False, system_workloads=False)).start()
         with _client(cluster) as api:
             k8s.VersionApi(api).get_code()
         results.append(time.perf_counter() - started)
@@ -66,7 +67,7 @@ def cold_start(runs: int = 5) -> list[float]:
 
 
 def at_size(size: int, samples: int) -> None:
-    options = ClusterOptions(run_controllers=False, max_pods_per_namespace=size + 1)
+    options = ClusterOptions(run_controllers=False, system_workloads=False, max_pods_per_namespace=size + 1)
     cluster = EmbeddedCluster(options).start()
     try:
         pods = rt("pods")
@@ -91,7 +92,7 @@ def at_size(size: int, samples: int) -> None:
 
 
 def fan_out(watchers: int = 10, events: int = 500) -> float:
-    cluster = EmbeddedCluster(ClusterOptions(run_controllers=False)).start()
+    cluster = EmbeddedCluster(ClusterOptions(run_controllers=False, system_workloads=False)).start()
     try:
         counts = [0] * watchers
         clients = [_client(cluster) for _ in range(watchers)]

@@ -1,11 +1,14 @@
-"""Embedded cluster: start-up time, and time for a Deployment scaled 1 -> 20 to show 20
-ready endpoints.  Prints figures; asserts nothing about time.
+"""Embedded cluster: start-up time, idle CPU, and time for a Deployment scaled 1 -> 20
+to show 20 ready endpoints.  Prints figures; asserts nothing about time.
 
-    .venv/bin/python benchmarks/cluster.py [--runs 5]
+    .venv/bin/python benchmarks/cluster.py [--runs 5] [--idle 20]
 
 Measured through the official client over HTTPS, as a notebook would see it.  Start-up
-is timed twice: in-process (EmbeddedCluster.start) and as `kubecourse up` does it (a
-background daemon with SQLite state, until it answers /readyz).
+is timed in-process (EmbeddedCluster.start) with and without kind's system workloads
+(`ClusterOptions.system_workloads`), and as `kubecourse up` does it (a background daemon
+with SQLite state, until it answers /readyz).  Idle CPU is the process's CPU time over
+`--idle` seconds once the cluster has settled (its system pods Running), as a share of
+one core, with and without the system workloads.
 """
 
 from __future__ import annotations
@@ -32,14 +35,30 @@ def _client(cluster: EmbeddedCluster) -> k8s.ApiClient:
     return k8s.ApiClient(config)
 
 
-def in_process_start() -> float:
+def in_process_start(system: bool = True) -> float:
     started = time.perf_counter()
-    cluster = EmbeddedCluster(ClusterOptions()).start()
+    cluster = EmbeddedCluster(ClusterOptions(system_workloads=system)).start()
     with _client(cluster) as api:
         k8s.CoreV1Api(api).list_node()
     elapsed = time.perf_counter() - started
     cluster.stop()
     return elapsed
+
+
+def idle_cpu(system: bool, seconds: float) -> float:
+    """CPU time the whole process spends per second of wall time while nothing happens."""
+    cluster = EmbeddedCluster(ClusterOptions(system_workloads=system)).start()
+    try:
+        with _client(cluster) as api:
+            core = k8s.CoreV1Api(api)
+            wanted = 15 if system else 0
+            _wait(lambda: sum(1 for p in core.list_pod_for_all_namespaces().items if p.status.phase == "Running") == wanted, 60)
+        time.sleep(3)  # let the first scrapes and heartbeats pass
+        cpu, wall = time.process_time(), time.perf_counter()
+        time.sleep(seconds)
+        return (time.process_time() - cpu) / (time.perf_counter() - wall)
+    finally:
+        cluster.stop()
 
 
 def daemon_start() -> float:
@@ -81,8 +100,11 @@ def _wait(predicate, timeout: float) -> None:  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle CPU measurement")
     args = parser.parse_args()
     starts = [in_process_start() for _ in range(args.runs)]
+    bare = [in_process_start(system=False) for _ in range(args.runs)]
+    idle = {system: idle_cpu(system, args.idle) for system in (True, False)}
     daemons = [daemon_start() for _ in range(max(1, args.runs // 2))]
     cluster = EmbeddedCluster(ClusterOptions()).start()
     try:
@@ -90,6 +112,8 @@ def main() -> None:
     finally:
         cluster.stop()
     print(f"in-process start-up to first answered request: median {statistics.median(starts) * 1000:.0f} ms (runs: {', '.join(f'{s * 1000:.0f}' for s in starts)})")
+    print(f"  the same without system workloads:          median {statistics.median(bare) * 1000:.0f} ms (runs: {', '.join(f'{s * 1000:.0f}' for s in bare)})")
+    print(f"idle CPU over {args.idle:.0f} s: {idle[True] * 1000:.2f} ms per second ({idle[True] * 100:.2f} % of a core) with system workloads, {idle[False] * 1000:.2f} ms per second without")
     print(f"`kubecourse up` (daemon, SQLite) to ready:   median {statistics.median(daemons) * 1000:.0f} ms (runs: {', '.join(f'{s * 1000:.0f}' for s in daemons)})")
     print(f"scale 1 -> 20 until 20 ready endpoints:      median {statistics.median(scales):.2f} s (runs: {', '.join(f'{s:.2f}' for s in scales)})")
     print("default timings: schedule 0.05 s, container create 0.4 s, container start 0.3 s per Pod")

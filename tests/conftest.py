@@ -21,6 +21,7 @@ CONTROLLER_TIMINGS = Timings(
     job_backoff=0.2,
     container_restart_backoff=0.2,
     config_retry=0.2,
+    image_pull_backoff=0.2,
     daemon_failed_backoff=0.1,
 )
 

@@ -1,18 +1,22 @@
 """Generate kubecourse/embedded/data/protobuf_fields.json from Kubernetes .proto text.
 
 Usage:
-    python tools/gen_protobuf_table.py PROTO_DIR [-o OUTPUT]
+    python tools/gen_protobuf_table.py PROTO_DIR [-o OUTPUT] [--base TABLE]
 
 PROTO_DIR holds copies (whole files or excerpts) of the upstream `generated.proto`
 files of k8s.io/api and k8s.io/apimachinery (Apache-2.0, The Kubernetes Authors).
 They are not part of this repository and nothing is downloaded: save them first.
 Every `*.proto` file in the folder is parsed; only its `package`, `message`, field and
-`map<>` lines and the `// +optional` markers matter.  With `--base TABLE` (usually the
-shipped table itself), messages the folder does not define are kept from TABLE, so new
-kinds can be added from excerpts of their own .proto files only:
+`map<>` lines and the `// +optional` markers matter.
 
-    python tools/gen_protobuf_table.py /tmp/rbac-protos \
-        --base kubecourse/embedded/data/protobuf_fields.json
+With `--base TABLE` (an earlier output, usually the shipped table itself) the messages
+of that table are kept and the .proto input only adds or replaces messages, so a new
+root can be added from an excerpt of the messages it needs (how `v1/Pod` was added:
+its Pod, PodSpec, PodStatus, PodCondition, PodIP, HostIP and EphemeralContainer
+messages were saved from kubernetes/kubernetes staging/src/k8s.io/api/core/v1; the
+rbac.authorization.k8s.io/v1 kinds, SubjectAccessReview, LocalSubjectAccessReview,
+TokenReview and the review statuses from excerpts of k8s.io/api's rbac/v1,
+authorization/v1 and authentication/v1 generated.proto).
 
 The table keeps only the messages reachable from ROOTS.  Three facts of the Go types
 are not in the .proto text and are listed here by hand (from the upstream types.go):
@@ -34,6 +38,8 @@ API = "k8s.io.api"
 
 ROOTS: dict[str, str] = {
     "v1/Namespace": f"{API}.core.v1.Namespace",
+    # `kubectl debug --copy-to` and `kubectl debug node/...` create Pods.
+    "v1/Pod": f"{API}.core.v1.Pod",
     "v1/Service": f"{API}.core.v1.Service",
     "v1/ConfigMap": f"{API}.core.v1.ConfigMap",
     "v1/Secret": f"{API}.core.v1.Secret",
@@ -135,6 +141,7 @@ _POINTERS: dict[str, str] = {
     "core.v1.ProjectedVolumeSource": "defaultMode",
     "core.v1.ClientIPConfig": "timeoutSeconds",
     "core.v1.Container": "restartPolicy",
+    "core.v1.EphemeralContainerCommon": "restartPolicy",
     "core.v1.ClusterTrustBundleProjection": "name signerName optional",
     "core.v1.CSIVolumeSource": "readOnly fsType",
     "core.v1.FileKeySelector": "optional",
@@ -207,7 +214,7 @@ _FIELD = re.compile(r"^(optional|repeated)\s+(\S+)\s+(\w+)\s*=\s*(\d+)")
 _MAP = re.compile(r"^map<\s*(\w+)\s*,\s*(\S+?)\s*>\s+(\w+)\s*=\s*(\d+)")
 
 Raw = dict[str, dict[int, dict[str, Any]]]
-Table = dict[str, dict[str, list[Any]]]  # full name -> field number -> entry
+Table = dict[str, dict[str, list[Any]]]  # built messages: name -> number -> entry
 
 
 def _qualify(type_name: str, package: str) -> str:
@@ -272,18 +279,10 @@ def _refs(field: dict[str, Any]) -> list[str]:
     return [] if kind in SCALARS or kind in SPECIAL else [kind]
 
 
-def _base_refs(fields: dict[str, list[Any]]) -> list[str]:
-    """The messages a table entry (of `--base`) refers to."""
-    return [
-        entry[3]
-        for entry in fields.values()
-        if entry[1] in ("message", "map") and entry[3] and "." in entry[3]
-    ]
-
-
 def reachable(messages: Raw, base: Table | None = None) -> tuple[list[str], list[str]]:
-    """Messages reachable from ROOTS that are defined (in the .proto input, else in the
-    `--base` table), and those that are not."""
+    """Messages reachable from ROOTS that are defined (in the input or the base table),
+    and those that are not."""
+    base = base or {}
     seen: set[str] = set()
     missing: set[str] = set()
     todo = list(ROOTS.values())
@@ -295,12 +294,21 @@ def reachable(messages: Raw, base: Table | None = None) -> tuple[list[str], list
             seen.add(name)
             for field in messages[name].values():
                 todo.extend(_refs(field))
-        elif base is not None and name in base:
+        elif name in base:
             seen.add(name)
             todo.extend(_base_refs(base[name]))
         else:
             missing.add(name)
     return sorted(seen), sorted(missing)
+
+
+def _base_refs(fields: dict[str, list[Any]]) -> list[str]:
+    kinds = SCALARS | set(SPECIAL.values())
+    return [
+        entry[3]
+        for entry in fields.values()
+        if entry[1] in ("message", "map") and entry[3] and entry[3] not in kinds
+    ]
 
 
 def _entry(message: str, field: dict[str, Any], known: set[str]) -> list[Any]:
@@ -329,10 +337,9 @@ def _entry(message: str, field: dict[str, Any], known: set[str]) -> list[Any]:
     return [JSON_NAMES.get(path, field["name"]), "message", flags, ref]
 
 
-def build(messages: Raw, base: Table | None = None) -> dict[str, Any]:
-    """The table of the messages reachable from ROOTS; with `base` (the `messages` of
-    an earlier table), a message the .proto input does not define is kept from it."""
-    known, missing = reachable(messages, base)
+def build(messages: Raw, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    base_messages: Table = (base or {}).get("messages", {})
+    known, missing = reachable(messages, base_messages)
     table = {
         name: (
             {
@@ -340,11 +347,12 @@ def build(messages: Raw, base: Table | None = None) -> dict[str, Any]:
                 for num, field in sorted(messages[name].items())
             }
             if name in messages
-            else dict((base or {})[name])
+            else base_messages[name]
         )
         for name in known
     }
     _check_lists(table)
+    undecoded = set(missing) | set((base or {}).get("undecoded", []))
     return {
         "_source": (
             "Field numbers from the generated.proto files of k8s.io/api and "
@@ -359,7 +367,7 @@ def build(messages: Raw, base: Table | None = None) -> dict[str, Any]:
             "p=pointer scalar (keep explicit zero), i=inline (embedded struct); "
             "ref: message name, map value type, or '' when not decoded"
         ),
-        "undecoded": missing,
+        "undecoded": sorted(undecoded - set(known)),
         "roots": ROOTS,
         "messages": table,
     }
@@ -398,21 +406,13 @@ def main() -> None:
         default=Path(__file__).resolve().parents[1]
         / "kubecourse/embedded/data/protobuf_fields.json",
     )
-    parser.add_argument(
-        "--base",
-        type=Path,
-        help="an earlier table: its messages are kept where PROTO_DIR does not define "
-        "them (to add kinds from a few .proto excerpts without every input file)",
-    )
+    parser.add_argument("--base", type=Path, help="an earlier table to extend")
     args = parser.parse_args()
     messages: Raw = {}
     for path in sorted(args.proto_dir.glob("*.proto")):
         parse_proto(path.read_text(), messages)
-    earlier = json.loads(args.base.read_text()) if args.base else {}
-    table = build(messages, earlier.get("messages"))
-    # What the earlier table could not decode stays undecoded unless now defined.
-    still = set(earlier.get("undecoded", [])) - set(table["messages"])
-    table["undecoded"] = sorted(set(table["undecoded"]) | still)
+    base = json.loads(args.base.read_text()) if args.base else None
+    table = build(messages, base)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(dump(table))
     print(f"{len(table['messages'])} messages -> {args.output}")

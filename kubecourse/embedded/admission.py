@@ -1,7 +1,7 @@
 """Admission that needs the store: what the ServiceAccount plugin adds to a new Pod.
 
-Faithful: unless the Pod or its ServiceAccount sets `automountServiceAccountToken:
-false`, or a container already mounts something at
+Faithful: unless the Pod is a kubelet's mirror pod, or the Pod or its ServiceAccount
+sets `automountServiceAccountToken: false`, or a container already mounts something at
 `/var/run/secrets/kubernetes.io/serviceaccount`, the Pod gets the projected volume
 `kube-api-access-<5 random>` (a bound token expiring in 3607 s, `ca.crt` from the
 ConfigMap `kube-root-ca.crt`, and the namespace from the downward API, mode 420), and
@@ -30,8 +30,8 @@ NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 def mount_service_account_token(store: Store, pod: Obj) -> None:
     """Add the token volume and its mounts to a Pod being created, when due."""
     spec = pod.setdefault("spec", {})
-    if not _automounts(store, pod):
-        return
+    if _is_mirror(pod) or not _automounts(store, pod):
+        return  # a kubelet's mirror pod is never changed (upstream refuses its spec then)
     containers = list(spec.get("initContainers") or []) + list(
         spec.get("containers") or []
     )
@@ -43,6 +43,10 @@ def mount_service_account_token(store: Store, pod: Obj) -> None:
     mount = {"name": name, "readOnly": True, "mountPath": TOKEN_MOUNT_PATH}
     for container in containers:
         container.setdefault("volumeMounts", []).append(dict(mount))
+
+
+def _is_mirror(pod: Obj) -> bool:
+    return "kubernetes.io/config.mirror" in (pod["metadata"].get("annotations") or {})
 
 
 def _automounts(store: Store, pod: Obj) -> bool:

@@ -23,14 +23,17 @@ from typing import Any, ClassVar
 
 from kubecourse.embedded import (
     admission,
+    decoding,
     defaults,
     deletion,
+    ephemeralcontainers,
     generation,
     ipaddresses,
     metrics,
     plugins,
     ssa,
     status,
+    storage,
     validation,
 )
 from kubecourse.embedded.patch import (
@@ -40,7 +43,6 @@ from kubecourse.embedded.patch import (
     apply_strategic_merge_patch,
 )
 from kubecourse.embedded.resources import REGISTRY, Registry, ResourceType
-from kubecourse.embedded.schemas import unknown_fields
 from kubecourse.embedded.selectors import (
     label_selector_from_spec,
     parse_field_selector,
@@ -66,6 +68,8 @@ RETURNS_DELETED_OBJECT = {
     "Service", "ServiceAccount", "PersistentVolumeClaim", "PersistentVolume", "ResourceQuota", "PodTemplate",
 }
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# NamespaceLifecycle admission's namespaces that may not be deleted (kube-node-lease may).
+IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
 
 
 def now_iso() -> str:
@@ -88,6 +92,10 @@ class WriteOptions:
     warnings: list[str] = dataclasses.field(default_factory=list)  # sent back as `Warning:` headers
     operation: str = "Update"  # "Apply" while server-side apply creates or updates
     default_manager: str | None = None  # the User-Agent's product, when no fieldManager is sent
+    # Set while a PATCH is applied: its type and document, which decide how a decoding
+    # error of the patched result is worded (decoding.py).
+    patch_type: str | None = None
+    patch: Any = None
 
 
 class Api:
@@ -137,7 +145,7 @@ class Api:
         if continue_token:
             start_after, rv = _decode_continue(continue_token)
             items = [o for o in items if _sort_key(o) > start_after]
-        if limit and len(items) > limit:
+        if limit is not None and 0 < limit < len(items):  # limit <= 0: no paging
             items = items[:limit]
             return items, rv, _encode_continue(_sort_key(items[-1]), rv)
         return items, rv, None
@@ -167,9 +175,8 @@ class Api:
         options: WriteOptions | None = None,
     ) -> Obj:
         options = options or WriteOptions()
-        obj = self._prepare_new(rt, namespace, body)
-        self._check_fields(rt, obj, options)
-        self._check_namespace(rt, obj["metadata"].get("namespace"))
+        obj = self._prepare_new(rt, namespace, self._decoded(rt, body, options))
+        self._check_namespace(rt, obj["metadata"].get("namespace"), obj["metadata"].get("name") or "")
         self._admit_create(rt, obj)
         causes = self._validate(rt, obj)
         if causes:
@@ -208,15 +215,24 @@ class Api:
         plugins.default_create(rt, obj)
         return obj
 
+    def _decoded(self, rt: ResourceType, body: Any, options: WriteOptions) -> Obj:
+        """A copy of the body as decoding into the kind's Go type leaves it."""
+        if not isinstance(body, dict):
+            raise status.bad_request("the request body must be a JSON or YAML object")
+        obj = copy.deepcopy(body)
+        self._check_fields(rt, obj, options)
+        return obj
+
     def _check_fields(self, rt: ResourceType, obj: Obj, options: WriteOptions) -> None:
-        """fieldValidation: unknown fields are an error (Strict), a warning (Warn) or
-        nothing (Ignore); either way they are dropped, as decoding into types drops them."""
-        unknown = unknown_fields(obj, rt.group, rt.version, rt.kind)
+        """Typed decoding first: a field of the wrong type refuses the request, as the
+        Go decoder does (decoding.py).  Then fieldValidation: unknown fields are an
+        error (Strict), a warning (Warn) or nothing (Ignore); either way they are
+        dropped, as decoding into types drops them."""
+        unknown = decoding.check(rt, obj, options.patch_type, options.patch)
         if not unknown:
             return
         if options.field_validation == "Strict":
-            listed = ", ".join(f'unknown field "{path}"' for path in unknown)
-            raise status.bad_request(f"strict decoding error: {listed}")
+            raise decoding.strict_error(unknown, options.patch_type, obj, options.patch)
         if options.field_validation != "Ignore":
             options.warnings += [f'unknown field "{path}"' for path in unknown]
         for path in unknown:
@@ -259,18 +275,14 @@ class Api:
                 return name
         raise status.StatusError(500, "AlreadyExists", "could not generate a unique name")
 
-    def _check_namespace(self, rt: ResourceType, namespace: str | None) -> None:
+    def _check_namespace(self, rt: ResourceType, namespace: str | None, name: str = "") -> None:
         if not rt.namespaced or namespace is None:
             return
         ns = self.store.get("namespaces", "", namespace)
         if ns is None:
             raise status.namespace_not_found(namespace)
         if ns["metadata"].get("deletionTimestamp"):
-            raise status.forbidden(
-                f'{rt.plural} "" is forbidden: unable to create new content in namespace '
-                f"{namespace} because it is being terminated",
-                {"kind": rt.plural, "causes": [{"reason": "NamespaceTerminating"}]},
-            )
+            raise status.namespace_terminating(rt, name, namespace)
 
     def _admit_create(self, rt: ResourceType, obj: Obj) -> None:
         plugins.mutate_create(self.store, rt, obj)
@@ -280,6 +292,8 @@ class Api:
             meta = obj["metadata"]
             self._check_pod_quota(meta["namespace"], meta.get("name") or meta.get("generateName") or "")
             admission.mount_service_account_token(self.store, obj)
+        if rt.kind == "PersistentVolumeClaim":
+            storage.admit_claim(self.store, obj)
 
     def _check_pod_quota(self, namespace: str, name: str) -> None:
         """A guard, not an object: every namespace holds at most `max_pods_per_namespace`
@@ -341,11 +355,14 @@ class Api:
         elif rt.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
             causes += validation.validate_replicas(spec)
             causes += validation.validate_selector_matches_template(spec, _selector_matches)
+            claims = {str(c.get("metadata", {}).get("name")) for c in spec.get("volumeClaimTemplates") or [] if isinstance(c, dict)}
             causes += validation.validate_pod_spec(
-                (spec.get("template") or {}).get("spec"), "spec.template.spec"
+                (spec.get("template") or {}).get("spec"), "spec.template.spec", claims
             )
         elif rt.kind == "Service":
             causes += validation.validate_service_spec(spec)
+        elif rt.kind == "StorageClass":
+            causes += storage.validate_storage_class(obj)
         return causes + plugins.kind_causes(rt, obj)
 
     def _record_manager(
@@ -382,7 +399,7 @@ class Api:
     ) -> Obj:
         options = options or WriteOptions()
         old = self._existing(rt, namespace, name)
-        new = copy.deepcopy(body)
+        new = self._decoded(rt, body, options)
         self._check_type(rt, new)
         meta = new.get("metadata")
         if not isinstance(meta, dict):
@@ -396,13 +413,14 @@ class Api:
         given_rv = meta.get("resourceVersion")
         if given_rv and given_rv != old["metadata"]["resourceVersion"]:
             raise status.conflict(rt, name)
-        self._check_fields(rt, new, options)
         merged = self._merge_update(rt, old, new, subresource)
         return self._commit_update(rt, old, merged, options, subresource)
 
     def _merge_update(
         self, rt: ResourceType, old: Obj, new: Obj, subresource: str | None
     ) -> Obj:
+        if subresource == "ephemeralcontainers":
+            return ephemeralcontainers.merge(old, new)
         if subresource == "status":
             merged = copy.deepcopy(old)
             merged["status"] = new.get("status", {})
@@ -434,6 +452,7 @@ class Api:
             self._keep_service_allocations(old, new)
         if rt.kind == "Pod":
             defaults.default_pod_spec(new.setdefault("spec", {}))
+            ephemeralcontainers.keep(old, new)
         if rt.kind == "DaemonSet":
             defaults.bump_template_generation(old, new)
         generation.on_update(rt, old, new)
@@ -472,11 +491,15 @@ class Api:
     def _validate_update(self, rt: ResourceType, old: Obj, new: Obj) -> Causes:
         causes: Causes = []
         if rt.kind == "Pod":
-            causes += validation.validate_pod_update(old, new)
+            causes += ephemeralcontainers.validate(old, new)
+            unchanged = ephemeralcontainers.with_old_ones(old, new)
+            causes += validation.validate_pod_update(old, unchanged)
         if rt.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
             causes += validation.immutable(
                 "spec.selector", old["spec"].get("selector"), new["spec"].get("selector")
             )
+        if rt.kind == "StorageClass":
+            causes += storage.validate_storage_class_update(old, new)
         if rt.kind == "Service" and old["spec"].get("clusterIP") != "None":
             causes += validation.immutable(
                 "spec.clusterIPs[0]", old["spec"].get("clusterIP"), new["spec"].get("clusterIP")
@@ -507,7 +530,7 @@ class Api:
         force: bool = False,
     ) -> Obj:
         """All four patch types; server-side apply creates a missing object (201 upstream)."""
-        options = options or WriteOptions()
+        options = dataclasses.replace(options or WriteOptions(), patch_type=patch_type, patch=patch)
         if patch_type == "apply":
             return self._apply(rt, namespace, name, patch, options, force)
         if subresource == "scale":
@@ -560,6 +583,8 @@ class Api:
                 f"the URL ({name})"
             )
         meta["name"] = name
+        if rt.namespaced:
+            meta.setdefault("namespace", namespace or "default")
         self._check_fields(rt, intent, options)  # drop or refuse unknown fields before ownership
         existing = self.store.get(rt.key, self._ns(rt, namespace), name)
         try:
@@ -632,6 +657,10 @@ class Api:
         options: WriteOptions | None = None,
     ) -> Obj:
         old = self._existing(rt, namespace, name)
+        options = options or WriteOptions()
+        if not isinstance(scale, dict):
+            raise status.bad_request("the request body must be a JSON or YAML object")
+        decoding.check(decoding.SCALE, scale, options.patch_type, options.patch)
         given_rv = (scale.get("metadata") or {}).get("resourceVersion")
         if given_rv and given_rv != old["metadata"]["resourceVersion"]:
             raise status.conflict(rt, name)
@@ -645,7 +674,7 @@ class Api:
         new = copy.deepcopy(old)
         new["spec"]["replicas"] = replicas
         generation.on_update(rt, old, new)
-        self._commit_update(rt, old, new, options or WriteOptions(), "scale")
+        self._commit_update(rt, old, new, options, "scale")
         return self.get_scale(rt, namespace, name)
 
     # -- delete ------------------------------------------------------------------------
@@ -668,10 +697,18 @@ class Api:
         deletionTimestamp, and the answer is then the object itself."""
         deletion.check_options(propagation_policy, orphan_dependents)
         obj = self._existing(rt, namespace, name)
+        if rt.kind == "Namespace" and name in IMMORTAL_NAMESPACES:
+            raise status.forbidden(
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                {"name": name, "kind": "namespaces"},
+            )
         self._check_preconditions(rt, obj, preconditions or {})
         plugins.check_delete(rt, obj)
         if dry_run:
-            return copy.deepcopy(obj)
+            return deletion.dry_run_answer(
+                rt, obj, grace_period_seconds, propagation_policy, orphan_dependents,
+                now=now_iso(), returns_object=rt.kind in RETURNS_DELETED_OBJECT,
+            )
         if warnings is not None:
             warnings += deletion.warnings_for(rt, propagation_policy, orphan_dependents)
 
@@ -696,16 +733,20 @@ class Api:
         return copy.deepcopy(self.store.write(rt.key, new))
 
     def _check_preconditions(self, rt: ResourceType, obj: Obj, pre: Obj) -> None:
+        """`rest.BeforeDelete`'s early check: a 409 naming the Kind (as upstream does)."""
         meta = obj["metadata"]
         if pre.get("uid") and pre["uid"] != meta["uid"]:
-            raise status.StatusError(
-                409,
-                "Conflict",
-                f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {meta['uid']}",
-                {"name": meta["name"], "kind": rt.plural},
+            detail = (
+                f"the UID in the precondition ({pre['uid']}) does not match the UID in record "
+                f"({meta['uid']}). The object might have been deleted and then recreated"
             )
+            raise status.precondition_conflict(rt, meta["name"], detail)
         if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
-            raise status.conflict(rt, meta["name"])
+            detail = (
+                f"the ResourceVersion in the precondition ({pre['resourceVersion']}) does not match "
+                f"the ResourceVersion in record ({meta['resourceVersion']}). The object might have been modified"
+            )
+            raise status.precondition_conflict(rt, meta["name"], detail)
 
     def _delete_pod(
         self, rt: ResourceType, pod: Obj, grace: int | None, policy: str | None, orphan: bool | None

@@ -4,7 +4,14 @@
 thread (`start()`, for tests and notebooks that want it in-process) or as the main loop
 of a daemon process (`serve_forever()`, what `kubecourse up` runs).  The topology
 mirrors a kind cluster: `kubecourse-control-plane` (tainted NoSchedule) and three
-workers, each with its own podCIDR from 10.244.0.0/16.
+workers, each with its own podCIDR from 10.244.0.0/16, and what kind installs
+(`kubecourse.embedded.system`): the control plane's static pods, CoreDNS, kube-proxy,
+kindnet, the local-path provisioner and the `standard` StorageClass.
+
+A new cluster comes up in kind's order: the control-plane node, the API server's
+bootstrap objects and kubeadm's and kind's addons first; the workers join once the
+addons' pods have a node (so CoreDNS and the provisioner run on the control plane, as
+on kind).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import secrets
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +36,16 @@ from kubecourse.embedded.api import now_iso
 from kubecourse.embedded.auth import Authenticator, TokenSigner
 from kubecourse.embedded.controllers import default_controllers, images
 from kubecourse.embedded.controllers.base import Context, Controller, Timings
+from kubecourse.embedded.controllers.bootstrap import (
+    BootstrapController,
+    ensure_kubernetes_service,
+)
 from kubecourse.embedded.conversion import ConvertingApi
 from kubecourse.embedded.resources import REGISTRY
 from kubecourse.embedded.server import ApiHttp
 from kubecourse.embedded.store import Store
 from kubecourse.embedded.streams import StreamServer
+from kubecourse.embedded.system import addons
 from kubecourse.embedded.tls import ensure_certificates
 
 log = logging.getLogger(__name__)
@@ -69,6 +82,9 @@ class ClusterOptions:
     timings: Timings = field(default_factory=Timings)
     topology: list[NodeSpec] = field(default_factory=default_topology)
     run_controllers: bool = True  # False: the API server alone (API benchmarks, API tests)
+    # False: no kube-system workloads (static pods, CoreDNS, kube-proxy, kindnet, the
+    # local-path provisioner's pod): the bare API, or an empty cluster for a test.
+    system_workloads: bool = True
     max_pods_per_namespace: int = 500  # the course's built-in Pod quota (see Api._check_pod_quota)
 
 
@@ -85,7 +101,9 @@ class EmbeddedCluster:
         self.certificates = ensure_certificates(state / "pki" if state else Path(self._tmp.name))  # type: ignore[union-attr]
         self.store = Store(db)
         self.api = ConvertingApi(self.store, REGISTRY, self.options.max_pods_per_namespace)
-        self.ctx = Context(self.api, self.store, self.options.timings)
+        self.ctx = Context(
+            self.api, self.store, self.options.timings, system_workloads=self.options.system_workloads
+        )
         signer = TokenSigner(self.certificates.key_file)
         self.http = ApiHttp(
             self.api,
@@ -149,12 +167,15 @@ class EmbeddedCluster:
         sock = _bind(self.options.host, self.options.port)  # fail before starting anything
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
-        self._bootstrap()
+        joining = self._bootstrap()
         plugins.ensure_builtin_objects(self.api, now_iso())  # every start, as post-start hooks
-        self.controllers = default_controllers(self.ctx) if self.options.run_controllers else []
+        self.controllers = [BootstrapController(self.ctx, self.advertise_address)]
+        if self.options.run_controllers:
+            self.controllers += default_controllers(self.ctx)
         for controller in self.controllers:
             self.store.add_listener(controller.on_change)
             controller.start()
+        await self._join(joining)
         self._runner = web.AppRunner(
             self.http.app(), access_log=None, handle_signals=False, shutdown_timeout=0.5
         )
@@ -246,32 +267,60 @@ class EmbeddedCluster:
 
     # -- initial state -------------------------------------------------------------------
 
-    def _bootstrap(self) -> None:
-        if self.store.count("namespaces"):
-            return  # a restarted cluster keeps what it had
-        namespaces = REGISTRY.get("namespaces")
-        for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
-            self.api.create(namespaces, None, {"metadata": {"name": name}})
-        for spec in self.options.topology:
-            self.api.create(REGISTRY.get("nodes"), None, node_object(spec))
-        self.api.create(
-            REGISTRY.get("services"),
-            "default",
-            {
-                "metadata": {
-                    "name": "kubernetes",
-                    "labels": {"component": "apiserver", "provider": "kubernetes"},
-                },
-                "spec": {
-                    "clusterIP": "10.96.0.1",
-                    "ports": [{"name": "https", "port": 443, "targetPort": 6443}],
-                },
-            },
-        )
+    @property
+    def advertise_address(self) -> str:
+        """kube-apiserver's --advertise-address: the control-plane node's InternalIP."""
+        first = next((s for s in self.options.topology if s.control_plane), None)
+        return internal_ip(first or self.options.topology[0])
 
-    def _logs(self, namespace: str, pod: str, container: str) -> list[tuple[float, str]]:
-        """The lines a container has written by now, each with its time."""
-        log = self.ctx.logbook.get((namespace, pod, container))
+    def _bootstrap(self) -> list[NodeSpec]:
+        """Create what a new cluster starts with (a restarted one keeps what it had, and
+        gets kind's addons if it predates them); returns the nodes still to join."""
+        joining: list[NodeSpec] = []
+        if not self.store.count("namespaces"):
+            namespaces = REGISTRY.get("namespaces")
+            for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
+                self.api.create(namespaces, None, {"metadata": {"name": name}})
+            joining = self._register_nodes()
+            ensure_kubernetes_service(self.api, self.advertise_address)
+        if not addons.installed(self.api):
+            addons.install(self.api, CLUSTER_NAME, workloads=self.options.system_workloads)
+        return joining
+
+    def _register_nodes(self) -> list[NodeSpec]:
+        """The control plane now; with addons to place, the workers join later."""
+        later = self.options.system_workloads and self.options.run_controllers
+        joining = [s for s in self.options.topology if not s.control_plane] if later else []
+        for spec in self.options.topology:
+            if spec not in joining:
+                self.api.create(REGISTRY.get("nodes"), None, node_object(spec))
+        return joining
+
+    async def _join(self, joining: list[NodeSpec], timeout: float = 10.0) -> None:
+        """`kubeadm join`: the workers register once the addons' pods are placed."""
+        deadline = time.monotonic() + timeout
+        while joining and not self._addons_placed() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        for spec in joining:
+            self.api.create(REGISTRY.get("nodes"), None, node_object(spec))
+
+    def _addons_placed(self) -> bool:
+        """CoreDNS's two pods and the provisioner's one have a node."""
+        wanted = (("kube-system", "k8s-app", "kube-dns", 2), (addons.LOCAL_PATH_NAMESPACE, "app", "local-path-provisioner", 1))
+        for namespace, label, value, count in wanted:
+            pods = self.store.items("pods", namespace)
+            placed = [p for p in pods if (p["metadata"].get("labels") or {}).get(label) == value and p["spec"].get("nodeName")]
+            if len(placed) < count:
+                return False
+        return True
+
+    def _logs(
+        self, namespace: str, pod: str, container: str, previous: bool = False
+    ) -> list[tuple[float, str]]:
+        """The lines a container has written by now (or in its previous run), each
+        with its time."""
+        book = self.ctx.previous_logs if previous else self.ctx.logbook
+        log = book.get((namespace, pod, container))
         if isinstance(log, images.ContainerLog):
             return log.stamped()
         return [(0.0, line) for line in log or []]
@@ -334,7 +383,7 @@ def node_status(spec: NodeSpec, capacity: Obj) -> Obj:
             condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
         ],
         "addresses": [
-            {"type": "InternalIP", "address": f"172.18.0.{spec.index + 2}"},
+            {"type": "InternalIP", "address": internal_ip(spec)},
             {"type": "Hostname", "address": spec.name},
         ],
         "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
@@ -351,6 +400,11 @@ def node_status(spec: NodeSpec, capacity: Obj) -> Obj:
             "architecture": "amd64",
         },
     }
+
+
+def internal_ip(spec: NodeSpec) -> str:
+    """The node's address on kind's docker network (172.18.0.0/16, from .2)."""
+    return f"172.18.0.{spec.index + 2}"
 
 
 def _bind(host: str, port: int) -> socket.socket:

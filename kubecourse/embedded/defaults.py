@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from kubecourse.embedded.storage import default_storage_class
+
 DEFAULT_TOLERATIONS = [
     {
         "key": "node.kubernetes.io/not-ready",
@@ -96,15 +98,27 @@ def default_pod(pod: dict[str, Any]) -> None:
     """Admission on Pod create: spec defaults, service account, default tolerations."""
     spec = pod.setdefault("spec", {})
     default_pod_spec(spec)
-    spec.setdefault("serviceAccountName", "default")
-    spec["serviceAccount"] = spec["serviceAccountName"]
+    if not _is_mirror(pod):  # ServiceAccount admission leaves a kubelet's mirror pod alone
+        spec.setdefault("serviceAccountName", "default")
+        spec["serviceAccount"] = spec["serviceAccountName"]
     spec.setdefault("enableServiceLinks", True)
     # priority and preemptionPolicy come from the Priority admission plugin (priority.py)
     tolerations = spec.setdefault("tolerations", [])
     for toleration in DEFAULT_TOLERATIONS:
-        if not any(t.get("key") == toleration["key"] for t in tolerations):
+        if not any(_covers(t, toleration) for t in tolerations):
             tolerations.append(dict(toleration))
     pod["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
+
+
+def _is_mirror(pod: dict[str, Any]) -> bool:
+    return "kubernetes.io/config.mirror" in ((pod.get("metadata") or {}).get("annotations") or {})
+
+
+def _covers(toleration: dict[str, Any], default: dict[str, Any]) -> bool:
+    """DefaultTolerationSeconds adds nothing a toleration already covers: the same key,
+    or no key at all (`operator: Exists`), for NoExecute or any effect."""
+    key_covers = toleration.get("key") in (default["key"], None, "")
+    return key_covers and toleration.get("effect") in ("NoExecute", None, "")
 
 
 def qos_class(spec: dict[str, Any]) -> str:
@@ -423,6 +437,7 @@ DEFAULTERS = {
     "Service": default_service,
     "Namespace": default_namespace,
     "PersistentVolumeClaim": default_pvc,
+    "StorageClass": default_storage_class,
     "Secret": default_secret,
     "Job": default_job,
     "CronJob": default_new_cronjob,

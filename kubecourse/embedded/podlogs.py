@@ -7,22 +7,29 @@ and `sinceTime`); then the container is chosen (400 "a container name must be sp
 for pod x, choose one of: [a b] or one of the init containers: [c]" when there are
 several, "container x is not valid for pod y" for an unknown one); an unscheduled pod
 "does not have a host assigned"; and the kubelet's refusals follow its rules: a container
-with no status "is not available", a waiting one "is waiting to start: ContainerCreating",
+with no status "is not available", a waiting one "is waiting to start: ContainerCreating"
+("image can't be pulled" for ErrImagePull, "trying and failing to pull image" for
+ImagePullBackOff), a crash-looping one (waiting, with a terminated last state) the logs
+of its last run,
 `previous` with no earlier run "previous terminated container ... not found".  Options:
 `tailLines`, `sinceSeconds`, `sinceTime`, `timestamps` (RFC 3339 with nine fractional
 digits, as the kubelet writes them), `limitBytes`, and `follow`, which keeps the
 response open and sends lines as the container writes them, until the container ends,
 the pod goes away, or the client leaves.
 
+`previous` reads the run before the current one, which the kubelet keeps for each
+container that restarted (one, as upstream); ephemeral containers are read by name like
+the others.
+
 Simplified: a line's time is the one the simulation gives it (a container's start-up
 lines carry its start time, a shell loop's lines the time of their iteration); stdout
-and stderr are one stream; no container restarts here, so `previous` never has logs.
+and stderr are one stream.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -31,6 +38,8 @@ from kubecourse.embedded import status
 
 Obj = dict[str, Any]
 Entry = tuple[float, str]  # (seconds since the epoch, line without its newline)
+# (namespace, pod, container, previous) -> the lines the kubelet has for it
+LogSource = Callable[[str, str, str, bool], list[Entry]]
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,7 @@ def choose_container(pod: Obj, requested: str | None) -> str:
     name = pod["metadata"]["name"]
     containers = [c["name"] for c in pod["spec"].get("containers") or []]
     init = [c["name"] for c in pod["spec"].get("initContainers") or []]
+    debuggers = [c["name"] for c in pod["spec"].get("ephemeralContainers") or []]
     if requested is None:
         if len(containers) == 1:
             return str(containers[0])
@@ -161,7 +171,7 @@ def choose_container(pod: Obj, requested: str | None) -> str:
         raise status.bad_request(
             f"a container name must be specified for pod {name}, {choices}"
         )
-    if requested not in containers + init:
+    if requested not in containers + init + debuggers:
         raise status.bad_request(f"container {requested} is not valid for pod {name}")
     return requested
 
@@ -177,20 +187,22 @@ def check_readable(pod: Obj, container: str, previous: bool) -> None:
             f'container "{container}" in pod "{name}" is not available'
         )
     state = entry.get("state") or {}
+    ended_before = bool(
+        ((entry.get("lastState") or {}).get("terminated") or {}).get("containerID")
+    )
     if previous:
-        if not ((entry.get("lastState") or {}).get("terminated") or {}).get(
-            "containerID"
-        ):
+        if not ended_before:
             raise status.bad_request(
                 f'previous terminated container "{container}" in pod "{name}" not found'
             )
         return
-    if "running" in state or "terminated" in state:
-        return
+    if "running" in state or "terminated" in state or ended_before:
+        return  # a crash-looping container shows its last run
     reason = (state.get("waiting") or {}).get("reason")
     if reason:
+        why = _WAITING.get(reason, reason)
         raise status.bad_request(
-            f'container "{container}" in pod "{name}" is waiting to start: {reason}'
+            f'container "{container}" in pod "{name}" is waiting to start: {why}'
         )
     raise status.bad_request(
         f'container "{container}" in pod "{name}" is waiting to start - no logs yet'
@@ -199,7 +211,7 @@ def check_readable(pod: Obj, container: str, previous: bool) -> None:
 
 def container_status(pod: Obj, container: str) -> Obj | None:
     pod_status = pod.get("status") or {}
-    for key in ("containerStatuses", "initContainerStatuses"):
+    for key in ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"):
         for entry in pod_status.get(key) or []:
             if entry.get("name") == container:
                 return dict(entry)
@@ -207,9 +219,18 @@ def container_status(pod: Obj, container: str) -> Obj | None:
 
 
 def has_ended(pod: Obj, container: str) -> bool:
-    """Whether a followed container will write no more: it has terminated."""
+    """Whether a followed container will write no more: it has terminated, or it
+    waits to be restarted (its last run is what is read)."""
     entry = container_status(pod, container) or {}
-    return "terminated" in (entry.get("state") or {})
+    state = entry.get("state") or {}
+    return "terminated" in state or "waiting" in state
+
+
+# The kubelet's words for the common reasons a container has not started.
+_WAITING = {
+    "ErrImagePull": "image can't be pulled",
+    "ImagePullBackOff": "trying and failing to pull image",
+}
 
 
 # -- rendering -----------------------------------------------------------------------------

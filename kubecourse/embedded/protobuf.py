@@ -3,7 +3,8 @@
 kubectl >= 1.32 sends `Content-Type: application/vnd.kubernetes.protobuf` for its typed
 generators (`create deployment|service|configmap|secret|namespace|job|cronjob|
 poddisruptionbudget|serviceaccount|ingress|quota|priorityclass|token|role|
-clusterrole|rolebinding|clusterrolebinding`, `autoscale`, `auth can-i`).  The body
+clusterrole|rolebinding|clusterrolebinding`, `autoscale`, `auth can-i`) and for the
+Pods `kubectl debug --copy-to` and `kubectl debug node/<node>` create.  The body
 is the 4-byte magic `k8s\\0` and a `runtime.Unknown` envelope {1 typeMeta {1 apiVersion,
 2 kind}, 2 raw, 3 contentEncoding, 4 contentType}; `raw` is the proto2 encoding of the
 typed object.  `decode_request_body` turns it into the dict kubectl would have sent as
@@ -26,8 +27,8 @@ Decoded faithfully, for the kinds in the table's `roots`:
   in which case the explicit zero is kept.
 
 Not decoded: messages listed under `undecoded` in the table (cloud-provider volume
-sources, EphemeralContainer, metav1.Condition in statuses): such fields are skipped
-like unknown field numbers.  Kinds outside `roots`, `contentEncoding` other than
+sources, a Pod's ContainerStatus, which the API server discards on create anyway,
+metav1.Condition in statuses): such fields are skipped like unknown field numbers.  Kinds outside `roots`, `contentEncoding` other than
 empty, and empty lists/`null`s that Go's JSON writes for non-omitempty nil slices
 (e.g. TokenRequest `spec.audiences: null`) are not reproduced.  Malformed input
 raises ValueError only.

@@ -165,7 +165,15 @@ RBAC_KINDS: tuple[ResourceType, ...] = (
 
 RESOURCES: tuple[ResourceType, ...] = (
     _rt(
-        "", "v1", "Namespace", "namespaces", False, ("ns",), sub=("status", "finalize")
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        False,
+        ("ns",),
+        sub=("status", "finalize"),
+        # Namespaces are not deleted as a collection upstream.
+        verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
     ),
     _rt("", "v1", "Node", "nodes", False, ("no",), sub=("status",)),
     _rt(
@@ -175,7 +183,16 @@ RESOURCES: tuple[ResourceType, ...] = (
         "pods",
         short=("po",),
         categories=ALL,
-        sub=("status", "binding", "eviction", "log", "exec", "attach", "portforward"),
+        sub=(
+            "status",
+            "binding",
+            "eviction",
+            "log",
+            "exec",
+            "attach",
+            "portforward",
+            "ephemeralcontainers",
+        ),
     ),
     _rt(
         "", "v1", "Service", "services", short=("svc",), categories=ALL, sub=("status",)
@@ -303,6 +320,8 @@ RESOURCES: tuple[ResourceType, ...] = (
         short=("pdb",),
         sub=("status",),
     ),
+    # After policy, as kube-apiserver orders its groups (rbac would come between).
+    _rt("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",)),
     _rt("coordination.k8s.io", "v1", "Lease", "leases"),
     _rt("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
     *KINDS_BEYOND_THE_CHECKLIST,
@@ -359,6 +378,7 @@ SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
     "eviction": ("create",),
     "log": ("get",),
     "token": ("create",),
+    "ephemeralcontainers": ("get", "patch", "update"),
     # The streaming ("connect") subresources, served by `kubecourse.embedded.streams`.
     "exec": ("create", "get"),
     "attach": ("create", "get"),

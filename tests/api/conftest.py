@@ -26,6 +26,7 @@ FAST = Timings(
     job_backoff=0.2,
     container_restart_backoff=0.2,
     config_retry=0.2,
+    image_pull_backoff=0.2,
 )
 
 

@@ -447,4 +447,5 @@ def test_a_missing_config_map_shows_create_container_config_error(
     assert listed[0][1] == "0/1"
     described = kubectl("describe", "pod", "unconfigured").stdout
     assert "      Reason:       CreateContainerConfigError" in described
-    assert 'kubelet            Error: configmap "nowhere" not found' in described
+    # kubectl 1.37 prefixes a container event's message with its fieldPath
+    assert 'kubelet            spec.containers{app}: Error: configmap "nowhere" not found' in described

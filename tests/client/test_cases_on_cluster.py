@@ -33,13 +33,15 @@ def _authentik(tmp: Path) -> Any:
     return kubecourse.translate(CASES / "boilerplates-authentik.yml", env_file=env, environ={})
 
 
+# Services that only `build` get images under a prefix, as if built and pushed there: a
+# public registry's (a `registry.example` prefix would fail to pull, as on kind).
 TRANSLATIONS = {
-    "voting-app": lambda tmp: kubecourse.translate(CASES / "voting-app.yml", environ={}, image_prefix="registry.example/vote"),
+    "voting-app": lambda tmp: kubecourse.translate(CASES / "voting-app.yml", environ={}, image_prefix="ghcr.io/kubecourse/vote"),
     "eshop": lambda tmp: kubecourse.translate([CASES / "eshop-compose.yml", CASES / "eshop-override.yml"], environ={}),
     "authentik": _authentik,
     "netbox": _netbox,
     "atsea": lambda tmp: kubecourse.translate(CASES / "atsea-stack.yml", environ={}),
-    "petclinic": lambda tmp: kubecourse.translate(CASES / "petclinic.yml", environ={}, image_prefix="registry.example/petclinic"),
+    "petclinic": lambda tmp: kubecourse.translate(CASES / "petclinic.yml", environ={}, image_prefix="ghcr.io/kubecourse/petclinic"),
 }
 
 

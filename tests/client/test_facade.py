@@ -71,7 +71,17 @@ def test_nodes_rows_show_roles_cidrs_and_pod_counts(cluster: Cluster) -> None:
     nodes = {n.name: n for n in cluster.nodes()}
     assert nodes["kubecourse-control-plane"].roles == "control-plane"
     assert nodes["kubecourse-worker"].pod_cidr == "10.244.1.0/24"
-    assert nodes["kubecourse-control-plane"].pods == 0
+    # Every pod on the node counts, as `kubectl describe node` counts them: the control
+    # plane runs only kind's system pods, each worker its own daemons plus the lesson's.
+    everywhere = cluster.core.list_pod_for_all_namespaces().items
+    for name, row in nodes.items():
+        here = [p for p in everywhere if p.spec.node_name == name]
+        assert row.pods == len(here)
+    control_plane = [p for p in everywhere if p.spec.node_name == "kubecourse-control-plane"]
+    assert {p.metadata.namespace for p in control_plane} == {"kube-system", "local-path-storage"}
+    web = [r.node for r in cluster.pods({"app": "facade-web"})]
+    assert web and "kubecourse-control-plane" not in web
+    assert sum(nodes[n].pods for n in nodes if n != "kubecourse-control-plane") == 6 + len(web)
 
 
 def test_api_errors_come_out_as_our_errors_with_the_status(cluster: Cluster) -> None:

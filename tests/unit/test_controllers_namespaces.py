@@ -270,6 +270,8 @@ def test_claim_is_bound_to_a_provisioned_volume_that_goes_away_with_it(
         "persistentvolumeclaims", ns, {"metadata": {"name": "data"}, "spec": spec}
     )
     volume_name = f"pvc-{claim['metadata']['uid']}"
+    # The default class `standard` waits for a first consumer: a pod using the claim.
+    kube.create("pods", ns, consumer("user", "data"))
 
     bound = eventually(
         lambda: (
@@ -285,9 +287,20 @@ def test_claim_is_bound_to_a_provisioned_volume_that_goes_away_with_it(
     assert volume["status"]["phase"] == "Bound"
     assert volume["spec"]["capacity"] == {"storage": "2Gi"}
 
+    kube.delete("pods", ns, "user")
     kube.delete("persistentvolumeclaims", ns, "data")
 
     eventually(
         lambda: kube.get("persistentvolumes", None, volume_name) is None,
         what="PV deleted",
     )
+
+
+def consumer(name: str, claim: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "spec": {
+            "containers": [{"name": "c", "image": "nginx:1.27"}],
+            "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": claim}}],
+        },
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -41,7 +42,12 @@ def test_bound_pod_gets_pod_scheduled_condition_and_scheduled_event(
     assert condition is not None and condition["status"] == "True"
     (event,) = events(kube, ns, "Scheduled")
     assert event["message"] == f"Successfully assigned {ns}/web to {node}"
-    assert event["source"] == {"component": "default-scheduler"}
+    # 1.37's kube-scheduler records through events.k8s.io/v1: no legacy source or times
+    assert (event["action"], event["reportingComponent"]) == ("Binding", "default-scheduler")
+    assert event["reportingInstance"] == "default-scheduler-kubecourse-control-plane"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", event["eventTime"])
+    assert (event["source"], event["firstTimestamp"], event["lastTimestamp"]) == ({}, None, None)
+    assert "count" not in event
 
 
 def test_pod_too_big_for_every_node_stays_pending_with_failed_scheduling(

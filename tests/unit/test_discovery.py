@@ -47,6 +47,7 @@ def test_group_list_has_every_named_group_once_with_its_preferred_version() -> N
         "batch",
         "networking.k8s.io",
         "policy",
+        "storage.k8s.io",
         "coordination.k8s.io",
         "discovery.k8s.io",
         "scheduling.k8s.io",
@@ -198,7 +199,7 @@ def test_every_registered_subresource_is_listed() -> None:
 
 
 def test_unserved_group_version_has_no_resources() -> None:
-    assert api_resource_list(REGISTRY, "storage.k8s.io", "v1")["resources"] == []
+    assert api_resource_list(REGISTRY, "node.k8s.io", "v1")["resources"] == []
 
 
 # ---------------------------------------------------------------- aggregated

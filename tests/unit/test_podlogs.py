@@ -83,3 +83,24 @@ def test_select_applies_since_before_tail() -> None:
     assert podlogs.select(entries, podlogs.LogOptions(since_seconds=3), now=10.0)[
         0
     ] == (7.0, "line 7")
+
+
+def test_a_container_whose_image_cannot_be_pulled_says_so_in_the_kubelets_words() -> (
+    None
+):
+    pulling = pod(state={"waiting": {"reason": "ErrImagePull"}})
+    backing_off = pod(state={"waiting": {"reason": "ImagePullBackOff"}})
+
+    assert refusal(pulling).endswith("is waiting to start: image can't be pulled")
+    assert refusal(backing_off).endswith(
+        "is waiting to start: trying and failing to pull image"
+    )
+
+
+def test_a_crash_looping_container_shows_its_last_run_and_that_ended() -> None:
+    last = {"terminated": {"exitCode": 1, "containerID": "containerd://abc"}}
+    looping = pod(state={"waiting": {"reason": "CrashLoopBackOff"}}, lastState=last)
+
+    podlogs.check_readable(looping, "web", previous=False)
+    podlogs.check_readable(looping, "web", previous=True)
+    assert podlogs.has_ended(looping, "web")

@@ -846,7 +846,7 @@ MALFORMED = {
     "varint too long": MAGIC + b"\x08" + b"\xff" * 11,
     "field number zero": MAGIC + b"\x00\x01",
     "group wire type": MAGIC + b"\x0b",
-    "unknown kind": _envelope("v1", "Pod", b""),
+    "unknown kind": _envelope("apps/v1", "StatefulSet", b""),
     "no type meta": MAGIC + _len(2, b""),
     "wrong wire type for name": _envelope("v1", "Namespace", _len(1, _int(1, 7))),
     "wrong wire type for message": _envelope("v1", "Namespace", _int(1, 7)),

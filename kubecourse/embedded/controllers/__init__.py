@@ -1,5 +1,8 @@
 """The embedded cluster's controllers (reconcile loops), in the order they start.
 
+kube-apiserver's own bootstrap controller (`bootstrap`: the `kubernetes` Service and
+the system namespaces) is started by the cluster beside these, even when they are not.
+
 | controller | module | upstream counterpart |
 |---|---|---|
 | namespace | `namespace` | namespace controller, service-account and root-CA publishers |
@@ -13,9 +16,11 @@
 | ttl-after-finished | `ttl` | TTL-after-finished controller |
 | daemonset | `daemonset` (+ `history`) | daemonset controller, ControllerRevisions |
 | disruption | `disruption` | disruption controller (PodDisruptionBudget status) |
-| persistentvolume-binder | `volumes` | PV binder + kind's local-path provisioner |
-| scheduler | `scheduler` | kube-scheduler (default profile, simplified) |
-| kubelet | `kubelet` (+ `heartbeat`, `containers`, `podconfig`, `podstatus`, `environment`, `images`) | every node's kubelet (heartbeats, power, ConfigMap/Secret env and volumes, the environment `kubectl exec` sees, restarts) and container runtime |
+| persistentvolume-binder | `volumes` | PV controller (binding, WaitForFirstConsumer, release) |
+| local-path-provisioner | `provisioner` | kind's local-path provisioner (the pod in `local-path-storage`) |
+| scheduler | `scheduler` (+ `volumebinding`) | kube-scheduler (default profile, simplified; the VolumeBinding plugin) |
+| kubelet-static-pods | `staticpods` | the control plane's kubelet: static pods and their mirror pods |
+| kubelet | `kubelet` (+ `heartbeat`, `nodeevents`, `pulls`, `registry`, `containers`, `probes`, `ephemeral`, `addresses`, `podconfig`, `podstatus`, `environment`, `images`, `imageconfig`, `interpreters`, `systemlogs`) | every node's kubelet (heartbeats, node events, power, the image manager and which images exist, ConfigMap/Secret env and volumes, the environment `kubectl exec` sees, probes, restarts, ephemeral containers, pod IPs) and container runtime (ENTRYPOINT/CMD, what a process prints) |
 | node-lifecycle | `nodelifecycle` | node lifecycle controller and taint-eviction controller |
 | endpoints | `endpoints` | endpoints controller |
 | endpointslice | `endpointslices` | endpointslice controller |
@@ -44,6 +49,7 @@ from kubecourse.embedded.controllers.kubelet import Kubelet
 from kubecourse.embedded.controllers.metricsserver import MetricsServer
 from kubecourse.embedded.controllers.namespace import NamespaceController
 from kubecourse.embedded.controllers.nodelifecycle import NodeLifecycleController
+from kubecourse.embedded.controllers.provisioner import LocalPathProvisioner
 from kubecourse.embedded.controllers.replicaset import ReplicaSetController
 from kubecourse.embedded.controllers.replicationcontroller import (
     ReplicationControllerController,
@@ -51,6 +57,7 @@ from kubecourse.embedded.controllers.replicationcontroller import (
 from kubecourse.embedded.controllers.resourcequota import ResourceQuotaController
 from kubecourse.embedded.controllers.scheduler import Scheduler
 from kubecourse.embedded.controllers.statefulset import StatefulSetController
+from kubecourse.embedded.controllers.staticpods import StaticPods
 from kubecourse.embedded.controllers.ttl import TTLAfterFinishedController
 from kubecourse.embedded.controllers.volumes import VolumeBinder
 
@@ -69,7 +76,9 @@ def default_controllers(ctx: Context) -> list[Controller]:
         DaemonSetController(ctx),
         DisruptionController(ctx),
         VolumeBinder(ctx),
+        LocalPathProvisioner(ctx),
         Scheduler(ctx),
+        StaticPods(ctx),
         Kubelet(ctx),
         NodeLifecycleController(ctx),
         EndpointsController(ctx),

@@ -56,7 +56,14 @@ class Timings:
     container_restart_backoff: float = 10.0  # kubelet: CrashLoopBackOff after the first restart, doubling
     container_restart_backoff_max: float = 300.0  # ... up to the kubelet's 5 min
     config_retry: float = 10.0  # kubelet: retry a container whose ConfigMap/Secret is missing
+    image_pull_backoff: float = 10.0  # kubelet: back-off after a failed image pull, doubling
+    image_pull_backoff_max: float = 300.0  # ... up to the kubelet's 5 min (ImagePullBackOff)
     daemon_failed_backoff: float = 1.0  # daemonset controller: failed-pod replacement, doubling to 15 min
+    # kube-apiserver's bootstrap controller: the `kubernetes` Service and its endpoints
+    # (EndpointInterval), and the system namespaces (SystemNamespacesInterval)
+    apiserver_endpoint_interval: float = 10.0
+    system_namespaces_interval: float = 60.0
+    pv_sync_period: float = 15.0  # --pvclaimbinder-sync-period: a waiting claim is looked at again
 
 
 class Clock:
@@ -96,6 +103,8 @@ class Context:
     timings: Timings = field(default_factory=Timings)
     clock: Clock = field(default_factory=Clock)
     logbook: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    # Each container's previous run's log, as the kubelet keeps one (`logs --previous`).
+    previous_logs: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     metrics: ResourceMetrics = field(default_factory=ResourceMetrics)  # metrics-server's last scrape
     # Each running container's environment, as the kubelet set it at start (for exec).
     environ: dict[tuple[str, str, str], list[tuple[str, str]]] = field(default_factory=dict)
@@ -103,7 +112,10 @@ class Context:
     # shell left with `exit`): (when, exit code), and who wants to know (the kubelet).
     exits: dict[tuple[str, str, str], tuple[float, int]] = field(default_factory=dict)
     exit_listeners: list[Callable[[Key], None]] = field(default_factory=list)
-    _event_names: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
+    # False: started without kind's system workloads (ClusterOptions.system_workloads),
+    # so the volume provisioner runs without its local-path-provisioner pod.
+    system_workloads: bool = True
+    _event_names: dict[tuple[str, str, str, str, str], str] = field(default_factory=dict)
 
     def _expire_events(self, namespace: str) -> None:
         if self.store.count("events") % 100 == 0:  # cheap enough: once per hundred events
@@ -127,50 +139,110 @@ class Context:
         component: str,
         host: str | None = None,
         type: str = "Normal",
+        field_path: str | None = None,
+        action: str | None = None,
     ) -> None:
-        """An Event about `obj`; repeats of the same reason and message bump `count`."""
+        """An Event about `obj` (or its part `field_path`, `spec.containers{web}`);
+        repeats of the same reason and message bump `count`.  With `action` it is
+        written as an `events.k8s.io/v1` recorder writes it (the scheduler's)."""
         meta = obj["metadata"]
         namespace = meta.get("namespace") or "default"
-        events = self.rt("events")
-        key = (namespace, str(meta.get("uid")), reason, message)
+        key = (namespace, str(meta.get("uid")), reason, message, field_path or "")
         name = self._event_names.get(key)
         existing = self.store.get("events", namespace, name) if name else None
         if existing is not None:
-            updated = copy.deepcopy(existing)
-            updated["count"] = int(updated.get("count", 1)) + 1
-            updated["lastTimestamp"] = now_iso()
-            self.store.write("events", updated)
+            self.store.write("events", _repeated(existing))
             return
         self._expire_events(namespace)
-        source: Obj = {"component": component}
-        if host:
-            source["host"] = host
-        event: Obj = {
-            "metadata": {"name": _event_name(meta["name"]), "namespace": namespace},
-            "involvedObject": {
-                "kind": obj.get("kind"),
-                "namespace": meta.get("namespace"),
-                "name": meta["name"],
-                "uid": meta.get("uid"),
-                "apiVersion": obj.get("apiVersion"),
-                "resourceVersion": meta.get("resourceVersion"),
-            },
-            "reason": reason,
-            "message": message,
-            "source": source,
-            "firstTimestamp": now_iso(),
-            "lastTimestamp": now_iso(),
-            "count": 1,
-            "type": type,
-            "eventTime": None,
-            "reportingComponent": component,
-            "reportingInstance": host or "",
-        }
+        event = _new_event(obj, reason, message, component, host, type, field_path)
+        if action is not None:
+            _as_events_api(event, action, host)
         try:
-            self.api.create(events, namespace, event)
+            self.api.create(self.rt("events"), namespace, event)
             self._event_names[key] = event["metadata"]["name"]
         except StatusError as err:  # the namespace may be going away; an event is not worth failing for
             log.debug("event %s for %s dropped: %s", reason, meta["name"], err.message)
+
+
+def _new_event(
+    obj: Obj,
+    reason: str,
+    message: str,
+    component: str,
+    host: str | None,
+    type_: str,
+    field_path: str | None,
+) -> Obj:
+    """A core v1 Event as the legacy recorders (kubelet, controllers) write it."""
+    meta = obj["metadata"]
+    involved: Obj = {
+        "kind": obj.get("kind"),
+        "namespace": meta.get("namespace"),
+        "name": meta["name"],
+        "uid": meta.get("uid"),
+        "apiVersion": obj.get("apiVersion"),
+        "resourceVersion": meta.get("resourceVersion"),
+    }
+    if field_path:
+        involved["fieldPath"] = field_path
+    source: Obj = {"component": component}
+    if host:
+        source["host"] = host
+    return {
+        "metadata": {
+            "name": _event_name(meta["name"]),
+            "namespace": meta.get("namespace") or "default",
+        },
+        "involvedObject": involved,
+        "reason": reason,
+        "message": message,
+        "source": source,
+        "firstTimestamp": now_iso(),
+        "lastTimestamp": now_iso(),
+        "count": 1,
+        "type": type_,
+        "eventTime": None,
+        "reportingComponent": component,
+        "reportingInstance": host or "",
+    }
+
+
+def _as_events_api(event: Obj, action: str, host: str | None) -> None:
+    """The shape an events.k8s.io/v1 recorder gives an Event, read as core v1: a
+    MicroTime `eventTime`, an `action`, the reporting controller and instance
+    (`<controller>-<hostname>`), and no legacy source, timestamps or count."""
+    component = event["reportingComponent"]
+    event.update(
+        {
+            "eventTime": micro_now(),
+            "action": action,
+            "reportingInstance": f"{component}-{host}" if host else component,
+            "source": {},
+            "firstTimestamp": None,
+            "lastTimestamp": None,
+        }
+    )
+    event.pop("count", None)
+
+
+def _repeated(existing: Obj) -> Obj:
+    """The same Event once more: `count` and `lastTimestamp`, or its `series`."""
+    updated = copy.deepcopy(existing)
+    if updated.get("action") is not None and not updated.get("firstTimestamp"):
+        series = updated.get("series") or {"count": 1}
+        updated["series"] = {
+            "count": int(series.get("count", 1)) + 1,
+            "lastObservedTime": micro_now(),
+        }
+        return updated
+    updated["count"] = int(updated.get("count", 1)) + 1
+    updated["lastTimestamp"] = now_iso()
+    return updated
+
+
+def micro_now() -> str:
+    """Now as a MicroTime: `2025-01-01T12:00:00.123456Z`."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 _last_event_ns = 0

@@ -6,8 +6,13 @@ alphabet `bcdfghjklmnpqrstvwxz2456789` digit by digit, exactly like `SafeEncodeS
 (the hashed bytes are our canonical JSON, not Go's struct dump, so the hash values
 differ from a real cluster's); the `pod-template-hash` label on the RS selector, the
 template and so the pods; controller ownerReferences; annotations `revision`,
-`desired-replicas` and `max-replicas` (and `revision` on the Deployment); a template
-already served by a ReplicaSet reuses it (a rollback takes the next revision); the
+`desired-replicas` and `max-replicas` (and `revision` on the Deployment); the
+Deployment's own annotations (`kubernetes.io/change-cause` for `kubectl rollout
+history`) copied to the new ReplicaSet at every sync, but upstream's skip list
+(`last-applied-configuration`, `revision`, `revision-history`, `desired-replicas`,
+`max-replicas`, `deprecated.deployment.rollback.to`); a template already served by a
+ReplicaSet reuses it (a rollback takes the next revision, the old one appended to
+`revision-history`); the
 RollingUpdate arithmetic of `reconcileNewReplicaSet` / `reconcileOldReplicaSets`
 (maxSurge rounds up, maxUnavailable down, both 0 means 1 unavailable; unhealthy old pods
 go first, then old available pods within the budget); Recreate scales old sets to 0, waits
@@ -17,8 +22,7 @@ counts and the Available / Progressing conditions carry upstream reasons and mes
 including ProgressDeadlineExceeded; events ScalingReplicaSet.
 
 Simplified: a change of `spec.replicas` during a rollout is not spread proportionally
-over old and new sets (the new set takes it, old sets shrink by the usual budget), and
-`revision-history` annotations are not kept.
+over old and new sets (the new set takes it, old sets shrink by the usual budget).
 """
 
 from __future__ import annotations
@@ -54,10 +58,12 @@ HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
 DESIRED = "deployment.kubernetes.io/desired-replicas"
 MAX = "deployment.kubernetes.io/max-replicas"
-NOT_COPIED = (
+HISTORY = "deployment.kubernetes.io/revision-history"
+HISTORY_LIMIT = 2000  # the controller's maxRevHistoryLengthInChars
+NOT_COPIED = (  # upstream's annotationsToSkip
     "kubectl.kubernetes.io/last-applied-configuration",
     REVISION,
-    "deployment.kubernetes.io/revision-history",
+    HISTORY,
     DESIRED,
     MAX,
     "deprecated.deployment.rollback.to",
@@ -330,8 +336,9 @@ class DeploymentController(Controller):
             max((revision_of(rs) for rs in rss if rs is not new), default=0) + 1
         )
         if new is not None:
-            if revision_of(new) < next_revision:
-                new = self._annotate(new, {REVISION: str(next_revision)})
+            updates = new_set_annotations(d, new, next_revision)
+            if updates:
+                new = self._annotate(new, updates)
             self._record_revision(d, revision_of(new))
             return new, None
         created = self._create_new(d, replicas_for(None), next_revision)
@@ -465,6 +472,32 @@ class DeploymentController(Controller):
                 subresource="status",
             )
         return wait
+
+
+def new_set_annotations(d: Obj, rs: Obj, next_revision: int) -> dict[str, str]:
+    """What upstream's `SetNewReplicaSetAnnotations` changes on the existing new set at
+    every sync: the Deployment's annotations copied (but those in NOT_COPIED), the
+    revision raised to the next one, and on a rollback the old revision appended to
+    `revision-history` (at most 2,000 characters, oldest dropped first)."""
+    present = rs["metadata"].get("annotations") or {}
+    updates = {
+        k: v
+        for k, v in (d["metadata"].get("annotations") or {}).items()
+        if k not in NOT_COPIED and present.get(k) != v
+    }
+    old = revision_of(rs)
+    if old < next_revision:
+        updates[REVISION] = str(next_revision)
+        if REVISION in present:
+            updates[HISTORY] = _history(present.get(HISTORY, ""), str(old))
+    return updates
+
+
+def _history(history: str, revision: str) -> str:
+    revisions = [r for r in history.split(",") if r]
+    while revisions and len(",".join([*revisions, revision])) > HISTORY_LIMIT:
+        revisions.pop(0)
+    return ",".join([*revisions, revision])
 
 
 def new_replicaset(d: Obj, replicas: int, revision: int, collisions: int | None) -> Obj:

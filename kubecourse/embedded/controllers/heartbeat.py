@@ -5,7 +5,8 @@ Faithful: the kubelet of each powered-on node renews the Lease `kube-node-lease/
 `timings.node_lease_renew` (at most a quarter of the grace period), and refreshes the
 conditions' `lastHeartbeatTime` every `timings.node_status_update` (upstream's 5 min
 status report period; the Lease is the frequent heartbeat).  A Ready condition the
-node lifecycle controller set to Unknown is set back to True (event NodeReady).  The
+node lifecycle controller set to Unknown is set back to True (event NodeReady); the
+kubelet's own node events (starting, cordon) are in `nodeevents`.  The
 annotation `kubecourse.io/power: "off"` on a Node is the extra that powers it off: no
 heartbeat is sent.
 """
@@ -16,7 +17,7 @@ import copy
 import time
 from datetime import datetime, timezone
 
-from kubecourse.embedded.controllers import podutil
+from kubecourse.embedded.controllers import nodeevents, podutil
 from kubecourse.embedded.controllers.base import Context, Obj, parse_time
 from kubecourse.embedded.status import StatusError
 
@@ -51,13 +52,16 @@ class Heartbeats:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._beat_due: dict[str, float] = {}
+        self._unschedulable: dict[str, bool] = {}  # per running kubelet: what it last saw
 
     def beat(self, name: str) -> float | None:
         """Renew the node's Lease and refresh its status when due; when to look again."""
         node = self.ctx.store.get("nodes", "", name)
         if node is None or powered_off(node):
             self._beat_due.pop(name, None)
+            self._unschedulable.pop(name, None)  # its kubelet is down; it starts afresh
             return None
+        self._watch_node(node)
         timings = self.ctx.timings
         lease_age = self._renew_lease(node)
         status_age = self._post_status(node)
@@ -75,6 +79,17 @@ class Heartbeats:
             return None
         self._beat_due[name] = now + wait
         return wait
+
+    def _watch_node(self, node: Obj) -> None:
+        """A kubelet starting, and cordon / uncordon as its kubelet notices them."""
+        name = node["metadata"]["name"]
+        cordoned = bool(node["spec"].get("unschedulable"))
+        if name not in self._unschedulable:
+            nodeevents.kubelet_started(self.ctx, node)
+            self._unschedulable[name] = False
+        if self._unschedulable[name] != cordoned:
+            nodeevents.schedulable_changed(self.ctx, node)
+            self._unschedulable[name] = cordoned
 
     def _renew_lease(self, node: Obj) -> float:
         """Seconds since the Lease was renewed (0 when renewed now)."""
@@ -110,7 +125,9 @@ class Heartbeats:
         try:
             self.ctx.api.create(leases, LEASE_NAMESPACE, body)
         except StatusError as err:
-            if err.code != 409:
+            # 403/404: kube-node-lease is being deleted or not re-created yet; try again
+            # at the next renewal, as a kubelet does
+            if err.code not in (403, 404, 409):
                 raise
         return 0.0
 
@@ -166,14 +183,7 @@ class Heartbeats:
             subresource="status",
         )
         if recovering:
-            name = node["metadata"]["name"]
-            self.ctx.record_event(
-                new,
-                "NodeReady",
-                f"Node {name} status is now: NodeReady",
-                component=COMPONENT,
-                host=name,
-            )
+            nodeevents.status_is_now(self.ctx, new, "NodeReady")
         return 0.0
 
 

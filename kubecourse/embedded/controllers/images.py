@@ -13,10 +13,15 @@ of a given image and command would show.  The behaviours:
 | `redis`, `valkey/valkey`             | `Ready to accept connections tcp`                 | deleted    |
 | `rabbitmq`                           | `Server startup complete; N plugins started.`     | deleted    |
 | `mongo`                              | `Waiting for connections`                         | deleted    |
-| `busybox`, `alpine`, `debian`, `ubuntu` without command or args | nothing (their default `sh` finds no terminal) | exits 0 at once |
-| any image with a shell `command`     | what the script would `echo` (see below)          | see below  |
+| `busybox`, `alpine`, `debian`, `ubuntu`, `python`, `node` without command or args | nothing (their default `sh`, `bash` or REPL reads end-of-file without a terminal) | exits 0 at once |
+| `hello-world`                        | `Hello from Docker!`                              | exits 0 at once |
+| any image whose process is a shell script or a simple command | what the script would `echo` (see below) | see below |
+| `python -c 'print(...)'`             | what it prints (`interpreters`)                   | exits 0 at once |
+| kind's system images (`etcd`, `kube-apiserver`, `coredns/coredns`, `kindest/kindnetd`, ...) | their components' start-up lines (`systemlogs`), whatever the command | deleted |
 
-A shell script (`sh -c "…"` in `command`/`args`, or the words of `command` + `args`)
+The process is the image's ENTRYPOINT and CMD as `command` and `args` override them
+(`imageconfig`), so `--image=busybox -- echo hello` runs `echo hello`.  A shell script
+(`sh -c "…"`, or a simple command such as `echo`, `sleep 5` or `false` run directly)
 is read, not run: `echo`/`printf` statements before a `while true; do …; done` loop are
 logged once; the loop's `echo` lines are logged once per iteration, an iteration lasting
 the sum of its `sleep N` statements, computed lazily from the start time (so `kubectl
@@ -30,6 +35,7 @@ Anything else (redirections, pipes, arithmetic) is not interpreted.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
 import shlex
 import time
@@ -37,19 +43,31 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, SupportsIndex, overload
 
+from kubecourse.embedded.controllers import (
+    imageconfig,
+    interpreters,
+    registry,
+    systemlogs,
+)
+
 Obj = dict[str, Any]
 MAX_LOG_LINES = 10_000
 _LOOP = re.compile(
     r"while\s+(?:true|:|\[\s*1\s*\])\s*;?\s*do\b(?P<body>.*?)\bdone", re.S
 )
-_SHELLS = ("sh", "/bin/sh", "bash", "/bin/bash", "ash", "/bin/ash")
+_SHELLS = ("sh", "bash", "ash", "dash", "zsh")
 
 
 # -- names ------------------------------------------------------------------------------
 
 
 def normalise(image: str) -> str:
-    """`nginx:1.27-alpine` -> `docker.io/library/nginx:1.27-alpine`, as containerd shows it."""
+    """`nginx:1.27-alpine` -> `docker.io/library/nginx:1.27-alpine`, as containerd shows
+    it; a reference that does not parse is kept as written (the kubelet reports it so)."""
+    try:
+        registry.parse(image)
+    except registry.InvalidReference:
+        return image
     name, at, digest = image.partition("@")
     parts = name.split("/")
     if len(parts) == 1 or not (
@@ -183,7 +201,8 @@ STARTUP: dict[str, Callable[[Obj, float], list[str]]] = {
 
 @dataclass
 class Script:
-    """What a shell script would print: lines once, then lines per loop iteration."""
+    """What a container's process would print: lines once, then lines per loop
+    iteration; `finite` when it ends by itself after `runtime` with `exit_code`."""
 
     once: list[str] = field(default_factory=list)
     loop: list[str] = field(default_factory=list)
@@ -191,21 +210,67 @@ class Script:
     looping: bool = False
     runtime: float = 0.0
     exit_code: int = 0
+    finite: bool = False
+    substitute: bool = True  # shell scripts expand $VAR in what they echo
+
+
+def process(container: Obj) -> list[str]:
+    """The argv the container runs (`imageconfig.process`)."""
+    image = str(container.get("image", ""))
+    return imageconfig.process(container, repository(image))
 
 
 def script_of(container: Obj) -> str | None:
-    """The shell text a container runs, when its command is given."""
-    words = [
-        str(w) for w in (container.get("command") or []) + (container.get("args") or [])
-    ]
-    if not words:
+    """The shell text a container's process runs: `sh -c "..."`, or a simple command
+    (`echo hello`, `sleep 3600`) run directly."""
+    return _shell_text(process(container))
+
+
+def _shell_text(argv: list[str]) -> str | None:
+    if not argv:
         return None
-    if not container.get("command") and words[0].rpartition("/")[2] not in _SHELLS:
-        return None  # args alone go to the image's entrypoint; a shell in them is a script
-    if words[0].rpartition("/")[2] in _SHELLS and "-c" in words:
-        index = words.index("-c")
-        return " ".join(words[index + 1 :])
-    return " ".join(shlex.quote(w) if " " in w else w for w in words)
+    program = posixpath.basename(argv[0])
+    if program in _SHELLS:
+        if "-c" in argv[1:]:
+            index = argv.index("-c", 1)
+            return argv[index + 1] if index + 1 < len(argv) else ""
+        return None
+    if program in _FINITE:
+        return " ".join(shlex.quote(w) if " " in w or not w else w for w in argv)
+    return None
+
+
+def script_for(container: Obj) -> Script | None:
+    """What the container's process prints and whether it ends, when it is one the
+    simulation reads (a shell script, a simple command, `python -c`, an interactive
+    program); None for a server or an unknown program, which runs until stopped."""
+    argv = process(container)
+    text = _shell_text(argv)
+    if text is not None:
+        script = parse_script(text)
+        script.finite = (
+            not script.looping
+            and script.runtime != float("inf")
+            and _only_simple(text)
+        )
+        return script
+    program = posixpath.basename(argv[0]) if argv else ""
+    if interpreters.is_python(program) and argv[1:2] == ["-c"]:
+        lines, code = interpreters.python_output(argv[2] if len(argv) > 2 else "")
+        return Script(once=lines, exit_code=code, finite=True, substitute=False)
+    if program == "hello":
+        return Script(once=["", "Hello from Docker!"], finite=True, substitute=False)
+    if _reads_stdin(program, argv[1:]):
+        # Without stdin (no `kubectl run -i`) it reads end-of-file and exits 0.
+        return Script(finite=not container.get("stdin"), substitute=False)
+    return None
+
+
+def _reads_stdin(program: str, args: list[str]) -> bool:
+    """A shell or a REPL started with nothing to run: it reads commands from stdin."""
+    if program in _SHELLS:
+        return all(a.startswith("-") for a in args)
+    return not args and (program in _REPLS or interpreters.is_python(program))
 
 
 def parse_script(text: str) -> Script:
@@ -280,7 +345,8 @@ class ContainerLog(list[str]):
         env: dict[str, str],
     ) -> None:
         super().__init__(
-            _substitute(line, env, started) if script else line for line in lines
+            _substitute(line, env, started) if script and script.substitute else line
+            for line in lines
         )
         # When each line was written: start-up lines a tenth of a millisecond apart
         # from the start, each loop line at its iteration.
@@ -289,12 +355,20 @@ class ContainerLog(list[str]):
         self._started = started
         self._env = env
         self._emitted = 0
+        self._until: float | None = None
+
+    def end(self, until: float) -> None:
+        """The process ended at `until` (a previous run): no line is written later."""
+        self._until = until
 
     def refresh(self, now: float | None = None) -> None:
         script = self._script
         if script is None or not script.looping or not script.loop:
             return
-        elapsed = (time.time() if now is None else now) - self._started - script.runtime
+        moment = time.time() if now is None else now
+        if self._until is not None:
+            moment = min(moment, self._until)
+        elapsed = moment - self._started - script.runtime
         iterations = int(elapsed // script.period) + 1 if elapsed >= 0 else 0
         while self._emitted < iterations and super().__len__() < MAX_LOG_LINES:
             moment = self._started + script.runtime + self._emitted * script.period
@@ -348,26 +422,25 @@ def container_log(
             if "value" in var:
                 env[str(var["name"])] = str(var["value"])
     env = {"HOSTNAME": pod_name, **env}
-    text = script_of(container)
-    if text is not None:
-        script = parse_script(text)
+    system = systemlogs.STARTUP.get(repository(str(container.get("image", ""))))
+    if system is not None:  # a component's binary, not a script, whatever its command
+        return ContainerLog(system(container, started), None, started, {})
+    script = script_for(container)
+    if script is not None:
         return ContainerLog(script.once, script, started, env)
-    startup = STARTUP.get(repository(str(container.get("image", ""))))
+    repo = repository(str(container.get("image", "")))
+    argv = process(container)
+    default = imageconfig.default_program(repo)
+    own = not argv or posixpath.basename(argv[0]) == default
+    startup = STARTUP.get(repo) if own else None
     lines = startup(container, started) if startup else []
     return ContainerLog(lines, None, started, {})
 
 
 def finishes(container: Obj) -> tuple[float, int] | None:
-    """(seconds it runs, exit code) for a command that ends by itself, else None."""
-    text = script_of(container)
-    if text is None:
-        bare = not container.get("command") and not container.get("args")
-        shell_image = repository(str(container.get("image", ""))) in SHELL_IMAGES
-        # With stdin open (`kubectl run -it`) the shell waits for input instead.
-        reading = bool(container.get("stdin"))
-        return (0.0, 0) if bare and shell_image and not reading else None
-    script = parse_script(text)
-    if script.looping or script.runtime == float("inf") or not _only_simple(text):
+    """(seconds it runs, exit code) for a process that ends by itself, else None."""
+    script = script_for(container)
+    if script is None or not script.finite:
         return None
     return script.runtime, script.exit_code
 
@@ -381,9 +454,7 @@ def _only_simple(text: str) -> bool:
     return True
 
 
-# Images whose default command is a shell, which ends at once without a terminal.
-SHELL_IMAGES = ("busybox", "alpine", "debian", "ubuntu")
-
+_REPLS = ("node", "irb")
 _FINITE = (
     "echo",
     "printf",

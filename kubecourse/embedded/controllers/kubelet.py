@@ -3,60 +3,58 @@
 Faithful, as a kubelet reports it: a newly bound pod gets `hostIP`/`hostIPs`,
 `startTime`, conditions PodReadyToStartContainers=False, Initialized=True,
 ContainersReady=False and Ready=False (reason ContainersNotReady, "containers with
-unready status: [web]") and containers `waiting: ContainerCreating`; events Pulling /
-Pulled (or "already present on machine" for an IfNotPresent image the node has),
-Created, Started (component kubelet, host the node); then phase Running with a pod IP
-from the node's podCIDR (sequential like the host-local IPAM kind uses: from .2, after
-the last one handed out, wrapping round to reuse released addresses; never .0, .1 - the
-gateway - or .255; hostNetwork pods get the node's IP), complete containerStatuses
-(normalised image, imageID, containerID, ready, started, restartCount,
-`state.running.startedAt`) and Ready/ContainersReady True once every container is
-ready.  A readinessProbe passes after `initialDelaySeconds` unless the pod carries the
-annotation `kubecourse.io/readiness: fail` (then Ready stays False and an Unhealthy
-event is recorded); the annotation can be changed on a running pod.  A pod being
+unready status: [web]") and containers `waiting: ContainerCreating`; its images are
+pulled by the image manager (`pulls`: Pulling / Pulled, or ErrImagePull and
+ImagePullBackOff for an image that does not exist, ErrImageNeverPull, InvalidImageName);
+events Created, Started (component kubelet, host the node, `fieldPath`
+`spec.containers{web}`); then phase Running with a pod IP from the node's podCIDR
+(`addresses`), complete containerStatuses (normalised image, imageID, containerID,
+ready, started, restartCount, `state.running.startedAt`) and Ready/ContainersReady True
+once every container is ready.  `status.observedGeneration` and every condition's
+`observedGeneration` carry the pod's `metadata.generation`, as the kubelet does since
+PodObservedGenerationTracking (GA in 1.35).  Probes (`probes`): readiness, liveness
+and startup decided by the annotations `kubecourse.io/readiness|liveness|startup:
+fail`.  Containers end, are killed and restart under the restart policy
+(`containers`); the last run's log is kept for `kubectl logs --previous`.  Ephemeral
+containers (`kubectl debug`) are started in a running pod (`ephemeral`).  A pod being
 deleted has its containers stopped (event Killing "Stopping container web") and is then
-removed with `finalize_delete` after `timings.pod_termination_delay`, not the whole grace
-period.  A node whose Ready condition is not True runs nothing (its kubelet is down).
+removed with `finalize_delete` after `timings.pod_termination_delay`, not the whole
+grace period.  A node whose Ready condition is not True runs nothing (its kubelet is
+down).  Images a Node lists in its `kubecourse.io/loaded-images` annotation are present
+on it, as after `kind load docker-image`.
 
-Configuration, read when the containers are created (`podconfig`): a configMap, secret
-or projected volume whose ConfigMap or Secret is missing keeps the pod
-ContainerCreating with the Warning FailedMount `MountVolume.SetUp failed for volume
-"cfg" : configmap "cfg" not found`; an `env` / `envFrom` reference to a missing
-ConfigMap, Secret or key gives the pod its IP (the sandbox exists) but leaves it
-Pending with the container `waiting: CreateContainerConfigError` (`configmap "cfg" not
-found`) and the Warning Failed "Error: ...", retried every `timings.config_retry` and as
-soon as ConfigMaps or Secrets change; `optional: true` references are skipped.  The
-resolved environment is what shell scripts see (`echo $GREETING`), and `$(VAR)` in
-command and args is expanded as the kubelet expands it.
+Configuration, read when the containers are created (`podconfig`): a missing
+ConfigMap or Secret volume keeps the pod ContainerCreating (Warning FailedMount), a
+missing `env` / `envFrom` reference leaves it Pending with `waiting:
+CreateContainerConfigError` (Warning Failed "Error: ..."), retried every
+`timings.config_retry` and as soon as ConfigMaps or Secrets change.  Each container's
+whole environment (`environment.container_env`) is fixed when it is created: its
+scripts see it, `$(VAR)` in command and args is expanded from it, `kubectl exec` prints
+it.
 
-Heartbeats and power are in `heartbeat`; container restarts under restartPolicy
-OnFailure (CrashLoopBackOff) in `containers`.  Each container's whole environment
-(`environment.container_env`, Service variables included) is fixed when it is created:
-its scripts see it and `kubectl exec` prints it.  A container whose attached shell
-left with `exit` ends with that code under restartPolicy Never (or OnFailure and 0).
-
-Simplified: no real probes (the rule above decides), no liveness restarts; a pod's
-containers start together, so one container's configuration error holds back the
-others.  Init containers are reported completed at once.  Logs are
-`images.container_log`.
+Simplified: no real probes (the rule above decides); a pod's containers start together,
+so one container's image or configuration error holds back the others.  Init
+containers are reported completed at once.  Logs are `images.container_log`.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import ipaddress
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kubecourse.embedded.controllers import (
+    addresses,
     containers,
     environment,
+    ephemeral,
     images,
     podconfig,
     podstatus,
     podutil,
+    probes,
+    pulls,
 )
 from kubecourse.embedded.controllers.base import (
     Context,
@@ -75,9 +73,12 @@ from kubecourse.embedded.controllers.heartbeat import (
 )
 from kubecourse.embedded.controllers.podstatus import names, pod_conditions
 from kubecourse.embedded.store import Change
+from kubecourse.embedded.system import controlplane
 
 __all__ = ["LEASES", "LEASE_NAMESPACE", "Kubelet", "parse_micro_time", "powered_off"]
-READINESS_ANNOTATION = podstatus.READINESS_ANNOTATION
+READINESS_ANNOTATION = probes.READINESS_ANNOTATION
+LOADED_IMAGES_ANNOTATION = pulls.LOADED_IMAGES_ANNOTATION
+Waiting = tuple[str, str]  # reason, message
 
 
 @dataclass
@@ -85,13 +86,16 @@ class PodProgress:
     """What the kubelet remembers of a pod it runs (lost on restart, rebuilt from status)."""
 
     accepted: float
-    pulled: bool = False
+    created: float | None = None  # images pulled, configuration read, containers made
     started: float | None = None
     stopping: float | None = None
     unhealthy_reported: bool = False
     env: dict[str, dict[str, str]] = field(default_factory=dict)
     runs: dict[str, containers.Run] = field(default_factory=dict)
+    pulls: dict[str, pulls.Pull] = field(default_factory=dict)
     retry_at: float | None = None  # a missing ConfigMap or Secret: when to look again
+    ephemeral: dict[str, ephemeral.Debugger] = field(default_factory=dict)
+    replacing: set[str] = field(default_factory=set)  # containers getting a new image
 
 
 class Kubelet(Controller):
@@ -101,8 +105,8 @@ class Kubelet(Controller):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._pods: dict[str, PodProgress] = {}
-        self._images: dict[str, set[str]] = {}
-        self._last_ip: dict[str, int] = {}
+        self._addresses = addresses.PodAddresses(ctx.store)
+        self._image_manager = pulls.ImageManager(ctx, self._container_event)
         self._heartbeats = Heartbeats(ctx)
         ctx.exit_listeners.append(self.enqueue)
 
@@ -147,6 +151,8 @@ class Kubelet(Controller):
         progress = self._pods.get(pod["metadata"]["uid"])
 
         if podutil.is_terminating(pod):
+            if controlplane.is_mirror(pod):
+                return None  # its static pod runs on; `staticpods` posts a new mirror
             return self._terminate(pod, progress)
         if podutil.is_terminal(pod):
             return None
@@ -166,7 +172,13 @@ class Kubelet(Controller):
         live = {p["metadata"]["uid"] for p in self.store.items("pods")}
         for uid in [u for u in self._pods if u not in live]:
             del self._pods[uid]
-        for book in (self.ctx.logbook, self.ctx.environ, self.ctx.exits):
+        books = (
+            self.ctx.logbook,
+            self.ctx.previous_logs,
+            self.ctx.environ,
+            self.ctx.exits,
+        )
+        for book in books:
             for entry in [k for k in book if k[:2] == key]:
                 del book[entry]
 
@@ -177,29 +189,28 @@ class Kubelet(Controller):
             running = (entry.get("state") or {}).get("running") or {}
             started = parse_time(running.get("startedAt")) or started
         moment = started.timestamp() if started else time.time()
-        progress = PodProgress(accepted=time.monotonic(), pulled=True, started=moment)
+        now = time.monotonic()
+        progress = PodProgress(accepted=now, created=now, started=moment)
         self._pods[pod["metadata"]["uid"]] = progress
         for container in pod["spec"]["containers"]:
             try:
                 self._configure(pod, container, progress)
             except podconfig.ConfigError:
                 progress.env[container["name"]] = {}
-            run = _run_from_status(pod, container["name"], moment)
+            run = containers.run_from_status(pod, container["name"], moment)
             progress.runs[container["name"]] = run
             self._write_log(pod, container, progress, run.started)
         return progress
 
-    def _node(self, pod: Obj) -> Obj | None:
-        return self.store.get("nodes", "", pod["spec"]["nodeName"])
-
     def _node_running(self, pod: Obj) -> bool:
-        node = self._node(pod)
+        node = self.store.get("nodes", "", pod["spec"]["nodeName"])
         if node is None or powered_off(node):
             return False
         ready = podutil.condition(node, "Ready")
         return ready is not None and ready.get("status") == "True"
 
     def _write_status(self, pod: Obj, status: Obj) -> Obj:
+        podstatus.observe_generation(pod, status)
         if status == pod.get("status"):
             return pod
         new = copy.deepcopy(pod)
@@ -214,12 +225,26 @@ class Kubelet(Controller):
         )
 
     def _event(
-        self, pod: Obj, reason: str, message: str, type_: str = "Normal"
+        self,
+        pod: Obj,
+        reason: str,
+        message: str,
+        type_: str = "Normal",
+        container: str | None = None,
     ) -> None:
-        host = pod["spec"]["nodeName"]
+        """An event of the pod, or of one of its containers (`spec.containers{web}`)."""
         self.ctx.record_event(
-            pod, reason, message, component=COMPONENT, host=host, type=type_
+            pod,
+            reason,
+            message,
+            component=COMPONENT,
+            host=pod["spec"]["nodeName"],
+            type=type_,
+            field_path=container and podstatus.field_path(pod, container),
         )
+
+    def _container_event(self, pod: Obj, event: pulls.Event, container: str) -> None:
+        self._event(pod, *event, container=container)
 
     def _current(self, pod: Obj) -> Obj:
         return (
@@ -233,13 +258,14 @@ class Kubelet(Controller):
 
     def _accept(self, pod: Obj) -> float:
         """The kubelet sees the pod: sandbox being created, images being pulled."""
-        self._pods[pod["metadata"]["uid"]] = PodProgress(accepted=time.monotonic())
+        progress = PodProgress(accepted=time.monotonic())
+        self._pods[pod["metadata"]["uid"]] = progress
         status = copy.deepcopy(pod.get("status") or {})
-        host_ip = self._host_ip(pod)
+        host_ip = self._addresses.host_ip(pod)
         status.update(
             {"phase": "Pending", "hostIP": host_ip, "hostIPs": [{"ip": host_ip}]}
         )
-        status.setdefault("startTime", podutil.iso())
+        status.setdefault("startTime", podutil.iso(time.time() - self._head_start(pod)))
         status["conditions"] = pod_conditions(
             status, sandbox=False, ready=False, unready=names(pod)
         )
@@ -252,37 +278,52 @@ class Kubelet(Controller):
             podstatus.waiting(c, "ContainerCreating") for c in pod["spec"]["containers"]
         ]
         self._write_status(pod, status)
-        for container in pod["spec"]["containers"]:
-            if self._needs_pull(pod, container):
-                self._event(pod, "Pulling", f'Pulling image "{container["image"]}"')
+        self._ensure_images(pod, progress, progress.accepted)
         return self.ctx.timings.container_create_delay
 
     def _start_containers(self, pod: Obj, progress: PodProgress) -> float | None:
-        timings = self.ctx.timings
-        elapsed = time.monotonic() - progress.accepted
+        timings, now = self.ctx.timings, time.monotonic()
+        elapsed = now - progress.accepted
         if elapsed < timings.container_create_delay:
             return timings.container_create_delay - elapsed
-        if not progress.pulled:
-            now = time.monotonic()
-            if progress.retry_at is not None and now < progress.retry_at:
-                return progress.retry_at - now
-            progress.pulled = self._mount_volumes(pod) and self._create_containers(
-                pod, progress, elapsed
-            )
-            if not progress.pulled:
-                progress.retry_at = now + timings.config_retry
-                return timings.config_retry
-            progress.retry_at = None
-        if elapsed < timings.container_create_delay + timings.container_start_delay:
-            return (
-                timings.container_create_delay + timings.container_start_delay - elapsed
-            )
+        if progress.created is None:
+            wait = self._create(pod, progress, now)
+            if progress.created is None:
+                return wait
+        start_at = progress.created + timings.container_start_delay
+        if now < start_at:
+            return start_at - now
 
-        progress.started = time.time()
+        progress.started = time.time() - self._head_start(pod)
         self._start_running(pod, progress)
         for container in pod["spec"]["containers"]:
-            self._event(pod, "Started", f"Started container {container['name']}")
+            name = container["name"]
+            self._event(pod, "Started", f"Started container {name}", container=name)
         return self._sync_running(self._current(pod), progress)
+
+    def _head_start(self, pod: Obj) -> float:
+        """How long a pod's containers ran before it appeared: only a static pod, first
+        posted as a mirror pod, has any (`controlplane.STARTED_BEFORE_MIRROR`)."""
+        return controlplane.STARTED_BEFORE_MIRROR if controlplane.is_mirror(pod) else 0.0
+
+    def _create(self, pod: Obj, progress: PodProgress, now: float) -> float | None:
+        """Volumes, then images, then configuration, in the kubelet's order; while any
+        is missing `progress.created` stays None and this says when to look again."""
+        retry = self.ctx.timings.config_retry
+        if progress.retry_at is not None and now < progress.retry_at:
+            return progress.retry_at - now
+        if not self._mount_volumes(pod):
+            progress.retry_at = now + retry
+            return retry
+        waiting, wait = self._ensure_images(pod, progress, now)
+        if waiting:
+            self._not_created(pod, waiting)
+            return wait
+        if not self._create_containers(pod, progress):
+            progress.retry_at = now + retry
+            return retry
+        progress.retry_at, progress.created = None, now
+        return None
 
     def _mount_volumes(self, pod: Obj) -> bool:
         problem = podconfig.volume_error(self.store, pod)
@@ -297,23 +338,37 @@ class Kubelet(Controller):
         )
         return False
 
-    def _create_containers(
-        self, pod: Obj, progress: PodProgress, elapsed: float
-    ) -> bool:
-        """Pull, read each container's configuration, create; False while any cannot be."""
-        failures: dict[str, str] = {}
+    def _ensure_images(
+        self, pod: Obj, progress: PodProgress, now: float
+    ) -> tuple[dict[str, Waiting], float | None]:
+        """Each container's image through the image manager: the containers still
+        waiting for theirs, and when to look again."""
+        waiting: dict[str, Waiting] = {}
+        waits: list[float] = []
         for container in pod["spec"]["containers"]:
-            self._pulled(pod, container, elapsed)
+            out = self._image_manager.ensure(pod, container, progress.pulls, now)
+            if not out.ready:
+                waiting[container["name"]] = out.waiting or ("ContainerCreating", "")
+            if out.wait is not None:
+                waits.append(out.wait)
+        return waiting, (min(waits) + 0.01 if waits else None)
+
+    def _create_containers(self, pod: Obj, progress: PodProgress) -> bool:
+        """Read each container's configuration, create; False while any cannot be."""
+        failures: dict[str, Waiting] = {}
+        for container in pod["spec"]["containers"]:
             try:
                 self._configure(pod, container, progress)
             except podconfig.ConfigError as err:
-                failures[container["name"]] = str(err)
-                self._event(pod, "Failed", f"Error: {err}", "Warning")
+                name = container["name"]
+                failures[name] = ("CreateContainerConfigError", str(err))
+                self._event(pod, "Failed", f"Error: {err}", "Warning", container=name)
         if failures:
-            self._config_error(pod, failures)
+            self._not_created(pod, failures)
             return False
         for container in pod["spec"]["containers"]:
-            self._event(pod, "Created", f"Created container: {container['name']}")
+            name = container["name"]
+            self._event(pod, "Created", f"Created container: {name}", container=name)
         return True
 
     def _configure(self, pod: Obj, container: Obj, progress: PodProgress) -> None:
@@ -324,29 +379,27 @@ class Kubelet(Controller):
         self.ctx.environ[(meta["namespace"], meta["name"], container["name"])] = env
         progress.env[container["name"]] = dict(env)
 
-    def _config_error(self, pod: Obj, failures: dict[str, str]) -> None:
-        """The sandbox is up (the pod has its IP); the named containers cannot be made."""
-        status = copy.deepcopy(pod["status"])
+    def _not_created(self, pod: Obj, waiting: dict[str, Waiting]) -> None:
+        """The sandbox is up (the pod has its IP); the named containers wait."""
+        status = copy.deepcopy(self._current(pod)["status"])
         if not status.get("podIP"):
-            ip = self._allocate_ip(pod)
+            ip = self._addresses.allocate(pod)
             status.update({"podIP": ip, "podIPs": [{"ip": ip}]})
         status["containerStatuses"] = [
-            podstatus.waiting(c, "CreateContainerConfigError", failures[c["name"]])
-            if c["name"] in failures
-            else podstatus.waiting(c, "ContainerCreating")
+            podstatus.waiting(c, *_reason(waiting.get(c["name"])))
             for c in pod["spec"]["containers"]
         ]
         status["conditions"] = pod_conditions(
             status, sandbox=True, ready=False, unready=names(pod)
         )
-        self._write_status(pod, status)
+        self._write_status(self._current(pod), status)
 
     def _start_running(self, pod: Obj, progress: PodProgress) -> None:
         started = progress.started
         assert started is not None
         current = self._current(pod)
         status = copy.deepcopy(current["status"])
-        ip = status.get("podIP") or self._allocate_ip(pod)
+        ip = status.get("podIP") or self._addresses.allocate(pod)
         status.update({"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]})
         if pod["spec"].get("initContainers"):
             status["initContainerStatuses"] = [
@@ -366,13 +419,24 @@ class Kubelet(Controller):
             self._write_log(pod, container, progress, started)
 
     def _write_log(
-        self, pod: Obj, container: Obj, progress: PodProgress, started: float
-    ) -> None:
+        self,
+        pod: Obj,
+        container: Obj,
+        progress: PodProgress,
+        started: float,
+        until: float | None = None,
+    ) -> images.ContainerLog:
         meta = pod["metadata"]
         env = {"HOSTNAME": meta["name"], **progress.env.get(container["name"], {})}
         runnable = podconfig.expanded(container, env)
         log = images.container_log(runnable, meta["name"], started, env)
-        self.ctx.logbook[(meta["namespace"], meta["name"], container["name"])] = log
+        key = (meta["namespace"], meta["name"], container["name"])
+        if until is None:
+            self.ctx.logbook[key] = log
+        else:
+            log.end(until)
+            self.ctx.previous_logs[key] = log
+        return log
 
     def _sync_running(self, pod: Obj, progress: PodProgress) -> float | None:
         """Readiness, finished commands and restarts of a running pod; when to look again."""
@@ -388,6 +452,9 @@ class Kubelet(Controller):
         status["containerStatuses"] = statuses
         self._settle_phase(pod, status)
         self._report_unhealthy(pod, progress)
+        wait = ephemeral.sync(self._debuggers(pod, progress), status, now)
+        if wait is not None:
+            waits.append(wait)
         self._write_status(pod, status)
         return min(waits) + 0.01 if waits else None
 
@@ -395,58 +462,71 @@ class Kubelet(Controller):
         self, pod: Obj, container: Obj, progress: PodProgress, now: float
     ) -> tuple[Obj, float | None]:
         assert progress.started is not None
-        run = progress.runs.setdefault(
-            container["name"], containers.Run(started=progress.started)
-        )
-        exited = self._exited(pod, container)
-        if exited is not None:
-            ended, code = exited
-            status = podstatus.terminated(
-                pod, container, run.started, ended, code, restarts=run.restarts, last=run.last
-            )
-            return status, None
-        env = {
-            "HOSTNAME": pod["metadata"]["name"],
-            **progress.env.get(container["name"], {}),
-        }
+        name = container["name"]
+        run = progress.runs.setdefault(name, containers.Run(started=progress.started))
+        replacing = self._replace_image(pod, container, progress, run, now)
+        if replacing is not None:
+            return replacing
+        env = {"HOSTNAME": pod["metadata"]["name"], **progress.env.get(name, {})}
         timings = self.ctx.timings
-        step = containers.advance(
-            pod,
-            podconfig.expanded(container, env),
-            run,
-            now,
-            ready_after=self._ready_after(pod, container),
+        meta = pod["metadata"]
+        policy = containers.Policy(
+            restart=str(pod["spec"].get("restartPolicy") or "Always"),
+            ready_after=probes.ready_after(pod, container),
+            started_after=probes.started_after(pod, container),
+            killer=probes.killer(pod, container),
             backoff=(
                 timings.container_restart_backoff,
                 timings.container_restart_backoff_max,
             ),
+            exited=self.ctx.exits.get((meta["namespace"], meta["name"], name)),
         )
+        runnable = podconfig.expanded(container, env)
+        step = containers.advance(pod, runnable, run, now, policy)
         for reason, message, type_ in step.events:
-            self._event(pod, reason, message, type_)
+            self._event(pod, reason, message, type_, container=name)
         if step.restarted:
             self._write_log(pod, container, progress, run.started)
+            if run.previous is not None:
+                self._write_log(pod, container, progress, *run.previous)
         return step.status, step.wait
 
-    def _exited(self, pod: Obj, container: Obj) -> tuple[float, int] | None:
-        """(when, code) if the container's process ended from outside its script (an
-        attached shell left with `exit`) and its restart policy keeps it ended.
-
-        Simplified: under restartPolicy Always (or OnFailure after a failure) a real
-        kubelet restarts such a container; here it stays Running."""
-        meta = pod["metadata"]
-        exited = self.ctx.exits.get((meta["namespace"], meta["name"], container["name"]))
-        policy = pod["spec"].get("restartPolicy")
-        if exited is None or policy == "Always" or (policy == "OnFailure" and exited[1]):
-            return None
-        return exited
-
-    def _ready_after(self, pod: Obj, container: Obj) -> float | None:
-        probe = container.get("readinessProbe")
-        if probe is None:
-            return 0.0
-        if podstatus.probe_fails(pod):
-            return None
-        return float(probe.get("initialDelaySeconds") or 0)
+    def _replace_image(
+        self,
+        pod: Obj,
+        container: Obj,
+        progress: PodProgress,
+        run: containers.Run,
+        now: float,
+    ) -> tuple[Obj, float | None] | None:
+        """A running container whose image changed (`kubectl set image pod/...`): the
+        kubelet kills it, pulls the new image and starts it (restartCount + 1)."""
+        name = container["name"]
+        if name not in progress.replacing:
+            pull = progress.pulls.get(name)
+            if pull is None or pull.image == container.get("image"):
+                return None
+            message = f"Container {name} definition changed, will be restarted"
+            self._event(pod, "Killing", message, container=name)
+            containers.stopped(pod, container, run, now, probes.KILLED_EXIT_CODE)
+            progress.replacing.add(name)
+        out = self._image_manager.ensure(
+            pod, container, progress.pulls, time.monotonic()
+        )
+        if not out.ready:
+            reason, text = out.waiting or ("ContainerCreating", "")
+            entry = podstatus.waiting(
+                container, reason, text or None, restarts=run.restarts, last=run.last
+            )
+            return entry, out.wait
+        progress.replacing.discard(name)
+        run.started = now
+        for event in containers.restart_events(container)[-2:]:  # Created, Started
+            self._event(pod, *event, container=name)
+        self._write_log(pod, container, progress, run.started)
+        if run.previous is not None:
+            self._write_log(pod, container, progress, *run.previous)
+        return None
 
     def _settle_phase(self, pod: Obj, status: Obj) -> None:
         states = [s["state"] for s in status["containerStatuses"]]
@@ -464,17 +544,33 @@ class Kubelet(Controller):
         )
 
     def _report_unhealthy(self, pod: Obj, progress: PodProgress) -> None:
-        failing = podstatus.probe_fails(pod) and any(
-            c.get("readinessProbe") for c in pod["spec"]["containers"]
-        )
+        probed = [c for c in pod["spec"]["containers"] if c.get("readinessProbe")]
+        failing = bool(probed) and probes.fails(pod, probes.READINESS_ANNOTATION)
         if failing and not progress.unhealthy_reported:
             self._event(
                 pod,
                 "Unhealthy",
-                "Readiness probe failed: " + podstatus.probe_failure(pod),
+                "Readiness probe failed: " + probes.readiness_failure(pod),
                 "Warning",
+                container=probed[0]["name"],
             )
         progress.unhealthy_reported = failing
+
+    def _debuggers(self, pod: Obj, progress: PodProgress) -> ephemeral.Debuggers:
+        """The pod's ephemeral containers, as the `ephemeral` module runs them."""
+        return ephemeral.Debuggers(
+            pod=pod,
+            book=progress.ephemeral,
+            pull=lambda container, now: self._image_manager.ensure(
+                pod, container, progress.pulls, now
+            ),
+            event=lambda *args: self._event(pod, *args),
+            exits=self.ctx.exits,
+            configure=lambda container: self._configure(pod, container, progress),
+            log=lambda container, started: self._write_log(
+                pod, container, progress, started
+            ),
+        )
 
     def _terminate(self, pod: Obj, progress: PodProgress | None) -> float | None:
         if progress is None:
@@ -499,7 +595,10 @@ class Kubelet(Controller):
         status = copy.deepcopy(pod.get("status") or {})
         for entry in status.get("containerStatuses") or []:
             if "running" in entry.get("state", {}):
-                self._event(pod, "Killing", f"Stopping container {entry['name']}")
+                name = entry["name"]
+                self._event(
+                    pod, "Killing", f"Stopping container {name}", container=name
+                )
             entry["ready"] = False
         if status.get("conditions"):
             status["conditions"] = pod_conditions(
@@ -507,81 +606,7 @@ class Kubelet(Controller):
             )
         self._write_status(pod, status)
 
-    # -- images and IPs -------------------------------------------------------------------
 
-    def _needs_pull(self, pod: Obj, container: Obj) -> bool:
-        have = self._images.get(pod["spec"]["nodeName"], set())
-        policy = container.get("imagePullPolicy", "IfNotPresent")
-        return policy == "Always" or (
-            policy == "IfNotPresent"
-            and images.normalise(container["image"]) not in have
-        )
-
-    def _pulled(self, pod: Obj, container: Obj, elapsed: float) -> None:
-        image = container["image"]
-        if not self._needs_pull(pod, container):
-            self._event(
-                pod, "Pulled", f'Container image "{image}" already present on machine'
-            )
-            return
-        self._images.setdefault(pod["spec"]["nodeName"], set()).add(
-            images.normalise(image)
-        )
-        took = f"{int(elapsed * 1000)}ms"
-        size = 10_000_000 + int(hashlib.sha256(image.encode()).hexdigest()[:6], 16) * 4
-        message = f'Successfully pulled image "{image}" in {took} ({took} including waiting). Image size: {size} bytes.'
-        self._event(pod, "Pulled", message)
-
-    def _host_ip(self, pod: Obj) -> str:
-        node = self._node(pod) or {}
-        for address in (node.get("status") or {}).get("addresses") or []:
-            if address.get("type") == "InternalIP":
-                return str(address["address"])
-        return ""
-
-    def _allocate_ip(self, pod: Obj) -> str:
-        """The next free address after the last one given out on this node."""
-        if pod["spec"].get("hostNetwork"):
-            return self._host_ip(pod)
-        node_name = pod["spec"]["nodeName"]
-        network = ipaddress.ip_network(_pod_cidr(self._node(pod) or {}), strict=False)
-        used = {
-            p["status"]["podIP"]
-            for p in self.store.items("pods")
-            if p["spec"].get("nodeName") == node_name
-            and (p.get("status") or {}).get("podIP")
-        }
-        hosts = [str(ip) for ip in network.hosts()][1:]  # .1 is the gateway
-        start = self._last_ip.get(node_name, self._highest(hosts, used))
-        for offset in range(1, len(hosts) + 1):
-            index = (start + offset) % len(hosts)
-            if hosts[index] not in used:
-                self._last_ip[node_name] = index
-                return hosts[index]
-        raise RuntimeError(f"no free pod IP left on {node_name}")
-
-    def _highest(self, hosts: list[str], used: set[str]) -> int:
-        taken = [i for i, ip in enumerate(hosts) if ip in used]
-        return max(taken) if taken else -1
-
-
-def _run_from_status(pod: Obj, name: str, started: float) -> containers.Run:
-    """A container's current run as its status reports it (restarts, last state)."""
-    for entry in pod["status"].get("containerStatuses") or []:
-        if entry.get("name") != name:
-            continue
-        running = parse_time(
-            ((entry.get("state") or {}).get("running") or {}).get("startedAt")
-        )
-        return containers.Run(
-            started=running.timestamp() if running else started,
-            restarts=int(entry.get("restartCount") or 0),
-            last=entry.get("lastState") or None,
-        )
-    return containers.Run(started=started)
-
-
-def _pod_cidr(node: Obj) -> str:
-    spec = node.get("spec") or {}
-    cidrs = spec.get("podCIDRs") or ([spec["podCIDR"]] if spec.get("podCIDR") else [])
-    return str(cidrs[0]) if cidrs else "10.244.0.0/24"
+def _reason(waiting: Waiting | None) -> tuple[str, str | None]:
+    reason, message = waiting or ("ContainerCreating", "")
+    return reason, message or None

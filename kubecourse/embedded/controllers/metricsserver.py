@@ -28,6 +28,7 @@ from kubecourse.embedded.controllers.base import (
 )
 from kubecourse.embedded.controllers.kubelet import powered_off
 from kubecourse.embedded.metrics import NodeSample, PodSample
+from kubecourse.embedded.system import controlplane
 
 SCRAPE: Key = ("", "scrape")
 FRESHNESS_FLOOR = (
@@ -98,7 +99,8 @@ class MetricsServer(Controller):
             ]
             for pod, _ in reported
         ]
-        system = usage.system_usage(node, scrape)
+        static = any(controlplane.is_mirror(p) for p in pods)
+        system = usage.system_usage(node, scrape, static)
         available = usage.cpu_capacity_nanocores(node) - system.cpu_nanocores
         flat = usage.throttle([c for containers in raw for c in containers], available)
 

@@ -1,6 +1,8 @@
 """The node lifecycle controller and the taint-eviction controller, as kube-controller-manager runs them.
 
-Faithful: a node whose Lease `kube-node-lease/<node>` has not been renewed for
+Faithful: the controller records RegisteredNode ("Node x event: Registered Node x in
+Controller") for each node when it first sees it (at its start, or a new node).  A
+node whose Lease `kube-node-lease/<node>` has not been renewed for
 `timings.node_monitor_grace_period` (as observed by this controller, so a restart of the
 cluster starts the count afresh, as upstream's probe timestamps do) gets its Ready,
 MemoryPressure, DiskPressure and PIDPressure conditions set to Unknown (reason
@@ -72,6 +74,7 @@ class NodeLifecycleController(Controller):
         self._probes: dict[str, Probe] = {}
         self._due: dict[str, float] = {}
         self._taint_seen: dict[tuple[str, str, str], float] = {}
+        self._registered: set[str] = set()
 
     def keys_for(self, change: Change) -> Iterable[Key]:
         obj = change.obj
@@ -96,7 +99,9 @@ class NodeLifecycleController(Controller):
         if node is None:
             self._probes.pop(name, None)
             self._due.pop(name, None)
+            self._registered.discard(name)
             return None
+        self._register(node)
         waits: list[float] = []
         lost_in = self._monitor(node)
         if lost_in is not None:
@@ -106,6 +111,14 @@ class NodeLifecycleController(Controller):
         if evict_in is not None:
             waits.append(evict_in)
         return self._once(name, min(waits) if waits else None)
+
+    def _register(self, node: Obj) -> None:
+        """The controller's first sight of a node (at its start, or a new node)."""
+        name = node["metadata"]["name"]
+        if name not in self._registered:
+            self._registered.add(name)
+            message = f"Node {name} event: Registered Node {name} in Controller"
+            self.ctx.record_event(node, "RegisteredNode", message, component=COMPONENT)
 
     def _once(self, name: str, wait: float | None) -> float | None:
         """One pending timer per node, however often its objects change."""

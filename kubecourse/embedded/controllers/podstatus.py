@@ -1,8 +1,8 @@
 """Pod and container status as a kubelet writes it (the shapes, not the decisions).
 
 Container statuses (waiting, running, terminated, with `restartCount` and `lastState`),
-the pod's conditions in a real pod's order with transition times kept, and the rules of
-the simulated readiness probe (the `kubecourse.io/readiness: fail` annotation).
+the pod's conditions in a real pod's order with transition times kept (PodScheduled
+True added for a pod bound by its `nodeName`, as the kubelet adds it).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import copy
 from kubecourse.embedded.controllers import images, podutil
 from kubecourse.embedded.controllers.base import Obj, set_condition
 
-READINESS_ANNOTATION = "kubecourse.io/readiness"
 CONDITION_ORDER = (
     "PodReadyToStartContainers",
     "Initialized",
@@ -130,22 +129,6 @@ def names(pod: Obj) -> list[str]:
     return [c["name"] for c in pod["spec"]["containers"]]
 
 
-def probe_fails(pod: Obj) -> bool:
-    annotations = pod["metadata"].get("annotations") or {}
-    return str(annotations.get(READINESS_ANNOTATION, "")).lower() == "fail"
-
-
-def probe_failure(pod: Obj) -> str:
-    for container in pod["spec"]["containers"]:
-        probe = container.get("readinessProbe") or {}
-        if "httpGet" in probe:
-            return "HTTP probe failed with statuscode: 503"
-        if "tcpSocket" in probe:
-            ip = (pod.get("status") or {}).get("podIP", "")
-            return f"dial tcp {ip}:{probe['tcpSocket'].get('port')}: connect: connection refused"
-    return "command terminated with exit code 1"
-
-
 def gates_pass(pod: Obj, status: Obj) -> bool:
     gates = [g.get("conditionType") for g in pod["spec"].get("readinessGates") or []]
     present = {c["type"]: c.get("status") for c in status.get("conditions") or []}
@@ -166,6 +149,8 @@ def pod_conditions(
         conditions, "PodReadyToStartContainers", "True" if sandbox else "False"
     )
     set_condition(conditions, "Initialized", "True")
+    if not any(c["type"] == "PodScheduled" for c in conditions):
+        set_condition(conditions, "PodScheduled", "True")
     if ready:
         set_condition(conditions, "Ready", "True")
         set_condition(conditions, "ContainersReady", "True")
@@ -180,3 +165,22 @@ def pod_conditions(
         set_condition(conditions, "ContainersReady", "False", reason, message)
     rank = {name: i for i, name in enumerate(CONDITION_ORDER)}
     return sorted(conditions, key=lambda c: rank.get(c["type"], len(rank)))
+
+
+def field_path(pod: Obj, container: str) -> str:
+    """`spec.containers{web}`: where the container is in the pod's spec."""
+    spec = pod["spec"]
+    for key in ("containers", "initContainers", "ephemeralContainers"):
+        if any(c.get("name") == container for c in spec.get(key) or []):
+            return f"spec.{key}{{{container}}}"
+    return f"spec.containers{{{container}}}"
+
+
+def observe_generation(pod: Obj, status: Obj) -> None:
+    """The generation the status was written for, on the status and its conditions."""
+    generation = pod["metadata"].get("generation")
+    if generation is None:
+        return
+    status["observedGeneration"] = generation
+    for condition in status.get("conditions") or []:
+        condition["observedGeneration"] = generation

@@ -12,12 +12,23 @@ as condition PodScheduled=False/Unschedulable and a Warning FailedScheduling eve
 scoring by least-allocated resources (each container that requests no CPU or memory
 counted as 100m / 200Mi, on the node as in the pod, for scoring only) plus the spread of pods with the same controller across nodes, with
 a random tie-break; binding sets `spec.nodeName` and PodScheduled=True, with the event
-`Scheduled` ("Successfully assigned default/web-abc to kubecourse-worker2").
+`Scheduled` ("Successfully assigned default/web-abc to kubecourse-worker2").  Its
+events are written as 1.37's kube-scheduler writes them, through the events.k8s.io/v1
+API: `eventTime` (MicroTime), `action` Binding or Scheduling, `reportingController`
+default-scheduler, `reportingInstance` default-scheduler-<its node>, no legacy
+`source`, `firstTimestamp`, `lastTimestamp` or `count` (repeats grow a `series`).
 Unschedulable pods are retried when a node changes or a bound pod goes away.
 
+Volumes (`volumebinding`, the VolumeBinding plugin): a pod whose claims are missing
+or unbound in an Immediate class waits (`0/4 nodes are available: pod has unbound
+immediate PersistentVolumeClaims. ...`); a claim's volume node affinity restricts
+the nodes; a WaitForFirstConsumer claim gets the chosen node in its
+`volume.kubernetes.io/selected-node` annotation, and the pod is bound once the claim
+is Bound (claims changing re-queue the pods that use them).
+
 Simplified: no preemption (the message says so the way upstream does when no victim
-helps), no host ports, volume, inter-pod affinity or topology-spread constraints,
-and preferred node affinity is ignored.  Binding writes the pod directly, as the
+helps), no host ports, inter-pod affinity or topology-spread constraints, and
+preferred node affinity is ignored.  Binding writes the pod directly, as the
 API server's `pods/binding` subresource does.
 """
 
@@ -27,10 +38,10 @@ import copy
 import random
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from kubecourse.embedded.controllers import podutil
+from kubecourse.embedded.controllers import podutil, volumebinding
 from kubecourse.embedded.controllers.base import (
     Context,
     Controller,
@@ -42,6 +53,7 @@ from kubecourse.embedded.controllers.base import (
 from kubecourse.embedded.store import Change
 
 COMPONENT = "default-scheduler"
+CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 SCORING_DEFAULTS = {"cpu": 0.1, "memory": 200 * 2.0**20}
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
@@ -59,7 +71,7 @@ class NodeUsage:
 
 class Scheduler(Controller):
     name = "scheduler"
-    watches = ("pods", "nodes")
+    watches = ("pods", "nodes", volumebinding.PVCS)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -68,18 +80,25 @@ class Scheduler(Controller):
     def keys_for(self, change: Change) -> Iterable[Key]:
         if change.resource == "nodes":
             return self._waiting()
+        if change.resource == volumebinding.PVCS:
+            name = change.obj["metadata"]["name"]
+            return [k for k in self._waiting(change.obj["metadata"]["namespace"]) if self._uses(k, name)]
         pod = change.obj
         if change.type != "DELETED" and _wants_scheduling(pod):
             return [(pod["metadata"]["namespace"], pod["metadata"]["name"])]
         frees = change.type == "DELETED" or podutil.is_terminal(pod)
         return self._waiting() if frees and pod["spec"].get("nodeName") else []
 
-    def _waiting(self) -> list[Key]:
+    def _waiting(self, namespace: str | None = None) -> list[Key]:
         return [
             (p["metadata"]["namespace"], p["metadata"]["name"])
-            for p in self.store.items("pods")
+            for p in self.store.items("pods", namespace)
             if _wants_scheduling(p)
         ]
+
+    def _uses(self, key: Key, claim: str) -> bool:
+        pod = self.store.get("pods", *key)
+        return pod is not None and volumebinding.uses_claim(pod, claim)
 
     async def reconcile(self, key: Key) -> float | None:
         pod = self.store.get("pods", *key)
@@ -91,14 +110,27 @@ class Scheduler(Controller):
             return wait
 
         nodes = sorted(self.store.items("nodes"), key=lambda n: n["metadata"]["name"])
+        unresolvable = volumebinding.prefilter(self.store, pod)
+        if unresolvable is not None:
+            self._unschedulable(pod, prefilter_message(len(nodes), unresolvable))
+            return None
         usage = self._usage()
-        fitting, reasons = filter_nodes(pod, nodes, usage)
+        fitting, reasons = filter_nodes(pod, nodes, usage, self._volume_check(pod))
         if not fitting:
             self._unschedulable(pod, unschedulable_message(len(nodes), reasons))
             return None
-        self._bind(pod, pick_node(pod, fitting, usage))
+        node = pick_node(pod, fitting, usage)
+        if not volumebinding.prebind(self.api, pod, node):
+            return None  # its claims are being provisioned; their changes re-queue it
+        self._bind(pod, node)
         self._first_seen.pop(key, None)
         return None
+
+    def _volume_check(self, pod: Obj) -> Callable[[Obj], str | None]:
+        def check(node: Obj) -> str | None:
+            return volumebinding.node_failure(self.store, pod, node, terms_match)
+
+        return check
 
     def _schedule_delay(self, key: Key) -> float:
         first = self._first_seen.setdefault(key, time.monotonic())
@@ -125,7 +157,14 @@ class Scheduler(Controller):
         meta = pod["metadata"]
         self.api.bind(meta["namespace"], meta["name"], node)
         message = f"Successfully assigned {meta['namespace']}/{meta['name']} to {node}"
-        self.ctx.record_event(pod, "Scheduled", message, component=COMPONENT)
+        self.ctx.record_event(
+            pod,
+            "Scheduled",
+            message,
+            component=COMPONENT,
+            host=self._hostname(),
+            action="Binding",
+        )
 
     def _unschedulable(self, pod: Obj, message: str) -> None:
         new = copy.deepcopy(pod)
@@ -143,8 +182,21 @@ class Scheduler(Controller):
             subresource="status",
         )
         self.ctx.record_event(
-            pod, "FailedScheduling", message, component=COMPONENT, type="Warning"
+            pod,
+            "FailedScheduling",
+            message,
+            component=COMPONENT,
+            host=self._hostname(),
+            type="Warning",
+            action="Scheduling",
         )
+
+    def _hostname(self) -> str:
+        """The node kube-scheduler runs on (its events' `reportingInstance` names it)."""
+        for node in self.store.items("nodes"):
+            if CONTROL_PLANE_LABEL in (node["metadata"].get("labels") or {}):
+                return str(node["metadata"]["name"])
+        return "kubecourse-control-plane"
 
 
 def _wants_scheduling(pod: Obj) -> bool:
@@ -161,7 +213,10 @@ def _wants_scheduling(pod: Obj) -> bool:
 
 
 def filter_nodes(
-    pod: Obj, nodes: list[Obj], usage: dict[str, NodeUsage]
+    pod: Obj,
+    nodes: list[Obj],
+    usage: dict[str, NodeUsage],
+    volumes: Callable[[Obj], str | None] | None = None,
 ) -> tuple[list[Obj], dict[str, list[str]]]:
     """Nodes that pass every filter, and for the others the reasons they failed."""
     fitting: list[Obj] = []
@@ -170,6 +225,9 @@ def filter_nodes(
         failed = node_failures(
             pod, node, usage.get(node["metadata"]["name"], NodeUsage())
         )
+        volume_failure = volumes(node) if volumes is not None and not failed else None
+        if volume_failure:
+            failed = [volume_failure]
         if failed:
             reasons[node["metadata"]["name"]] = failed
         else:
@@ -244,6 +302,11 @@ def _affinity_mismatch(pod: Obj, node: Obj) -> str | None:
     return None
 
 
+def terms_match(terms: list[Obj], node: Obj) -> bool:
+    """Node selector terms (ORed), as a PersistentVolume's node affinity holds them."""
+    return any(_term_matches(term, node) for term in terms)
+
+
 def _term_matches(term: Obj, node: Obj) -> bool:
     labels = node["metadata"].get("labels") or {}
     fields = {"metadata.name": node["metadata"]["name"]}
@@ -289,6 +352,14 @@ def _insufficient(pod: Obj, node: Obj, usage: NodeUsage) -> list[str]:
         if usage.requests.get(name, 0.0) + wanted > capacity + 1e-9:
             failures.append(f"Insufficient {name}")
     return failures
+
+
+def prefilter_message(total: int, reason: str) -> str:
+    """A PreFilter verdict (UnschedulableAndUnresolvable) holds for every node."""
+    return (
+        f"0/{total} nodes are available: {reason}. "
+        f"preemption: 0/{total} nodes are available: {total} {NOT_HELPFUL}."
+    )
 
 
 def unschedulable_message(total: int, reasons: dict[str, list[str]]) -> str:

@@ -14,6 +14,14 @@ for.  Idle usage by image (repository, as in `images`):
 | `mysql` | 8 | 380 |
 | `mongo` | 8 | 150 |
 | `rabbitmq` | 25 | 120 |
+| `etcd` | 20 | 40 |
+| `kube-apiserver` | 45 | 230 |
+| `kube-controller-manager` | 15 | 45 |
+| `kube-scheduler` | 3 | 20 |
+| `coredns/coredns` | 2 | 14 |
+| `kube-proxy` | 1 | 14 |
+| `kindest/kindnetd` | 1 | 10 |
+| `kindest/local-path-provisioner` | 1 | 8 |
 | any other image running a shell `command` (busybox, alpine) | 0.2 | 0.6 |
 | anything else | 1 | 12 |
 
@@ -28,13 +36,15 @@ The extra that drives load, Kubernetes-shaped (an annotation a lesson sets with
   **Deployment, ReplicaSet, StatefulSet or DaemonSet**: that much in total, shared
   evenly by its Running, Ready pods (as traffic through a Service reaches only Ready
   endpoints), so scaling out lowers each pod's share; on a **Pod**: that much more for
-  that pod alone.  The load goes to the pod's first container.
+  that pod alone.  The load goes to the pod's first container.  A Deployment's
+  ReplicaSets carry copies of its annotations, which are not counted again.
 
 Faithful limits: a container's CPU never exceeds its `limits.cpu` (throttling), nor its
 memory its `limits.memory`; a node never uses more CPU than its capacity (its pods'
 CPU is scaled down together, as under contention).  Node usage is the sum of its pods
-plus a system baseline (kubelet, container runtime and, on the control plane, the
-control-plane components).  Simplified: memory above a limit is capped, not OOM-killed.
+plus a system baseline (kubelet and container runtime: 25m / 180Mi on a worker,
+65m / 270Mi on the control plane; 150m / 600Mi there when its components are not
+running as static pods, the cluster started without system workloads).  Simplified: memory above a limit is capped, not OOM-killed.
 """
 
 from __future__ import annotations
@@ -78,10 +88,21 @@ PROFILES = {
     "mysql": Profile(8, 380),
     "mongo": Profile(8, 150),
     "rabbitmq": Profile(25, 120),
+    # kind's system pods
+    "etcd": Profile(20, 40),
+    "kube-apiserver": Profile(45, 230),
+    "kube-controller-manager": Profile(15, 45),
+    "kube-scheduler": Profile(3, 20),
+    "coredns/coredns": Profile(2, 14),
+    "kube-proxy": Profile(1, 14),
+    "kindest/kindnetd": Profile(1, 10),
+    "kindest/local-path-provisioner": Profile(1, 8),
 }
 SHELL = Profile(0.2, 0.6)
 DEFAULT = Profile(1, 12)
 SYSTEM_CONTROL_PLANE = Profile(150, 600)
+# The same node once its control-plane components run as (static) pods of their own.
+SYSTEM_CONTROL_PLANE_HOST = Profile(65, 270)
 SYSTEM_WORKER = Profile(25, 180)
 
 
@@ -137,6 +158,18 @@ def owner_chain(store: Store, pod: Obj) -> list[Obj]:
     return chain
 
 
+def _copies_its_deployment(owner: Obj) -> bool:
+    """A Deployment's ReplicaSet carries copies of the Deployment's annotations (the
+    deployment controller copies them at every sync, and never removes one): its load
+    is the Deployment's, counted there once."""
+    ref = controller_of(owner)
+    return (
+        owner.get("kind") == "ReplicaSet"
+        and ref is not None
+        and ref.get("kind") == "Deployment"
+    )
+
+
 def serving(pod: Obj) -> bool:
     """Reached by traffic: Running, Ready and not being deleted."""
     running = (pod.get("status") or {}).get("phase") == "Running"
@@ -157,6 +190,8 @@ def plan_loads(store: Store, pods: Iterable[Obj]) -> dict[str, Load]:
             receivers.setdefault(uid, []).append(pod["metadata"]["uid"])
     plan = {pod["metadata"]["uid"]: annotated_load(pod) for pod in pods}
     for uid, owner in owners.items():
+        if _copies_its_deployment(owner):
+            continue
         share = annotated_load(owner).share(len(receivers[uid]))
         for pod_uid in receivers[uid]:
             plan[pod_uid] = plan[pod_uid] + share
@@ -198,14 +233,15 @@ def container_usage(pod: Obj, index: int, load: Load, scrape: int) -> ContainerS
     return ContainerSample(name, round(cpu * 1_000_000), int(memory // PAGE) * PAGE)
 
 
-def system_usage(node: Obj, scrape: int) -> ContainerSample:
-    """What the node's own daemons use: kubelet, containerd, control-plane pods."""
+def system_usage(node: Obj, scrape: int, static_pods: bool = False) -> ContainerSample:
+    """What the node's own daemons use: kubelet, containerd, and the control plane's
+    components unless they run as static pods (`static_pods`), reported as pods."""
     labels = node["metadata"].get("labels") or {}
-    base = (
-        SYSTEM_CONTROL_PLANE
-        if "node-role.kubernetes.io/control-plane" in labels
-        else SYSTEM_WORKER
-    )
+    control_plane = "node-role.kubernetes.io/control-plane" in labels
+    if not control_plane:
+        base = SYSTEM_WORKER
+    else:
+        base = SYSTEM_CONTROL_PLANE_HOST if static_pods else SYSTEM_CONTROL_PLANE
     name = node["metadata"]["name"]
     cpu = base.cpu_millicores * (0.9 + 0.2 * _unit(name, scrape))
     memory = base.memory_mib * MIB * (0.95 + 0.1 * _unit(name))

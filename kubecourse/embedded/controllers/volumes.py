@@ -1,75 +1,174 @@
-"""The PersistentVolumeClaim binder, as kind's local-path provisioner behaves.
+"""The PersistentVolume controller (kube-controller-manager's persistentvolume-binder).
 
-Faithful: a Pending claim without a volume gets a PersistentVolume named `pvc-<claim
-uid>` (storage class `standard`, reclaim policy Delete, the claim's size and access
-modes, a `hostPath` under `/var/local-path-provisioner/`, `claimRef` to the claim, the
-`pv.kubernetes.io/provisioned-by: rancher.io/local-path` annotation); the claim is then
-Bound to it (`spec.volumeName`, `spec.storageClassName: standard` when unset, the
-bind-completed annotations, `status.phase: Bound`, capacity and access modes) and the
-volume reports `status.phase: Bound`; deleting the claim deletes its volume (Delete).
+Faithful (`pkg/controller/volume/persistentvolume`), for each Pending claim:
 
-Simplified: binding is immediate, whereas local-path's `WaitForFirstConsumer` waits
-for a pod using the claim to be scheduled (and pins the volume to that node); claims
-naming another storage class, a selector or a pre-existing volume are bound the same way.
+- a volume made for it (`claimRef` with its uid) or named by `spec.volumeName`, or an
+  Available volume of the same class with enough capacity and the access modes, binds
+  it: the claim gets `spec.volumeName`, the `pv.kubernetes.io/bind-completed` and
+  `bound-by-controller` annotations, `status.phase: Bound` with the volume's capacity
+  and access modes; the volume `claimRef` and `status.phase: Bound`;
+- otherwise, with `storageClassName: ""`: FailedBinding "no persistent volumes
+  available for this claim and no storage class is set";
+- a class that does not exist: Warning ProvisioningFailed `storageclass.storage.k8s.io
+  "fast" not found`;
+- a WaitForFirstConsumer class, until the scheduler names a node
+  (`volume.kubernetes.io/selected-node`): WaitForFirstConsumer "waiting for first
+  consumer to be created before binding";
+- then the `volume.kubernetes.io/storage-provisioner` (and beta) annotations name the
+  class's provisioner, and ExternalProvisioning "Waiting for a volume to be created
+  either by the external provisioner '...'" until it has made the volume (for
+  `rancher.io/local-path`, `provisioner`).
+
+Each waiting claim is looked at again every `timings.pv_sync_period` (15 s), so its
+event's count grows as upstream's does.  When a claim is deleted its volume is
+Released; a Delete volume made by an external provisioner is deleted by it, any
+other Delete volume here, and a Retain volume stays Released.
+
+Simplified: no label selectors or volume modes in matching, and the smallest fitting
+volume is not sought (the first is taken).
 """
 
 from __future__ import annotations
 
 import copy
+import time
+from collections.abc import Iterable
 
-from kubecourse.embedded.controllers.base import Controller, Key, Obj
+from kubecourse.embedded import quantity
+from kubecourse.embedded.controllers.base import Context, Controller, Key, Obj
+from kubecourse.embedded.controllers.volumebinding import (
+    SELECTED_NODE,
+    waits_for_first_consumer,
+)
 from kubecourse.embedded.status import StatusError
+from kubecourse.embedded.storage import STORAGE_CLASSES, class_of
+from kubecourse.embedded.store import Change
 
-PROVISIONER = "rancher.io/local-path"
-STORAGE_CLASS = "standard"
+COMPONENT = "persistentvolume-controller"
 PVCS = "persistentvolumeclaims"
+PVS = "persistentvolumes"
+PROVISIONER_ANNOTATIONS = (
+    "volume.beta.kubernetes.io/storage-provisioner",
+    "volume.kubernetes.io/storage-provisioner",
+)
+PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
+EXTERNAL_PROVISIONING = (
+    "Waiting for a volume to be created either by the external provisioner '{}' or "
+    "manually by the system administrator. If volume creation is delayed, please verify "
+    "that the provisioner is running and correctly registered."
+)
 
 
 class VolumeBinder(Controller):
     name = "persistentvolume-binder"
-    watches = (PVCS,)
+    watches = (PVCS, PVS)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._told: dict[tuple[str, str], float] = {}  # (claim uid, reason) -> when
+
+    def keys_for(self, change: Change) -> Iterable[Key]:
+        if change.resource == PVCS:
+            return super().keys_for(change)
+        ref = (change.obj.get("spec") or {}).get("claimRef") or {}
+        return [(str(ref["namespace"]), str(ref["name"]))] if ref.get("name") else []
 
     async def reconcile(self, key: Key) -> float | None:
         claim = self.store.get(PVCS, *key)
         if claim is None:
             self._release(key)
             return None
-        if claim["metadata"].get("deletionTimestamp"):
+        if claim["metadata"].get("deletionTimestamp") or _phase(claim) == "Bound":
             return None
-        if (claim.get("status") or {}).get("phase") == "Bound":
-            return None
-        name = f"pvc-{claim['metadata']['uid']}"
-        volume = self.store.get("persistentvolumes", "", name)
-        if volume is None:
-            volume = self.api.create(
-                self.ctx.rt("persistentvolumes"), None, volume_for(claim)
-            )
-            self._mark_volume_bound(volume)
-        self._bind(claim, volume)
-        return None
 
-    def _mark_volume_bound(self, volume: Obj) -> None:
-        new = copy.deepcopy(volume)
-        new["status"] = {"phase": "Bound"}
-        self.api.update(
-            self.ctx.rt("persistentvolumes"),
-            None,
-            volume["metadata"]["name"],
-            new,
-            subresource="status",
+        volume = self._volume_for(claim)
+        if volume is not None:
+            self._bind(claim, volume)
+            return None
+        self._wait(claim)
+        return self.ctx.timings.pv_sync_period
+
+    # -- finding a volume --------------------------------------------------------------
+
+    def _volume_for(self, claim: Obj) -> Obj | None:
+        meta, spec = claim["metadata"], claim.get("spec") or {}
+        if spec.get("volumeName"):
+            return self.store.get(PVS, "", spec["volumeName"])
+        volumes = list(self.store.items(PVS))
+        for volume in volumes:
+            ref = volume["spec"].get("claimRef") or {}
+            if ref.get("uid") == meta["uid"]:
+                return volume
+        if waits_for_first_consumer(self.store, claim):
+            return (
+                None  # static volumes are matched once a node is chosen: not modelled
+            )
+        return next((v for v in volumes if _matches(claim, v)), None)
+
+    def _wait(self, claim: Obj) -> None:
+        """Say why the claim is still Pending (once per sync period)."""
+        name = class_of(claim)
+        if not name:
+            self._tell(
+                claim,
+                "FailedBinding",
+                "no persistent volumes available for this claim and no storage class is set",
+            )
+            return
+        storage_class = self.store.get(STORAGE_CLASSES, "", name)
+        if storage_class is None:
+            message = f'storageclass.storage.k8s.io "{name}" not found'
+            self._tell(claim, "ProvisioningFailed", message, "Warning")
+            return
+        annotations = claim["metadata"].get("annotations") or {}
+        if (
+            waits_for_first_consumer(self.store, claim)
+            and SELECTED_NODE not in annotations
+        ):
+            self._tell(
+                claim,
+                "WaitForFirstConsumer",
+                "waiting for first consumer to be created before binding",
+            )
+            return
+        provisioner = str(storage_class.get("provisioner", ""))
+        self._name_provisioner(claim, provisioner)
+        self._tell(
+            claim, "ExternalProvisioning", EXTERNAL_PROVISIONING.format(provisioner)
         )
 
+    def _name_provisioner(self, claim: Obj, provisioner: str) -> None:
+        annotations = claim["metadata"].get("annotations") or {}
+        if all(annotations.get(a) == provisioner for a in PROVISIONER_ANNOTATIONS):
+            return
+        new = copy.deepcopy(claim)
+        new["metadata"].setdefault("annotations", {}).update(
+            dict.fromkeys(PROVISIONER_ANNOTATIONS, provisioner)
+        )
+        meta = claim["metadata"]
+        self.api.update(self.ctx.rt(PVCS), meta["namespace"], meta["name"], new)
+
+    def _tell(
+        self, claim: Obj, reason: str, message: str, type_: str = "Normal"
+    ) -> None:
+        key = (str(claim["metadata"]["uid"]), reason)
+        now = time.monotonic()
+        if now - self._told.get(key, -1e9) < self.ctx.timings.pv_sync_period - 0.01:
+            return
+        self._told[key] = now
+        self.ctx.record_event(claim, reason, message, component=COMPONENT, type=type_)
+
+    # -- binding -----------------------------------------------------------------------
+
     def _bind(self, claim: Obj, volume: Obj) -> None:
+        volume = self._claim_volume(claim, volume)
         meta = claim["metadata"]
         new = copy.deepcopy(claim)
         new["spec"]["volumeName"] = volume["metadata"]["name"]
-        new["spec"].setdefault("storageClassName", STORAGE_CLASS)
         new["metadata"].setdefault("annotations", {}).update(
             {
                 "pv.kubernetes.io/bind-completed": "yes",
                 "pv.kubernetes.io/bound-by-controller": "yes",
-                "volume.beta.kubernetes.io/storage-provisioner": PROVISIONER,
-                "volume.kubernetes.io/storage-provisioner": PROVISIONER,
             }
         )
         bound = self.api.update(self.ctx.rt(PVCS), meta["namespace"], meta["name"], new)
@@ -85,49 +184,91 @@ class VolumeBinder(Controller):
             bound,
             subresource="status",
         )
+        self._touch_claims_of(meta["uid"])
+
+    def _claim_volume(self, claim: Obj, volume: Obj) -> Obj:
+        """The volume's side of the binding: claimRef, then status Bound."""
+        meta = claim["metadata"]
+        ref = volume["spec"].get("claimRef") or {}
+        if ref.get("uid") != meta["uid"]:
+            new = copy.deepcopy(volume)
+            new["spec"]["claimRef"] = claim_ref(claim)
+            volume = self.api.update(
+                self.ctx.rt(PVS), None, volume["metadata"]["name"], new
+            )
+        return self._set_phase(volume, "Bound")
+
+    def _set_phase(self, volume: Obj, phase: str) -> Obj:
+        if (volume.get("status") or {}).get("phase") == phase:
+            return volume
+        new = copy.deepcopy(volume)
+        new["status"] = {"phase": phase, "lastPhaseTransitionTime": _now()}
+        return self.api.update(
+            self.ctx.rt(PVS),
+            None,
+            volume["metadata"]["name"],
+            new,
+            subresource="status",
+        )
+
+    def _touch_claims_of(self, uid: str) -> None:
+        for key in [k for k in self._told if k[0] == uid]:
+            del self._told[key]
+
+    # -- release -----------------------------------------------------------------------
 
     def _release(self, key: Key) -> None:
-        """A deleted claim's volume goes too (reclaim policy Delete)."""
-        for volume in list(self.store.items("persistentvolumes")):
+        """A deleted claim's volume is Released; a Delete one made here goes too."""
+        for volume in list(self.store.items(PVS)):
             ref = volume["spec"].get("claimRef") or {}
-            reclaim = volume["spec"].get("persistentVolumeReclaimPolicy")
-            if (ref.get("namespace"), ref.get("name")) == key and reclaim == "Delete":
-                self._delete_volume(volume["metadata"]["name"])
+            if (ref.get("namespace"), ref.get("name")) != key or _phase(
+                volume
+            ) == "Released":
+                continue
+            released = self._set_phase(volume, "Released")
+            external = PROVISIONED_BY in (volume["metadata"].get("annotations") or {})
+            if (
+                volume["spec"].get("persistentVolumeReclaimPolicy") == "Delete"
+                and not external
+            ):
+                self._delete_volume(released["metadata"]["name"])
 
     def _delete_volume(self, name: str) -> None:
         try:
-            self.api.delete(self.ctx.rt("persistentvolumes"), None, name)
+            self.api.delete(self.ctx.rt(PVS), None, name)
         except StatusError:
             pass
 
 
-def volume_for(claim: Obj) -> Obj:
+def claim_ref(claim: Obj) -> Obj:
     meta = claim["metadata"]
-    spec = claim.get("spec") or {}
-    size = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
-    name = f"pvc-{meta['uid']}"
     return {
-        "metadata": {
-            "name": name,
-            "annotations": {"pv.kubernetes.io/provisioned-by": PROVISIONER},
-        },
-        "spec": {
-            "capacity": {"storage": size},
-            "accessModes": list(spec.get("accessModes") or ["ReadWriteOnce"]),
-            "persistentVolumeReclaimPolicy": "Delete",
-            "storageClassName": spec.get("storageClassName") or STORAGE_CLASS,
-            "volumeMode": spec.get("volumeMode", "Filesystem"),
-            "hostPath": {
-                "path": f"/var/local-path-provisioner/{name}_{meta['namespace']}_{meta['name']}",
-                "type": "DirectoryOrCreate",
-            },
-            "claimRef": {
-                "apiVersion": "v1",
-                "kind": "PersistentVolumeClaim",
-                "namespace": meta["namespace"],
-                "name": meta["name"],
-                "uid": meta["uid"],
-                "resourceVersion": meta["resourceVersion"],
-            },
-        },
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "namespace": meta["namespace"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "resourceVersion": meta["resourceVersion"],
     }
+
+
+def _matches(claim: Obj, volume: Obj) -> bool:
+    """An Available volume this claim may take: same class, room, access modes."""
+    spec, wanted = volume.get("spec") or {}, claim.get("spec") or {}
+    if _phase(volume) not in ("", "Available") or spec.get("claimRef"):
+        return False
+    if str(spec.get("storageClassName") or "") != class_of(claim):
+        return False
+    asked = ((wanted.get("resources") or {}).get("requests") or {}).get("storage", "0")
+    has = (spec.get("capacity") or {}).get("storage", "0")
+    if quantity.parse(str(has)) < quantity.parse(str(asked)):
+        return False
+    return set(wanted.get("accessModes") or []) <= set(spec.get("accessModes") or [])
+
+
+def _phase(obj: Obj) -> str:
+    return str((obj.get("status") or {}).get("phase") or "")
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

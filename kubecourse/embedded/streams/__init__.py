@@ -162,9 +162,11 @@ class StreamServer:
             return False
         if podutil.is_terminating(now) or podutil.is_terminal(now):
             return False
-        for entry in (now.get("status") or {}).get("containerStatuses") or []:
-            if entry.get("name") == container["name"]:
-                return "running" in (entry.get("state") or {})
+        status = now.get("status") or {}
+        for key in ("containerStatuses", "ephemeralContainerStatuses"):
+            for entry in status.get(key) or []:
+                if entry.get("name") == container["name"]:
+                    return "running" in (entry.get("state") or {})
         return False
 
 

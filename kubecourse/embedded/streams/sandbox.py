@@ -44,12 +44,6 @@ CLUSTER_DNS = "10.96.0.10"
 NODE_DNS = "172.18.0.1"
 NO_SHELL_IMAGES = ("traefik/whoami", "pause", "hashicorp/http-echo")
 BUSYBOX_IMAGES = ("busybox", "alpine", "traefik")
-IMAGE_SHELLS = {
-    "busybox": "sh",
-    "alpine": "/bin/sh",
-    "ubuntu": "bash",
-    "debian": "bash",
-}
 _HOSTS_HEAD = (
     "127.0.0.1\tlocalhost\n"
     "::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -112,12 +106,7 @@ def interactive_shell(container: Obj) -> list[str] | None:
     whose default command is a shell) is what `kubectl run -it` attaches to."""
     if not container.get("stdin"):
         return None
-    words = [
-        str(w) for w in (container.get("command") or []) + (container.get("args") or [])
-    ]
-    if not container.get("command"):
-        default = IMAGE_SHELLS.get(images.repository(str(container.get("image") or "")))
-        words = [default] if default and not words else words
+    words = images.process(container)
     if (
         words
         and posixpath.basename(words[0]) in ("sh", "ash", "bash")

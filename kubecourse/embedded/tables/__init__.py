@@ -31,6 +31,7 @@ from kubecourse.embedded.tables import (
     network,
     pods,
     rbac,
+    storage,
     workloads,
 )
 from kubecourse.embedded.tables.cluster import node_roles, node_status
@@ -84,6 +85,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     **added.PRINTERS,
     **beyond.PRINTERS,
     **rbac.PRINTERS,
+    **storage.PRINTERS,
 }
 
 
