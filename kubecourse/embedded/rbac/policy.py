@@ -20,9 +20,9 @@ The rules are upstream's of the 1.3x bootstrap policy as data in a compact notat
 `rule("get list watch", "core apps", "pods deployments", names="x")` (`core` is the
 legacy group "") and `urls("get", "/healthz /livez")`.  Left out: the roles of
 features a default 1.37 cluster has off (device taints), rules on resource.k8s.io
-(DRA) that the 1.34+ scheduler and node roles add (the group is not served here), and
-the roles the addons install (CoreDNS, kube-proxy, kindnet, local-path-provisioner),
-which belong with those components.
+(DRA) that the 1.34+ scheduler and node roles add (the group is not served here).  The
+roles the addons install (CoreDNS, kube-proxy, kindnet, local-path-provisioner) come
+with those components (`kubecourse.embedded.system.addons`).
 """
 
 from __future__ import annotations

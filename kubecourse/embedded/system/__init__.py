@@ -15,8 +15,9 @@ The images are those kind's v1.37 node image ships (below); each has a behaviour
 few start-up log lines, idle usage) in `controllers.images` / `controllers.usage`, and
 they are already present on every node, as kind preloads them.
 
-Simplified: no process runs behind these pods; RBAC objects (ClusterRoles, bindings)
-are not served, so they are not created; the control-plane components' leader-election
+Simplified: no process runs behind these pods (the RBAC bootstrap policy is
+`kubecourse.embedded.rbac`; the addons' roles come with the addons); the control-plane
+components' leader-election
 Leases and the bootstrap token Secret are absent.
 """
 

@@ -19,7 +19,12 @@ written last and marks the installation done: a cluster whose store lacks it (on
 created before these objects existed) gets them on its next start, and a restarted
 cluster is left as it is.
 
-Simplified: the RBAC objects of these manifests are not created (RBAC is not served).
+The manifests' RBAC objects come with them (`_RBAC`): CoreDNS's `system:coredns`
+ClusterRole and binding, kube-proxy's Role and RoleBinding for its ConfigMap (its
+`kubeadm:node-proxier` ClusterRoleBinding is among kubeadm's in rbac/bootstrap.py),
+kindnet's and the local-path provisioner's roles and bindings.  Simplified: their rules
+are those of recent kubeadm and kind manifests as far as known, not checked against
+kind's v1.37 node image.
 """
 
 from __future__ import annotations
@@ -69,7 +74,7 @@ def objects(cluster_name: str, *, workloads: bool = True) -> list[tuple[str, Obj
     if not workloads:
         return found
     values = _values(cluster_name)
-    for text in (_COREDNS, _KUBE_PROXY, _KINDNET, _LOCAL_PATH, _KUBEADM):
+    for text in (_COREDNS, _KUBE_PROXY, _KINDNET, _LOCAL_PATH, _RBAC, _KUBEADM):
         for doc in yaml.safe_load_all(Template(text).substitute(values)):
             found.append((_store_key(doc), doc))
     return found
@@ -441,6 +446,105 @@ spec:
         - {name: config-volume, mountPath: /etc/config/}
       volumes:
       - {name: config-volume, configMap: {name: local-path-config}}
+"""
+
+_RBAC = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "system:coredns"}
+rules:
+- apiGroups: [""]
+  resources: [endpoints, services, pods, namespaces]
+  verbs: [list, watch]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "system:coredns"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:coredns"}
+subjects:
+- {kind: ServiceAccount, name: coredns, namespace: kube-system}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: kube-proxy, namespace: kube-system}
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  resourceNames: [kube-proxy]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: kube-proxy, namespace: kube-system}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: kube-proxy}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:bootstrappers:kubeadm:default-node-token"}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: kindnet}
+rules:
+- apiGroups: [""]
+  resources: [nodes]
+  verbs: [list, watch, patch]
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get]
+- apiGroups: [""]
+  resources: [pods, namespaces]
+  verbs: [list, watch]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kindnet}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kindnet}
+subjects:
+- {kind: ServiceAccount, name: kindnet, namespace: kube-system}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: local-path-provisioner-role, namespace: local-path-storage}
+rules:
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list, watch, create, patch, update, delete]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: local-path-provisioner-role}
+rules:
+- apiGroups: [""]
+  resources: [nodes, persistentvolumeclaims, configmaps, pods, pods/log]
+  verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [persistentvolumes]
+  verbs: [get, list, watch, create, patch, update, delete]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+- apiGroups: [storage.k8s.io]
+  resources: [storageclasses]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: local-path-provisioner-bind, namespace: local-path-storage}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: local-path-provisioner-role}
+subjects:
+- {kind: ServiceAccount, name: local-path-provisioner-service-account, namespace: local-path-storage}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: local-path-provisioner-bind}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: local-path-provisioner-role}
+subjects:
+- {kind: ServiceAccount, name: local-path-provisioner-service-account, namespace: local-path-storage}
 """
 
 _KUBEADM = """
