@@ -63,41 +63,29 @@ def _rule_causes(rule: Any, namespaced: bool, field: str) -> Causes:
         return [invalid_value(field, rule, "must be an object")]
     causes: Causes = []
     if not rule.get("verbs"):
-        causes.append(
-            _required(f"{field}.verbs", "verbs must contain at least one value")
-        )
-    urls = rule.get("nonResourceURLs")
-    if urls:
-        if namespaced:
-            causes.append(
-                _invalid_list(
-                    f"{field}.nonResourceURLs",
-                    urls,
-                    "namespaced rules cannot apply to non-resource URLs",
-                )
-            )
-        if rule.get("apiGroups") or rule.get("resources") or rule.get("resourceNames"):
-            causes.append(
-                _invalid_list(
-                    f"{field}.nonResourceURLs",
-                    urls,
-                    "rules cannot apply to both regular resources and non-resource URLs",
-                )
-            )
-        return causes
+        detail = "verbs must contain at least one value"
+        causes.append(_required(f"{field}.verbs", detail))
+    if rule.get("nonResourceURLs"):
+        return causes + _url_rule_causes(rule, namespaced, f"{field}.nonResourceURLs")
+
     if not rule.get("apiGroups"):
-        causes.append(
-            _required(
-                f"{field}.apiGroups",
-                "resource rules must supply at least one api group",
-            )
-        )
+        detail = "resource rules must supply at least one api group"
+        causes.append(_required(f"{field}.apiGroups", detail))
     if not rule.get("resources"):
-        causes.append(
-            _required(
-                f"{field}.resources", "resource rules must supply at least one resource"
-            )
-        )
+        detail = "resource rules must supply at least one resource"
+        causes.append(_required(f"{field}.resources", detail))
+    return causes
+
+
+def _url_rule_causes(rule: Obj, namespaced: bool, field: str) -> Causes:
+    urls = rule["nonResourceURLs"]
+    causes: Causes = []
+    if namespaced:
+        detail = "namespaced rules cannot apply to non-resource URLs"
+        causes.append(_invalid_list(field, urls, detail))
+    if rule.get("apiGroups") or rule.get("resources") or rule.get("resourceNames"):
+        detail = "rules cannot apply to both regular resources and non-resource URLs"
+        causes.append(_invalid_list(field, urls, detail))
     return causes
 
 
