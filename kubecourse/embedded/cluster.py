@@ -29,6 +29,7 @@ from kubecourse.embedded.auth import Authenticator, TokenSigner
 from kubecourse.embedded.controllers import default_controllers, images
 from kubecourse.embedded.controllers.base import Context, Controller, Timings
 from kubecourse.embedded.conversion import ConvertingApi
+from kubecourse.embedded.network import controller as ingress_controller
 from kubecourse.embedded.resources import REGISTRY
 from kubecourse.embedded.server import ApiHttp
 from kubecourse.embedded.store import Store
@@ -70,6 +71,7 @@ class ClusterOptions:
     topology: list[NodeSpec] = field(default_factory=default_topology)
     run_controllers: bool = True  # False: the API server alone (API benchmarks, API tests)
     max_pods_per_namespace: int = 500  # the course's built-in Pod quota (see Api._check_pod_quota)
+    ingress_controller: bool = True  # Traefik in namespace traefik (network/controller.py)
 
 
 class EmbeddedCluster:
@@ -267,6 +269,8 @@ class EmbeddedCluster:
                 },
             },
         )
+        if self.options.ingress_controller:
+            ingress_controller.install(self.api)
 
     def _logs(self, namespace: str, pod: str, container: str) -> list[tuple[float, str]]:
         """The lines a container has written by now, each with its time."""

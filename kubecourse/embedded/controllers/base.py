@@ -57,6 +57,10 @@ class Timings:
     container_restart_backoff_max: float = 300.0  # ... up to the kubelet's 5 min
     config_retry: float = 10.0  # kubelet: retry a container whose ConfigMap/Secret is missing
     daemon_failed_backoff: float = 1.0  # daemonset controller: failed-pod replacement, doubling to 15 min
+    # The simulated network (kubecourse.embedded.network): how long a dropped connection
+    # takes to fail.
+    tcp_connect_timeout: float = 127.0  # Linux gives up after its 6 SYN retries
+    proxy_dial_timeout: float = 30.0  # kube-apiserver's and Traefik's dialers
 
 
 class Clock:
