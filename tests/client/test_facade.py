@@ -71,7 +71,9 @@ def test_nodes_rows_show_roles_cidrs_and_pod_counts(cluster: Cluster) -> None:
     nodes = {n.name: n for n in cluster.nodes()}
     assert nodes["kubecourse-control-plane"].roles == "control-plane"
     assert nodes["kubecourse-worker"].pod_cidr == "10.244.1.0/24"
-    assert nodes["kubecourse-control-plane"].pods == 0
+    placed = cluster.core.list_pod_for_all_namespaces(field_selector="spec.nodeName=kubecourse-control-plane")
+    assert nodes["kubecourse-control-plane"].pods == len(placed.items)
+    assert all(p.metadata.namespace != "default" for p in placed.items)  # only system pods there
 
 
 def test_api_errors_come_out_as_our_errors_with_the_status(cluster: Cluster) -> None:

@@ -254,8 +254,9 @@ class Nginx(HttpServer):
         uri = request.target
         if match.group(3) is not None and location is not None and not location.args[0].startswith("~"):
             uri = match.group(3) + request.target[len(location.args[-1]):]
-        upstream = Request(request.method, uri, "HTTP/1.0", self._proxy_headers(
-            request, scope, client, f"{name}:{upstream_port}" if match.group(2) else name), request.body)
+        proxy_host = name if upstream_port == 80 else f"{name}:{upstream_port}"  # $proxy_host
+        headers = self._proxy_headers(request, scope, client, proxy_host)
+        upstream = Request(request.method, uri, "HTTP/1.0", headers, request.body)
         return await self._forward(upstream, name, upstream_port, request)
 
     def _proxy_headers(self, request: Request, scope: Directive, client: Peer, proxy_host: str) -> list[tuple[str, str]]:

@@ -43,7 +43,7 @@ from typing import Any
 
 from kubecourse.embedded.controllers import podutil
 from kubecourse.embedded.controllers.base import Context
-from kubecourse.embedded.controllers.kubelet import powered_off
+from kubecourse.embedded.controllers.heartbeat import powered_off
 from kubecourse.embedded.network import catalog, policy
 from kubecourse.embedded.network.servers import Host
 from kubecourse.embedded.network.wire import Connection, NetError, Peer
@@ -293,8 +293,10 @@ class Network:
         return self._accept(pod, port, client, address)
 
     def _pod_at(self, ip: str) -> Obj | None:
+        """The Pod whose sandbox has this address (its containers may not be running)."""
         for pod in self.store.items("pods"):
-            if _pod_ip(pod) == ip and not pod["spec"].get("hostNetwork") and _running(pod):
+            spec = pod["spec"]
+            if _pod_ip(pod) == ip and not spec.get("hostNetwork") and not podutil.is_terminal(pod):
                 return pod
         return None
 
