@@ -54,6 +54,10 @@ INGRESS_CLASSES = "ingressclasses.networking.k8s.io"
 GATEWAYS = "gateways.gateway.networking.k8s.io"
 GATEWAY_CLASSES = "gatewayclasses.gateway.networking.k8s.io"
 ROUTES = "httproutes.gateway.networking.k8s.io"
+# What Traefik removes from a client it does not trust (forwardedHeaders.insecure off).
+UNTRUSTED = ("X-Forwarded-Proto", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Port",
+             "X-Forwarded-Server", "X-Forwarded-Uri", "X-Forwarded-Method",
+             "X-Forwarded-Tls-Client-Cert", "X-Forwarded-Tls-Client-Cert-Info", "X-Real-Ip")  # fmt: skip
 HOP_BY_HOP = ("Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te", "Trailer")
 
 
@@ -93,7 +97,6 @@ class Traefik(HttpServer):
             if match:
                 ports.add(int(match.group(1)))
         super().__init__(host, ports or {80})
-        self._turns: dict[tuple[str, str, str], int] = {}
 
     async def handle(self, request: Request, client: Peer, port: int) -> Response | None:
         network = self.host.network
@@ -108,9 +111,10 @@ class Traefik(HttpServer):
         endpoints = self._endpoints(backend)
         if not endpoints:
             return go_response(503, b"no available server\n", request=request)
-        key = (backend.namespace, backend.service, str(backend.port))
-        turn = self._turns.get(key, -1) + 1
-        self._turns[key] = turn
+        uid = str(self.host.pod["metadata"].get("uid"))
+        key = (uid, backend.namespace, backend.service, str(backend.port))
+        turn = network.turns.get(key, -1) + 1
+        network.turns[key] = turn
         ip, target = endpoints[turn % len(endpoints)]
         return await self._forward(rewrite(route, request), ip, target, client, port, request)
 
@@ -145,8 +149,7 @@ class Traefik(HttpServer):
         return Response(answer.status or 502, headers, answer.body, reason=answer.reason)
 
     def _forwarded_headers(self, request: Request, client: Peer, port: int) -> list[tuple[str, str]]:
-        kept = without(request.headers, *HOP_BY_HOP, "X-Forwarded-For", "X-Forwarded-Host",
-                       "X-Forwarded-Port", "X-Forwarded-Proto", "X-Forwarded-Server", "X-Real-Ip")  # fmt: skip
+        kept = without(request.headers, *HOP_BY_HOP, *UNTRUSTED)
         host = request.header("Host") or ""
         forwarded_port = host.rsplit(":", 1)[1] if ":" in host else str(port if port != 80 else 80)
         if request.header("Accept-Encoding") is None:

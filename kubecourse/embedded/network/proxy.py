@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from urllib.parse import quote, unquote
 from typing import Any
 
 from aiohttp import web
@@ -187,10 +188,13 @@ def _relay(answer: Response) -> web.Response:
 
 
 def _rest(raw_path: str) -> str:
-    """What follows `/proxy` in `/api/v1/namespaces/<ns>/<kind>/<name>/proxy...`,
-    kept percent-encoded ("" when nothing, not even a slash, follows)."""
+    """What follows `/proxy` in `/api/v1/namespaces/<ns>/<kind>/<name>/proxy...` ("" when
+    nothing, not even a slash, follows), decoded as the API server decodes its path and
+    re-encoded as Go writes a URL path (so a client's `%2F` reaches the Pod as `/`)."""
     parts = raw_path.split("?", 1)[0].split("/")
-    return "/" + "/".join(parts[8:]) if len(parts) > 8 else ""
+    if len(parts) <= 8:
+        return ""
+    return quote(unquote("/" + "/".join(parts[8:])), safe="/$&+,:;=@!'()*~")
 
 
 def _port_number(port: str, scheme: str, ip: str) -> int:

@@ -90,6 +90,8 @@ class Network:
         self.volumes = volumes or (lambda pod, container: ({}, []))
         self.resolver = resolver or (lambda pod, name: None)
         self._affinity: dict[tuple[str, str, str], tuple[Endpoint, float]] = {}
+        # Load balancers that outlive a connection (Traefik's round robin), by owner.
+        self.turns: dict[tuple[str, ...], int] = {}
         self.random = random.Random()
 
     # -- who is asking --------------------------------------------------------------------
