@@ -29,7 +29,6 @@ from typing import Any
 from urllib.parse import quote
 
 from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
 
 from kubecourse.client.apierrors import translated_errors
 from kubecourse.errors import api_error_from_status
@@ -109,37 +108,29 @@ class Traffic:
         body: str | bytes | None,
     ) -> Reply:
         payload = body.encode() if isinstance(body, str) else body
+        request = self.api_client.param_serialize(
+            method, resource, header_params={"Accept": "*/*", **headers},
+            body=payload, auth_settings=["BearerToken"],
+        )  # fmt: skip
         with translated_errors():  # not connected, and the like
-            try:
-                response = self.api_client.call_api(
-                    resource, method, header_params={"Accept": "*/*", **headers},
-                    body=payload, auth_settings=["BearerToken"],
-                    _preload_content=False, _return_http_data_only=True,
-                )  # fmt: skip
-            except ApiException as err:
-                return _relayed(err)
-        return Reply(
-            response.status,
-            response.data.decode("utf-8", "replace"),
-            dict(response.headers),
-        )
+            response = self.api_client.call_api(*request).response  # urllib3's
+            data = bytes(response.data or b"")
+        text = data.decode("utf-8", "replace")
+        reply = Reply(int(response.status), text, dict(response.headers))
+        if reply.status >= 400:
+            _raise_for_status(reply)
+        return reply
 
 
-def _relayed(err: ApiException) -> Reply:
-    """A Pod's error answer as a Reply; the API server's own Status as the facade's error."""
-    text = (
-        err.body.decode("utf-8", "replace")
-        if isinstance(err.body, bytes)
-        else str(err.body or "")
-    )
+def _raise_for_status(reply: Reply) -> None:
+    """The API server's own Status is the facade's error; a Pod's error answer is a Reply."""
     try:
-        status = json.loads(text)
+        status = json.loads(reply.text)
     except ValueError:
-        status = None
+        return
     if (
         isinstance(status, dict)
         and status.get("kind") == "Status"
         and status.get("status") == "Failure"
     ):
-        raise api_error_from_status(status) from err
-    return Reply(int(err.status or 0), text, dict(err.headers or {}))
+        raise api_error_from_status(status)

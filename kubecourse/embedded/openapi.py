@@ -420,7 +420,9 @@ _CONNECT_PARAMETERS = {
     "exec": [_COMMAND, *_STREAM_FLAGS],
     "attach": _STREAM_FLAGS,
     "portforward": [_query("ports", "The ports to forward (WebSockets).", "integer")],
-    "proxy": [_query("path", "The path of the request to proxy to the Pod or Service.")],
+    "proxy": [
+        _query("path", "The path of the request to proxy to the Pod or Service.")
+    ],
 }
 # The API server proxies every method of these (kube-apiserver's connect verbs).
 _CONNECT_METHODS = {
@@ -502,7 +504,9 @@ def resource_paths(rt: ResourceType) -> dict[str, Any]:
             [_path("name", f"name of the {rt.kind}"), *namespace],
         )
         if sub == "proxy":
-            operations = _connect_operations(rt, sub, subresource_kind(rt, sub), "WithPath")
+            operations = _connect_operations(
+                rt, sub, subresource_kind(rt, sub), "WithPath"
+            )
             paths[f"{collection}/{{name}}/{sub}/{{path}}"] = _with_parameters(
                 operations,
                 [name, *namespace, _path("path", "path to the resource")],

@@ -367,7 +367,9 @@ def test_kubectl_attach_ends_when_the_pod_is_deleted(kube_env, core, pods) -> No
     assert attach.returncode == 0 and set(out.split()) <= {"tick"}
 
 
-def test_kubectl_port_forward_carries_a_request_to_the_pods_server(kube_env, pods) -> None:
+def test_kubectl_port_forward_carries_a_request_to_the_pods_server(
+    kube_env, pods
+) -> None:
     out, err, code, answer = forward(kube_env, kubectl_binary() or "kubectl", "80")
     assert answer.startswith(b"HTTP/1.1 200 OK\r\nServer: nginx/1.27\r\n")
     assert b"<title>Welcome to nginx!</title>" in answer
@@ -402,7 +404,9 @@ def forward(env: dict[str, str], binary: str, port: str) -> tuple[str, str, int,
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
-        match = re.match(rf"Forwarding from 127\.0\.0\.1:(\d+) -> {port}$", first.strip())
+        match = re.match(
+            rf"Forwarding from 127\.0\.0\.1:(\d+) -> {port}$", first.strip()
+        )
         assert match, first
         answer = _ask(int(match.group(1)))
         if answer:  # a healthy forward keeps running until it is stopped
@@ -422,7 +426,9 @@ def _ask(port: int) -> bytes:
         try:
             while chunk := conn.recv(4096):
                 answer += chunk
-        except ConnectionResetError:  # closed with our request unread: a reset, not a FIN
+        except (
+            ConnectionResetError
+        ):  # closed with our request unread: a reset, not a FIN
             pass
     return answer
 

@@ -26,7 +26,9 @@ class World:
     def __init__(self, workers: int = 2) -> None:
         self.store = Store()
         # The kernel's 127 s stays: the shell's waits are faked by its test terminal.
-        self.ctx = Context(Api(self.store), self.store, Timings(proxy_dial_timeout=0.01))
+        self.ctx = Context(
+            Api(self.store), self.store, Timings(proxy_dial_timeout=0.01)
+        )
         self.network = Network(self.ctx)
         self.network.random.seed(7)
         for name in ("default", "other", "traefik"):
@@ -42,7 +44,9 @@ class World:
         labels = {"kubernetes.io/metadata.name": name, **labels}
         self.store.write("namespaces", {"metadata": {"name": name, "labels": labels}})
 
-    def node(self, name: str, index: int, control_plane: bool = False, power: str = "on") -> Obj:
+    def node(
+        self, name: str, index: int, control_plane: bool = False, power: str = "on"
+    ) -> Obj:
         labels = {"node-role.kubernetes.io/control-plane": ""} if control_plane else {}
         node = {
             "metadata": {"name": name, "labels": labels, "annotations": {"kubecourse.io/power": power}},
@@ -74,7 +78,12 @@ class World:
         self, name: str, ip: str, pods: list[Obj], port: int = 80, target: int = 80,
         namespace: str = "default", port_name: str = "http", **spec: Any,
     ) -> Obj:  # fmt: skip
-        service_port: Obj = {"name": port_name, "port": port, "targetPort": target, "protocol": "TCP"}
+        service_port: Obj = {
+            "name": port_name,
+            "port": port,
+            "targetPort": target,
+            "protocol": "TCP",
+        }
         if spec.get("type") == "NodePort":
             service_port["nodePort"] = spec.pop("node_port", 30080)
         svc = {
@@ -102,17 +111,28 @@ class World:
         })  # fmt: skip
 
     def policy(self, name: str, namespace: str = "default", **spec: Any) -> None:
-        body = {"metadata": {"name": name, "namespace": namespace}, "spec": {"podSelector": {}, **spec}}
+        body = {
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"podSelector": {}, **spec},
+        }
         self.store.write(POLICIES, body)
 
     # -- requests -------------------------------------------------------------------------
 
-    def get(self, conn: Connection, path: str = "/", host: str = "web", **headers: str) -> Response:
+    def get(
+        self, conn: Connection, path: str = "/", host: str = "web", **headers: str
+    ) -> Response:
         request = Request("GET", path, "HTTP/1.1", [("Host", host), *headers.items()])
         return asyncio.run(exchange(conn, request))
 
-    def answer(self, source: Obj | None, ip: str, port: int = 80, path: str = "/") -> Response:
-        origin = self.network.source_of(source) if source is not None else self.network.control_plane()
+    def answer(
+        self, source: Obj | None, ip: str, port: int = 80, path: str = "/"
+    ) -> Response:
+        origin = (
+            self.network.source_of(source)
+            if source is not None
+            else self.network.control_plane()
+        )
         return self.get(self.network.connect(origin, ip, port), path)
 
 

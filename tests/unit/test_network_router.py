@@ -16,14 +16,21 @@ def world() -> World:
 
 
 def fails(world: World, source: dict | None, ip: str, port: int = 80) -> str:
-    origin = world.network.source_of(source) if source is not None else world.network.control_plane()
+    origin = (
+        world.network.source_of(source)
+        if source is not None
+        else world.network.control_plane()
+    )
     with pytest.raises(NetError) as failure:
         world.network.connect(origin, ip, port)
     return failure.value.kind
 
 
 def test_a_cluster_ip_spreads_requests_over_every_ready_endpoint(world: World) -> None:
-    pods = [world.pod(f"web-{i}", f"10.244.1.{10 + i}", labels={"app": "web"}) for i in range(3)]
+    pods = [
+        world.pod(f"web-{i}", f"10.244.1.{10 + i}", labels={"app": "web"})
+        for i in range(3)
+    ]
     client = world.pod("client", "10.244.2.5", node="kubecourse-worker2")
     world.service("web", "10.96.0.20", pods)
 
@@ -41,7 +48,9 @@ def test_an_unready_endpoint_never_answers_through_the_service(world: World) -> 
     answers = {hostname(world.answer(None, "10.96.0.20")) for _ in range(30)}
 
     assert answers == {"web-0"}
-    assert hostname(world.answer(None, "10.244.1.11")) == "web-1"  # its own IP still works
+    assert (
+        hostname(world.answer(None, "10.244.1.11")) == "web-1"
+    )  # its own IP still works
 
 
 def test_session_affinity_client_ip_keeps_a_client_on_one_pod(world: World) -> None:
@@ -61,7 +70,9 @@ def test_a_named_target_port_reaches_the_port_the_slice_resolved(world: World) -
     assert reply.status == 200 and hostname(reply) == "web-0"
 
 
-def test_a_service_without_endpoints_is_refused_and_an_unknown_port_times_out(world: World) -> None:
+def test_a_service_without_endpoints_is_refused_and_an_unknown_port_times_out(
+    world: World,
+) -> None:
     world.service("empty", "10.96.0.30", [])
     pod = world.pod("web-0", "10.244.1.10")
     world.service("web", "10.96.0.20", [pod])
@@ -71,7 +82,9 @@ def test_a_service_without_endpoints_is_refused_and_an_unknown_port_times_out(wo
     assert fails(world, None, "10.96.9.9") == "timeout"  # no Service at all
 
 
-def test_a_pod_ip_answers_directly_and_a_free_address_has_no_route(world: World) -> None:
+def test_a_pod_ip_answers_directly_and_a_free_address_has_no_route(
+    world: World,
+) -> None:
     world.pod("web-0", "10.244.1.10")
 
     assert hostname(world.answer(None, "10.244.1.10")) == "web-0"
@@ -98,7 +111,9 @@ def test_a_node_port_on_any_node_reaches_the_service_masqueraded(world: World) -
     assert fails(world, None, "172.18.0.4", 30081) == "refused"
 
 
-def test_external_traffic_policy_local_drops_a_node_port_without_a_local_endpoint(world: World) -> None:
+def test_external_traffic_policy_local_drops_a_node_port_without_a_local_endpoint(
+    world: World,
+) -> None:
     pod = world.pod("web-0", "10.244.1.10")
     world.service("web", "10.96.0.20", [pod], type="NodePort", node_port=30080,
                   externalTrafficPolicy="Local")  # fmt: skip
@@ -117,9 +132,13 @@ def test_a_host_port_on_the_pods_node_reaches_the_pod(world: World) -> None:
 def test_loopback_from_a_pod_is_the_pod_itself(world: World) -> None:
     pod = world.pod("web-0", "10.244.1.10")
 
-    reply = world.get(world.network.connect(world.network.source_of(pod), "127.0.0.1", 80))
+    reply = world.get(
+        world.network.connect(world.network.source_of(pod), "127.0.0.1", 80)
+    )
 
-    assert hostname(reply) == "web-0" and "RemoteAddr: 127.0.0.1:" in reply.body.decode()
+    assert (
+        hostname(reply) == "web-0" and "RemoteAddr: 127.0.0.1:" in reply.body.decode()
+    )
 
 
 def test_databases_accept_connections_and_close_on_http(world: World) -> None:
@@ -132,14 +151,20 @@ def test_databases_accept_connections_and_close_on_http(world: World) -> None:
 
 def test_a_stopped_container_listens_on_nothing(world: World) -> None:
     pod = world.pod("web-0", "10.244.1.10")
-    pod["status"]["containerStatuses"][0]["state"] = {"waiting": {"reason": "ContainerCreating"}}
+    pod["status"]["containerStatuses"][0]["state"] = {
+        "waiting": {"reason": "ContainerCreating"}
+    }
     world.store.write("pods", pod)
 
-    assert fails(world, None, "10.244.1.10") == "refused"  # the sandbox is up, nothing listens
+    assert (
+        fails(world, None, "10.244.1.10") == "refused"
+    )  # the sandbox is up, nothing listens
 
 
 def test_an_unknown_image_answers_its_declared_port_honestly(world: World) -> None:
-    world.pod("api", "10.244.1.30", image="example/api:1", ports=[{"containerPort": 8080}])
+    world.pod(
+        "api", "10.244.1.30", image="example/api:1", ports=[{"containerPort": 8080}]
+    )
 
     reply = world.answer(None, "10.244.1.30", 8080)
 

@@ -7,7 +7,12 @@ import json
 
 import pytest
 
-from kubecourse.embedded.network.http import MalformedMessage, Request, read_request, read_response
+from kubecourse.embedded.network.http import (
+    MalformedMessage,
+    Request,
+    read_request,
+    read_response,
+)
 from kubecourse.embedded.network.wire import EmptyReply, exchange
 from tests.unit.networld import World
 
@@ -17,7 +22,9 @@ def world() -> World:
     return World()
 
 
-def test_whoami_answers_with_its_name_ips_and_the_request_as_go_writes_it(world: World) -> None:
+def test_whoami_answers_with_its_name_ips_and_the_request_as_go_writes_it(
+    world: World,
+) -> None:
     world.pod("whoami-7d9f", "10.244.1.10")
     client = world.pod("box", "10.244.2.5", image="busybox", node="kubecourse-worker2")
     conn = world.network.connect(world.network.source_of(client), "10.244.1.10", 80)
@@ -46,7 +53,9 @@ def test_whoami_api_health_and_name_flag(world: World) -> None:
     assert api.header("Content-Type") == "application/json"
     health = world.answer(None, "10.244.1.10", 8080, "/health")
     assert (health.status, health.body) == (200, b"")
-    assert world.answer(None, "10.244.1.10", 8080).body.startswith(b"Name: blue\nHostname: whoami\n")
+    assert world.answer(None, "10.244.1.10", 8080).body.startswith(
+        b"Name: blue\nHostname: whoami\n"
+    )
 
 
 def test_http_messages_are_read_once_complete_chunked_bodies_included() -> None:
@@ -55,8 +64,14 @@ def test_http_messages_are_read_once_complete_chunked_bodies_included() -> None:
     buffer.extend(b"\r\nPOST /x HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi")
     assert read_request(buffer).target == "/"  # type: ignore[union-attr]
     post = read_request(buffer)
-    assert post is not None and (post.method, post.body, bytes(buffer)) == ("POST", b"hi", b"")
-    chunked = read_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n")
+    assert post is not None and (post.method, post.body, bytes(buffer)) == (
+        "POST",
+        b"hi",
+        b"",
+    )
+    chunked = read_response(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n"
+    )
     assert chunked.body == b"abc"
     with pytest.raises(MalformedMessage):
         read_request(bytearray(b"NONSENSE\r\n\r\n"))
@@ -69,12 +84,24 @@ def test_nginx_serves_its_welcome_page_and_its_own_404(world: World) -> None:
     missing = world.answer(None, "10.244.1.10", path="/nope")
 
     assert page.status == 200 and b"<title>Welcome to nginx!</title>" in page.body
-    assert [k for k, _ in page.headers][:5] == ["Server", "Date", "Content-Type", "Content-Length", "Last-Modified"]
+    assert [k for k, _ in page.headers][:5] == [
+        "Server",
+        "Date",
+        "Content-Type",
+        "Content-Length",
+        "Last-Modified",
+    ]
     assert page.header("Server") == "nginx/1.27"
-    assert missing.status == 404 and b"<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/1.27</center>" in missing.body
+    assert (
+        missing.status == 404
+        and b"<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/1.27</center>"
+        in missing.body
+    )
 
 
-def test_nginx_serves_a_mounted_index_and_reads_a_mounted_default_conf(world: World) -> None:
+def test_nginx_serves_a_mounted_index_and_reads_a_mounted_default_conf(
+    world: World,
+) -> None:
     files = {
         "/usr/share/nginx/html/index.html": "<h1>the shop</h1>\n",
         "/etc/nginx/conf.d/default.conf": (
@@ -82,16 +109,23 @@ def test_nginx_serves_a_mounted_index_and_reads_a_mounted_default_conf(world: Wo
             "  location / { root /usr/share/nginx/html; index index.html; }\n}\n"
         ),
     }
-    world.network.volumes = lambda pod, container: (files, ["/usr/share/nginx/html", "/etc/nginx/conf.d"])
+    world.network.volumes = lambda pod, container: (
+        files,
+        ["/usr/share/nginx/html", "/etc/nginx/conf.d"],
+    )
     world.pod("web", "10.244.1.10", image="nginx:1.27")
 
     assert world.answer(None, "10.244.1.10", 8080).body == b"<h1>the shop</h1>\n"
     assert world.answer(None, "10.244.1.10", 8080, "/healthz").body == b"ok"
-    assert world.answer(None, "10.244.1.10", 8080, "/50x.html").status == 404  # the mount hides it
+    assert (
+        world.answer(None, "10.244.1.10", 8080, "/50x.html").status == 404
+    )  # the mount hides it
 
 
 def test_nginx_proxy_pass_forwards_to_another_pod(world: World) -> None:
-    files = {"/etc/nginx/conf.d/default.conf": "server { listen 80; location /api/ { proxy_pass http://10.244.2.9:80/; } }"}
+    files = {
+        "/etc/nginx/conf.d/default.conf": "server { listen 80; location /api/ { proxy_pass http://10.244.2.9:80/; } }"
+    }
     world.network.volumes = lambda pod, container: (files, ["/etc/nginx/conf.d"])
     world.pod("front", "10.244.1.10", image="nginx:1.27")
     world.pod("back", "10.244.2.9", node="kubecourse-worker2")
@@ -99,7 +133,10 @@ def test_nginx_proxy_pass_forwards_to_another_pod(world: World) -> None:
     reply = world.answer(None, "10.244.1.10", path="/api/orders")
 
     text = reply.body.decode()
-    assert text.startswith("Hostname: back\n") and "GET /orders HTTP/1.1\r\nHost: 10.244.2.9\r\n" in text
+    assert (
+        text.startswith("Hostname: back\n")
+        and "GET /orders HTTP/1.1\r\nHost: 10.244.2.9\r\n" in text
+    )
     assert reply.header("Server") == "nginx/1.27"
 
 

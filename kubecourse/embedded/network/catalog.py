@@ -61,7 +61,9 @@ def server_for(host: Host) -> Server | None:
         ports = set(_TCP_PORTS[repository])
         if repository == "rabbitmq" and "management" in images.tag(host.image):
             ports.add(15672)
-        return TcpOnly(ports, b"AMQP\x00\x00\x09\x01" if repository == "rabbitmq" else b"")
+        return TcpOnly(
+            ports, b"AMQP\x00\x00\x09\x01" if repository == "rabbitmq" else b""
+        )
     if repository.startswith("google-samples/") and repository.endswith("/hello-app"):
         return HelloApp(host)
     if repository in _SHELL_IMAGES or images.script_of(host.container) is not None:

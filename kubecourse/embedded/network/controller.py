@@ -35,7 +35,10 @@ Obj = dict[str, Any]
 NAMESPACE = "traefik"
 IMAGE = "traefik:v3.1.2"
 NODE_PORT = 30080
-LABELS = {"app.kubernetes.io/name": "traefik", "app.kubernetes.io/instance": "traefik-traefik"}
+LABELS = {
+    "app.kubernetes.io/name": "traefik",
+    "app.kubernetes.io/instance": "traefik-traefik",
+}
 GATEWAY_CLASS = "kubecourse"
 
 
@@ -45,7 +48,9 @@ def install(api: Api) -> None:
     api.create(REGISTRY.get("deployments.apps"), NAMESPACE, deployment())
     api.create(REGISTRY.get("services"), NAMESPACE, service())
     api.create(REGISTRY.get("ingressclasses.networking.k8s.io"), None, ingress_class())
-    api.create(REGISTRY.get("gatewayclasses.gateway.networking.k8s.io"), None, gateway_class())
+    api.create(
+        REGISTRY.get("gatewayclasses.gateway.networking.k8s.io"), None, gateway_class()
+    )
 
 
 def deployment() -> Obj:
@@ -58,13 +63,19 @@ def deployment() -> Obj:
             "--providers.kubernetesgateway",
             "--ping",
         ],
-        "ports": [{"name": "web", "containerPort": 80, "hostPort": 80, "protocol": "TCP"}],
+        "ports": [
+            {"name": "web", "containerPort": 80, "hostPort": 80, "protocol": "TCP"}
+        ],
     }
     spec = {
         "containers": [container],
         "nodeSelector": {"node-role.kubernetes.io/control-plane": ""},
         "tolerations": [
-            {"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}
+            {
+                "key": "node-role.kubernetes.io/control-plane",
+                "operator": "Exists",
+                "effect": "NoSchedule",
+            }
         ],
     }
     return {
@@ -87,7 +98,15 @@ def service() -> Obj:
         "spec": {
             "type": "NodePort",
             "selector": dict(LABELS),
-            "ports": [{"name": "web", "port": 80, "targetPort": "web", "nodePort": NODE_PORT, "protocol": "TCP"}],
+            "ports": [
+                {
+                    "name": "web",
+                    "port": 80,
+                    "targetPort": "web",
+                    "nodePort": NODE_PORT,
+                    "protocol": "TCP",
+                }
+            ],
         },
     }
 

@@ -58,7 +58,15 @@ ROUTES = "httproutes.gateway.networking.k8s.io"
 UNTRUSTED = ("X-Forwarded-Proto", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Port",
              "X-Forwarded-Server", "X-Forwarded-Uri", "X-Forwarded-Method",
              "X-Forwarded-Tls-Client-Cert", "X-Forwarded-Tls-Client-Cert-Info", "X-Real-Ip")  # fmt: skip
-HOP_BY_HOP = ("Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te", "Trailer")
+HOP_BY_HOP = (
+    "Connection",
+    "Keep-Alive",
+    "Proxy-Connection",
+    "Transfer-Encoding",
+    "Upgrade",
+    "Te",
+    "Trailer",
+)
 
 
 @dataclass
@@ -93,12 +101,16 @@ class Traefik(HttpServer):
     def __init__(self, host: Host) -> None:
         ports = set()
         for word in host.words:
-            match = re.fullmatch(r"--entry[pP]oints\.[^.=]+\.address=[^:]*:(\d+)(/tcp)?", word)
+            match = re.fullmatch(
+                r"--entry[pP]oints\.[^.=]+\.address=[^:]*:(\d+)(/tcp)?", word
+            )
             if match:
                 ports.add(int(match.group(1)))
         super().__init__(host, ports or {80})
 
-    async def handle(self, request: Request, client: Peer, port: int) -> Response | None:
+    async def handle(
+        self, request: Request, client: Peer, port: int
+    ) -> Response | None:
         network = self.host.network
         routes = ingress_routes(network.store) + gateway_routes(network.store, port)
         route = best(routes, request, lambda b: bool(self._endpoints(b)))
@@ -116,7 +128,9 @@ class Traefik(HttpServer):
         turn = network.turns.get(key, -1) + 1
         network.turns[key] = turn
         ip, target = endpoints[turn % len(endpoints)]
-        return await self._forward(rewrite(route, request), ip, target, client, port, request)
+        return await self._forward(
+            rewrite(route, request), ip, target, client, port, request
+        )
 
     def _endpoints(self, backend: Backend) -> list[tuple[str, int]]:
         network = self.host.network
@@ -129,7 +143,13 @@ class Traefik(HttpServer):
         return []
 
     async def _forward(
-        self, upstream: Request, ip: str, port: int, client: Peer, entry_port: int, original: Request
+        self,
+        upstream: Request,
+        ip: str,
+        port: int,
+        client: Peer,
+        entry_port: int,
+        original: Request,
     ) -> Response:
         network = self.host.network
         upstream.headers = self._forwarded_headers(upstream, client, entry_port)
@@ -146,12 +166,18 @@ class Traefik(HttpServer):
         headers = sorted(without(answer.headers, *HOP_BY_HOP))
         if not original.keep_alive:
             headers.append(("Connection", "close"))
-        return Response(answer.status or 502, headers, answer.body, reason=answer.reason)
+        return Response(
+            answer.status or 502, headers, answer.body, reason=answer.reason
+        )
 
-    def _forwarded_headers(self, request: Request, client: Peer, port: int) -> list[tuple[str, str]]:
+    def _forwarded_headers(
+        self, request: Request, client: Peer, port: int
+    ) -> list[tuple[str, str]]:
         kept = without(request.headers, *HOP_BY_HOP, *UNTRUSTED)
         host = request.header("Host") or ""
-        forwarded_port = host.rsplit(":", 1)[1] if ":" in host else str(port if port != 80 else 80)
+        forwarded_port = (
+            host.rsplit(":", 1)[1] if ":" in host else str(port if port != 80 else 80)
+        )
         if request.header("Accept-Encoding") is None:
             kept.append(("Accept-Encoding", "gzip"))
         return kept + [
@@ -173,7 +199,11 @@ def best(routes: list[Route], request: Request, available: Any = None) -> Route 
     host = (request.header("Host") or "").split(":")[0].lower()
     matching = [r for r in routes if _matches(r, host, request)]
     if available is not None:
-        matching = [r for r in matching if any(available(b) for b in r.backends) or _redirects(r)]
+        matching = [
+            r
+            for r in matching
+            if any(available(b) for b in r.backends) or _redirects(r)
+        ]
     if not matching:
         return None
     matching.sort(key=lambda r: r.created)
@@ -187,7 +217,7 @@ def _matches(route: Route, host: str, request: Request) -> bool:
         return False
     if any((request.header(name) or None) != value for name, value in route.headers):
         return False
-    query = dict(pair.split("=", 1) if "=" in pair else (pair, "") for pair in request.query.split("&") if pair)
+    query = dict(pair.partition("=")[::2] for pair in request.query.split("&") if pair)
     if any(query.get(name) != value for name, value in route.queries):
         return False
     return path_matches(route.kind, route.path, request.path)
@@ -238,7 +268,7 @@ def _rewritten_path(route: Route, spec: Obj, request: Request) -> str:
     if spec.get("type") != "ReplacePrefixMatch" or route.kind != "Prefix":
         return request.target
     replacement = str(spec.get("replacePrefixMatch") or "/")
-    rest = request.path[len(route.path.rstrip("/")):]
+    rest = request.path[len(route.path.rstrip("/")) :]
     if replacement.endswith("/") and rest.startswith("/"):
         rest = rest[1:]
     return (replacement + rest or "/") + query
@@ -246,7 +276,10 @@ def _rewritten_path(route: Route, spec: Obj, request: Request) -> str:
 
 def _modified(headers: list[tuple[str, str]], spec: Obj) -> list[tuple[str, str]]:
     for entry in spec.get("set") or []:
-        headers = [*without(headers, str(entry["name"])), (str(entry["name"]), str(entry["value"]))]
+        headers = [
+            *without(headers, str(entry["name"])),
+            (str(entry["name"]), str(entry["value"])),
+        ]
     for entry in spec.get("add") or []:
         headers.append((str(entry["name"]), str(entry["value"])))
     return without(headers, *[str(name) for name in spec.get("remove") or []])
@@ -264,7 +297,11 @@ def _redirect(route: Route, request: Request) -> Response | None:
         host = spec.get("hostname") or (request.header("Host") or "").split(":")[0]
         scheme = spec.get("scheme") or "http"
         port = f":{spec['port']}" if spec.get("port") else ""
-        path = _rewritten_path(route, spec.get("path") or {}, request) if spec.get("path") else request.target
+        path = (
+            _rewritten_path(route, spec.get("path") or {}, request)
+            if spec.get("path")
+            else request.target
+        )
         location = f"{scheme}://{host}{port}{path}"
         return go_response(int(spec.get("statusCode") or 302), b"", headers=[("Location", location)],
                            request=request)  # fmt: skip
@@ -296,12 +333,28 @@ def _ingress_rules(meta: Obj, spec: Obj) -> list[Route]:
             service = ((path.get("backend") or {}).get("service")) or {}
             port = service.get("port") or {}
             kind = "Exact" if path.get("pathType") == "Exact" else "Prefix"
-            backend = Backend(meta["namespace"], str(service.get("name")), port.get("number") or port.get("name") or 80)
-            routes.append(Route(rule.get("host"), str(path.get("path") or "/"), kind, [backend], created=created))
+            backend = Backend(
+                meta["namespace"],
+                str(service.get("name")),
+                port.get("number") or port.get("name") or 80,
+            )
+            routes.append(
+                Route(
+                    rule.get("host"),
+                    str(path.get("path") or "/"),
+                    kind,
+                    [backend],
+                    created=created,
+                )
+            )
     default = ((spec.get("defaultBackend") or {}).get("service")) or {}
     if default:
         port = default.get("port") or {}
-        backend = Backend(meta["namespace"], str(default.get("name")), port.get("number") or port.get("name") or 80)
+        backend = Backend(
+            meta["namespace"],
+            str(default.get("name")),
+            port.get("number") or port.get("name") or 80,
+        )
         routes.append(Route(None, "", "Prefix", [backend], created=created))
     return routes
 
@@ -319,18 +372,26 @@ def gateway_routes(store: Any, port: int) -> list[Route]:
     return routes
 
 
-def _attachments(store: Any, route: Obj, gateways: dict[tuple[str, str], Obj], port: int) -> list[list[str | None]]:
+def _attachments(
+    store: Any, route: Obj, gateways: dict[tuple[str, str], Obj], port: int
+) -> list[list[str | None]]:
     """For each listener on `port` that admits the route: the hostnames it serves."""
     namespace = route["metadata"]["namespace"]
     found = []
     for ref in (route.get("spec") or {}).get("parentRefs") or []:
         if (ref.get("kind") or "Gateway") != "Gateway":
             continue
-        gateway = gateways.get((ref.get("namespace") or namespace, str(ref.get("name"))))
+        gateway = gateways.get(
+            (ref.get("namespace") or namespace, str(ref.get("name")))
+        )
         for listener in ((gateway or {}).get("spec") or {}).get("listeners") or []:
-            if listener.get("port") != port or (ref.get("sectionName") not in (None, listener.get("name"))):
+            if listener.get("port") != port or (
+                ref.get("sectionName") not in (None, listener.get("name"))
+            ):
                 continue
-            if ref.get("port") not in (None, port) or not _admits(store, gateway or {}, listener, namespace):
+            if ref.get("port") not in (None, port) or not _admits(
+                store, gateway or {}, listener, namespace
+            ):
                 continue
             found.append(_hostnames(route, listener))
     return found
@@ -343,7 +404,10 @@ def _admits(store: Any, gateway: Obj, listener: Obj, namespace: str) -> bool:
         return True
     if where == "Selector":
         ns = store.get("namespaces", "", namespace) or {}
-        return podutil.selector_matches(allowed.get("selector") or {}, (ns.get("metadata") or {}).get("labels") or {})
+        return podutil.selector_matches(
+            allowed.get("selector") or {},
+            (ns.get("metadata") or {}).get("labels") or {},
+        )
     return bool(namespace == gateway["metadata"]["namespace"])
 
 
@@ -351,7 +415,11 @@ def _hostnames(route: Obj, listener: Obj) -> list[str | None]:
     names = [str(h) for h in (route.get("spec") or {}).get("hostnames") or []]
     own = listener.get("hostname")
     if own and names:
-        names = [n for n in names if _host_matches(str(own), n) or _host_matches(n, str(own)) or n == own]
+        names = [
+            n
+            for n in names
+            if _host_matches(str(own), n) or _host_matches(n, str(own)) or n == own
+        ]
         return list(names) if names else []
     if own:
         return [str(own)]
@@ -359,17 +427,29 @@ def _hostnames(route: Obj, listener: Obj) -> list[str | None]:
 
 
 def _route_rules(route: Obj, hosts: list[str | None]) -> list[Route]:
-    meta, created = route["metadata"], str(route["metadata"].get("creationTimestamp") or "")
+    meta, created = (
+        route["metadata"],
+        str(route["metadata"].get("creationTimestamp") or ""),
+    )
     routes = []
     for rule in (route.get("spec") or {}).get("rules") or []:
         backends = [Backend(str(b.get("namespace") or meta["namespace"]), str(b.get("name")), int(b.get("port") or 0),
                             int(b.get("weight", 1))) for b in rule.get("backendRefs") or []
                     if (b.get("kind") or "Service") == "Service"]  # fmt: skip
-        for match in rule.get("matches") or [{"path": {"type": "PathPrefix", "value": "/"}}]:
+        for match in rule.get("matches") or [
+            {"path": {"type": "PathPrefix", "value": "/"}}
+        ]:
             path = match.get("path") or {"type": "PathPrefix", "value": "/"}
-            kind = {"PathPrefix": "Prefix"}.get(str(path.get("type")), str(path.get("type") or "Prefix"))
-            headers = [(str(h["name"]), str(h["value"])) for h in match.get("headers") or []]
-            queries = [(str(q["name"]), str(q["value"])) for q in match.get("queryParams") or []]
+            kind = {"PathPrefix": "Prefix"}.get(
+                str(path.get("type")), str(path.get("type") or "Prefix")
+            )
+            headers = [
+                (str(h["name"]), str(h["value"])) for h in match.get("headers") or []
+            ]
+            queries = [
+                (str(q["name"]), str(q["value"]))
+                for q in match.get("queryParams") or []
+            ]
             for host in hosts:
                 routes.append(Route(host, str(path.get("value") or "/"), kind, backends, True, headers, queries,
                                     match.get("method"), list(rule.get("filters") or []), created))  # fmt: skip

@@ -131,13 +131,19 @@ def _sites(config: list[Directive], default_port: int) -> list[Site]:
                 ports.add(int(port))
             default = default or "default_server" in listen.args
         names = server.first("server_name") or [""]
-        sites.append(Site(ports or {default_port}, names, server, default, server.all("location")))
+        sites.append(
+            Site(
+                ports or {default_port}, names, server, default, server.all("location")
+            )
+        )
     return sites
 
 
 class Nginx(HttpServer):
     def __init__(self, host: Host) -> None:
-        self.unprivileged = images.repository(host.image) == "nginxinc/nginx-unprivileged"
+        self.unprivileged = (
+            images.repository(host.image) == "nginxinc/nginx-unprivileged"
+        )
         port = 8080 if self.unprivileged else 80
         files, mounts = host.volumes()
         self.files = _image_files(files, mounts)
@@ -147,9 +153,13 @@ class Nginx(HttpServer):
         self.sites = _sites(parse(config), port)
         super().__init__(host, {p for site in self.sites for p in site.ports})
         version = images.tag(host.image).split("-")[0]
-        self.server = "nginx" + (f"/{version}" if re.match(r"^\d+\.\d+", version) else "")
+        self.server = "nginx" + (
+            f"/{version}" if re.match(r"^\d+\.\d+", version) else ""
+        )
 
-    async def handle(self, request: Request, client: Peer, port: int) -> Response | None:
+    async def handle(
+        self, request: Request, client: Peer, port: int
+    ) -> Response | None:
         site = self._site(request, port)
         location = _location(site.locations, request.path)
         scope = location or site.config
@@ -180,7 +190,9 @@ class Nginx(HttpServer):
             return self._error(code, request)
         return self.reply(code, text.encode(), "application/octet-stream", request)
 
-    def _static(self, request: Request, site: Site, location: Directive | None) -> Response:
+    def _static(
+        self, request: Request, site: Site, location: Directive | None
+    ) -> Response:
         path = self._file(request.path, site, location)
         if path is None:
             return self._error(404, request)
@@ -197,19 +209,14 @@ class Nginx(HttpServer):
 
     def _file(self, uri: str, site: Site, location: Directive | None) -> str | None:
         """The file a URI names, `<dir>/` for a directory without its slash, or None."""
-        root, alias = _setting(site, location, "root"), None
-        if location is not None and location.first("alias"):
-            alias = (location.first("alias") or [""])[0]
-        base = alias + uri[len(location.args[-1]):] if alias and location else (root or HTML_ROOT) + uri
-        base = posixpath.normpath(base) + ("/" if uri.endswith("/") else "")
-        tries = _setting(site, location, "try_files", many=True)
-        if tries:
-            for option in tries[:-1]:
-                candidate = posixpath.normpath((root or HTML_ROOT) + option.replace("$uri", uri))
-                if candidate in self.files:
-                    return candidate
+        root = _values(site, location, "root")[:1] or [HTML_ROOT]
+        base = self._base(uri, root[0], location)
+        for option in _values(site, location, "try_files")[:-1]:
+            candidate = posixpath.normpath(root[0] + option.replace("$uri", uri))
+            if candidate in self.files:
+                return candidate
         if base.endswith("/"):
-            indexes = _setting(site, location, "index", many=True) or ["index.html", "index.htm"]
+            indexes = _values(site, location, "index") or ["index.html", "index.htm"]
             return next((base + i for i in indexes if base + i in self.files), None)
         if base in self.files:
             return base
@@ -217,7 +224,19 @@ class Nginx(HttpServer):
             return base + "/"
         return None
 
-    def _error(self, code: int, request: Request, extra: list[tuple[str, str]] | None = None) -> Response:
+    @staticmethod
+    def _base(uri: str, root: str, location: Directive | None) -> str:
+        """The path a URI maps to: under `alias` (the location's prefix replaced) or `root`."""
+        alias = location.first("alias") if location is not None else None
+        if alias and location is not None:
+            path = alias[0] + uri[len(location.args[-1]) :]
+        else:
+            path = root + uri
+        return posixpath.normpath(path) + ("/" if uri.endswith("/") else "")
+
+    def _error(
+        self, code: int, request: Request, extra: list[tuple[str, str]] | None = None
+    ) -> Response:
         title = f"{code} {_REASON.get(code, 'Error')}"
         page = (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
                 f"<center><h1>{title}</h1></center>\r\n<hr><center>{self.server}</center>\r\n"
@@ -236,7 +255,9 @@ class Nginx(HttpServer):
         location = [h for h in extra or [] if h[0] == "Location"]
         headers += [h for h in extra or [] if h[0] == "Last-Modified"]
         headers.append(("Connection", "keep-alive" if request.keep_alive else "close"))
-        headers += location + [h for h in extra or [] if h[0] not in ("Location", "Last-Modified")]
+        headers += location + [
+            h for h in extra or [] if h[0] not in ("Location", "Last-Modified")
+        ]
         return Response(code, headers, b"" if request.method == "HEAD" else body)
 
     # -- proxy_pass ---------------------------------------------------------------------
@@ -252,14 +273,22 @@ class Nginx(HttpServer):
             return self._error(502, request)
         name, upstream_port = match.group(1), int(match.group(2) or 80)
         uri = request.target
-        if match.group(3) is not None and location is not None and not location.args[0].startswith("~"):
-            uri = match.group(3) + request.target[len(location.args[-1]):]
-        proxy_host = name if upstream_port == 80 else f"{name}:{upstream_port}"  # $proxy_host
+        if (
+            match.group(3) is not None
+            and location is not None
+            and not location.args[0].startswith("~")
+        ):
+            uri = match.group(3) + request.target[len(location.args[-1]) :]
+        proxy_host = (
+            name if upstream_port == 80 else f"{name}:{upstream_port}"
+        )  # $proxy_host
         headers = self._proxy_headers(request, scope, client, proxy_host)
         upstream = Request(request.method, uri, "HTTP/1.0", headers, request.body)
         return await self._forward(upstream, name, upstream_port, request)
 
-    def _proxy_headers(self, request: Request, scope: Directive, client: Peer, proxy_host: str) -> list[tuple[str, str]]:
+    def _proxy_headers(
+        self, request: Request, scope: Directive, client: Peer, proxy_host: str
+    ) -> list[tuple[str, str]]:
         values = {"Host": proxy_host, "Connection": "close"}
         for directive in scope.all("proxy_set_header"):
             if len(directive.args) == 2:
@@ -267,7 +296,9 @@ class Nginx(HttpServer):
         headers = [(k, v) for k, v in values.items() if v]
         return headers + without(request.headers, "Host", "Connection", *values)
 
-    async def _forward(self, upstream: Request, name: str, port: int, request: Request) -> Response:
+    async def _forward(
+        self, upstream: Request, name: str, port: int, request: Request
+    ) -> Response:
         network = self.host.network
         addresses = network.resolve(self.host.pod, name)
         if not addresses:
@@ -277,15 +308,31 @@ class Nginx(HttpServer):
             answer = await exchange(conn, upstream)
         except NetError as err:
             if err.kind == "timeout":
-                await network.wait(min(PROXY_CONNECT_TIMEOUT, network.timings.tcp_connect_timeout))
+                await network.wait(
+                    min(PROXY_CONNECT_TIMEOUT, network.timings.tcp_connect_timeout)
+                )
                 return self._error(504, request)
             return self._error(502, request)
         except EmptyReply:
             return self._error(502, request)
-        kept = without(answer.headers, "Connection", "Server", "Date", "Content-Length", "Transfer-Encoding", "Keep-Alive")
-        headers = [("Server", self.server), ("Date", http_date()), ("Content-Length", str(len(answer.body)))]
+        kept = without(
+            answer.headers,
+            "Connection",
+            "Server",
+            "Date",
+            "Content-Length",
+            "Transfer-Encoding",
+            "Keep-Alive",
+        )
+        headers = [
+            ("Server", self.server),
+            ("Date", http_date()),
+            ("Content-Length", str(len(answer.body))),
+        ]
         headers.append(("Connection", "keep-alive" if request.keep_alive else "close"))
-        return Response(answer.status or 502, headers + kept, answer.body, reason=answer.reason)
+        return Response(
+            answer.status or 502, headers + kept, answer.body, reason=answer.reason
+        )
 
 
 _REASON = {301: "Moved Permanently", 302: "Found", 400: "Bad Request", 403: "Forbidden",
@@ -330,12 +377,13 @@ def _location(locations: list[Directive], path: str) -> Directive | None:
     return best
 
 
-def _setting(site: Site, location: Directive | None, name: str, many: bool = False) -> list[str] | str | None:
+def _values(site: Site, location: Directive | None, name: str) -> list[str]:
+    """A directive's arguments, from the location, else from its server block."""
     for scope in (location, site.config):
-        if scope is not None and scope.first(name) is not None:
-            values = scope.first(name) or []
-            return values if many else (values[0] if values else None)
-    return None
+        found = scope.first(name) if scope is not None else None
+        if found is not None:
+            return found
+    return []
 
 
 def _expand(text: str, request: Request, client: Peer) -> str:

@@ -57,14 +57,18 @@ def allowed(
 ) -> bool:  # fmt: skip
     """Whether kube-network-policies lets this new connection through; `seen` is the
     source as the target sees it when it was masqueraded (a NodePort)."""
-    if source.pod is not None and not _allows(store, source.pod, "Egress", target, port, protocol):
+    if source.pod is not None and not _allows(
+        store, source.pod, "Egress", target, port, protocol
+    ):
         return False
     if target.pod is None:
         return True
     inbound = seen or source
     if inbound.pod is None and inbound.node is not None and inbound.node == target.node:
         return True  # the node's own traffic to its Pods
-    return _allows(store, target.pod, "Ingress", inbound, port, protocol, dest=target.pod)
+    return _allows(
+        store, target.pod, "Ingress", inbound, port, protocol, dest=target.pod
+    )
 
 
 def selecting(store: Store, pod: Obj, direction: str) -> list[Obj]:
@@ -75,7 +79,9 @@ def selecting(store: Store, pod: Obj, direction: str) -> list[Obj]:
         policy
         for policy in store.items(POLICIES, namespace)
         if direction in policy_types(policy)
-        and podutil.selector_matches((policy.get("spec") or {}).get("podSelector") or {}, labels)
+        and podutil.selector_matches(
+            (policy.get("spec") or {}).get("podSelector") or {}, labels
+        )
     ]
 
 
@@ -99,14 +105,16 @@ def _allows(
     for policy in policies:
         namespace = policy["metadata"]["namespace"]
         for rule in (policy.get("spec") or {}).get(key) or []:
-            if _ports_match(rule.get("ports"), port, protocol, port_owner) and _peers_match(
-                store, rule.get(peers_key), other, namespace
-            ):
+            if _ports_match(
+                rule.get("ports"), port, protocol, port_owner
+            ) and _peers_match(store, rule.get(peers_key), other, namespace):
                 return True
     return False
 
 
-def _ports_match(ports: Iterable[Obj] | None, port: int, protocol: str, pod: Obj | None) -> bool:
+def _ports_match(
+    ports: Iterable[Obj] | None, port: int, protocol: str, pod: Obj | None
+) -> bool:
     listed = list(ports or [])
     if not listed:
         return True
@@ -128,12 +136,17 @@ def _ports_match(ports: Iterable[Obj] | None, port: int, protocol: str, pod: Obj
 def _named_port(pod: Obj, name: str, protocol: str) -> int | None:
     for container in pod["spec"].get("containers") or []:
         for entry in container.get("ports") or []:
-            if entry.get("name") == name and str(entry.get("protocol") or "TCP") == protocol:
+            if (
+                entry.get("name") == name
+                and str(entry.get("protocol") or "TCP") == protocol
+            ):
                 return int(entry["containerPort"])
     return None
 
 
-def _peers_match(store: Store, peers: Iterable[Obj] | None, other: End, namespace: str) -> bool:
+def _peers_match(
+    store: Store, peers: Iterable[Obj] | None, other: End, namespace: str
+) -> bool:
     listed = list(peers or [])
     if not listed:
         return True
@@ -148,12 +161,16 @@ def _peer_matches(store: Store, peer: Obj, other: End, namespace: str) -> bool:
         return False
     pods, namespaces = peer.get("podSelector"), peer.get("namespaceSelector")
     meta = other.pod["metadata"]
-    if pods is not None and not podutil.selector_matches(pods, meta.get("labels") or {}):
+    if pods is not None and not podutil.selector_matches(
+        pods, meta.get("labels") or {}
+    ):
         return False
     if namespaces is None:
         return bool(meta["namespace"] == namespace)
     ns = store.get("namespaces", "", meta["namespace"])
-    return podutil.selector_matches(namespaces, ((ns or {}).get("metadata") or {}).get("labels") or {})
+    return podutil.selector_matches(
+        namespaces, ((ns or {}).get("metadata") or {}).get("labels") or {}
+    )
 
 
 def _in_block(ip: str, block: Obj) -> bool:
@@ -162,7 +179,8 @@ def _in_block(ip: str, block: Obj) -> bool:
         if address not in ipaddress.ip_network(str(block.get("cidr")), strict=False):
             return False
         return not any(
-            address in ipaddress.ip_network(str(e), strict=False) for e in block.get("except") or []
+            address in ipaddress.ip_network(str(e), strict=False)
+            for e in block.get("except") or []
         )
     except ValueError:
         return False

@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import ipaddress
 import random
-from urllib.parse import quote, unquote
 from typing import Any
+from urllib.parse import quote, unquote
 
 from aiohttp import web
 
@@ -71,7 +71,9 @@ class ProxyServer:
         self.network = network
         self.random = random.Random()
 
-    async def serve(self, request: web.Request, namespace: str, name: str) -> web.StreamResponse:
+    async def serve(
+        self, request: web.Request, namespace: str, name: str
+    ) -> web.StreamResponse:
         """`kind` is read from the path: `.../namespaces/<ns>/<pods|services>/<name>/proxy`."""
         if request.method not in METHODS:
             raise status.method_not_allowed()
@@ -98,7 +100,11 @@ class ProxyServer:
         scheme, name, port = parsed
         pod = self.network.ctx.api.get(self.network.ctx.rt("pods"), namespace, name)
         if not port:
-            declared = [p for c in pod["spec"].get("containers") or [] for p in c.get("ports") or []]
+            declared = [
+                p
+                for c in pod["spec"].get("containers") or []
+                for p in c.get("ports") or []
+            ]
             port = str(declared[0]["containerPort"]) if declared else ""
         ip = str((pod.get("status") or {}).get("podIP") or "")
         if not _global_unicast(ip):
@@ -114,7 +120,9 @@ class ProxyServer:
         api, ctx = self.network.ctx.api, self.network.ctx
         if port.isdigit():
             svc = api.get(ctx.rt("services"), namespace, name)
-            named = [p for p in svc["spec"].get("ports") or [] if str(p.get("port")) == port]
+            named = [
+                p for p in svc["spec"].get("ports") or [] if str(p.get("port")) == port
+            ]
             if not named:
                 raise _unavailable(f'no service port {port} found for service "{name}"')
             port = str(named[0].get("name") or "")
@@ -136,14 +144,18 @@ class ProxyServer:
 
     def _pod_of(self, namespace: str, address: Obj) -> Obj | None:
         ref = address.get("targetRef") or {}
-        pod = self.network.store.get("pods", ref.get("namespace") or namespace, str(ref.get("name") or ""))
+        pod = self.network.store.get(
+            "pods", ref.get("namespace") or namespace, str(ref.get("name") or "")
+        )
         if pod is None or (pod.get("status") or {}).get("podIP") != address.get("ip"):
             return None
         return pod
 
     # -- the request ----------------------------------------------------------------------
 
-    async def _send(self, pod: Obj, ip: str, port: int, scheme: str, upstream: Request) -> Response:
+    async def _send(
+        self, pod: Obj, ip: str, port: int, scheme: str, upstream: Request
+    ) -> Response:
         network = self.network
         try:
             conn = network.connect(network.control_plane(), ip, port)
@@ -168,7 +180,9 @@ async def _upstream_request(request: web.Request, path: str) -> Request:
     client = request.remote or "127.0.0.1"
     forwarded = request.headers.get("X-Forwarded-For")
     headers = without(headers, "X-Forwarded-For", "X-Forwarded-Uri")
-    headers.append(("X-Forwarded-For", f"{forwarded}, {client}" if forwarded else client))
+    headers.append(
+        ("X-Forwarded-For", f"{forwarded}, {client}" if forwarded else client)
+    )
     headers.append(("X-Forwarded-Uri", request.raw_path.split("?", 1)[0]))
     if request.headers.get("Accept-Encoding") is None:
         headers.append(("Accept-Encoding", "gzip"))
@@ -181,7 +195,9 @@ async def _upstream_request(request: web.Request, path: str) -> Request:
 def _relay(answer: Response) -> web.Response:
     headers = [(k, v) for k, v in without(answer.headers, *HOP_BY_HOP, "Content-Length")
                if not k.lower().startswith("access-control-")]  # fmt: skip
-    response = web.Response(status=answer.status or 502, reason=answer.reason or None, body=answer.body)
+    response = web.Response(
+        status=answer.status or 502, reason=answer.reason or None, body=answer.body
+    )
     for key, value in headers:
         response.headers.add(key, value)
     return response
@@ -212,7 +228,12 @@ def _global_unicast(ip: str) -> bool:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
-    return not (address.is_loopback or address.is_multicast or address.is_link_local or address.is_unspecified)
+    return not (
+        address.is_loopback
+        or address.is_multicast
+        or address.is_link_local
+        or address.is_unspecified
+    )
 
 
 def _quoted(text: str) -> str:

@@ -53,7 +53,9 @@ SLICES = "endpointslices.discovery.k8s.io"
 SERVICE_NAME = "kubernetes.io/service-name"
 SERVICE_RANGE = ipaddress.ip_network("10.96.0.0/12")
 POD_RANGE = ipaddress.ip_network("10.244.0.0/16")
-AFFINITY_TIMEOUT = 10800  # seconds: sessionAffinityConfig.clientIP.timeoutSeconds default
+AFFINITY_TIMEOUT = (
+    10800  # seconds: sessionAffinityConfig.clientIP.timeoutSeconds default
+)
 Volumes = Callable[[Obj, Obj], tuple[dict[str, str], list[str]]]
 Resolver = Callable[[Obj, str], list[str] | None]
 
@@ -84,7 +86,10 @@ class Network:
     """The cluster's simulated network, one per cluster."""
 
     def __init__(
-        self, ctx: Context, volumes: Volumes | None = None, resolver: Resolver | None = None
+        self,
+        ctx: Context,
+        volumes: Volumes | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self.ctx, self.store, self.timings = ctx, ctx.store, ctx.timings
         self.volumes = volumes or (lambda pod, container: ({}, []))
@@ -109,7 +114,9 @@ class Network:
 
     def control_plane(self) -> Source:
         for node in self.store.items("nodes"):
-            if "node-role.kubernetes.io/control-plane" in (node["metadata"].get("labels") or {}):
+            if "node-role.kubernetes.io/control-plane" in (
+                node["metadata"].get("labels") or {}
+            ):
                 return self.node_source(node["metadata"]["name"])
         return Source("172.18.0.2", None, None)
 
@@ -125,17 +132,23 @@ class Network:
 
     # -- connecting -----------------------------------------------------------------------
 
-    def connect(self, source: Source, ip: str, port: int, protocol: str = "TCP") -> Connection:
+    def connect(
+        self, source: Source, ip: str, port: int, protocol: str = "TCP"
+    ) -> Connection:
         """An accepted connection to `ip:port`, or the NetError the client would see."""
         address, client = Peer(ip, port), Peer(source.ip, self.ephemeral())
         if ip in ("127.0.0.1", "::1"):
             if source.pod is None:
                 raise NetError("refused", ip, port)
-            return self._accept(source.pod, port, Peer("127.0.0.1", client.port), address)
+            return self._accept(
+                source.pod, port, Peer("127.0.0.1", client.port), address
+            )
         service = self._service_at(ip)
         if service is not None:
             endpoint = self._through_service(source, service, port, protocol)
-            return self._to_pod(source, endpoint.ip, endpoint.port, client, address, protocol)
+            return self._to_pod(
+                source, endpoint.ip, endpoint.port, client, address, protocol
+            )
         node = self._node_at(ip)
         if node is not None:
             return self._to_node(source, node, port, client, address, protocol)
@@ -165,11 +178,16 @@ class Network:
     def _service_at(self, ip: str) -> Obj | None:
         for svc in self.store.items("services"):
             spec = svc.get("spec") or {}
-            if ip in (spec.get("clusterIPs") or [spec.get("clusterIP")]) and ip not in ("None", ""):
+            if ip in (spec.get("clusterIPs") or [spec.get("clusterIP")]) and ip not in (
+                "None",
+                "",
+            ):
                 return svc
         return None
 
-    def _through_service(self, source: Source, svc: Obj, port: int, protocol: str) -> Endpoint:
+    def _through_service(
+        self, source: Source, svc: Obj, port: int, protocol: str
+    ) -> Endpoint:
         spec = svc["spec"]
         wanted = [p for p in spec.get("ports") or []
                   if int(p.get("port", 0)) == port and (p.get("protocol") or "TCP") == protocol]  # fmt: skip
@@ -179,7 +197,9 @@ class Network:
         if spec.get("internalTrafficPolicy") == "Local":
             usable = [e for e in usable if e.node == source.node]
         if not usable:
-            raise NetError("refused", str(spec.get("clusterIP")), port, "has no endpoints")
+            raise NetError(
+                "refused", str(spec.get("clusterIP")), port, "has no endpoints"
+            )
         return self._choose(svc, wanted[0], source.ip, usable)
 
     def endpoints(self, svc: Obj, service_port: Obj) -> list[Endpoint]:
@@ -197,7 +217,9 @@ class Network:
                 ready = conditions.get("ready") is not False
                 serving = conditions.get("serving", ready) is not False
                 for ip in entry.get("addresses") or []:
-                    found.append(Endpoint(str(ip), number, entry.get("nodeName"), ready, serving))
+                    found.append(
+                        Endpoint(str(ip), number, entry.get("nodeName"), ready, serving)
+                    )
         return found
 
     def usable_endpoints(self, svc: Obj, service_port: Obj) -> list[Endpoint]:
@@ -211,16 +233,26 @@ class Network:
             if (item["metadata"].get("labels") or {}).get(SERVICE_NAME) == name:
                 yield item
 
-    def _choose(self, svc: Obj, port: Obj, client_ip: str, usable: list[Endpoint]) -> Endpoint:
+    def _choose(
+        self, svc: Obj, port: Obj, client_ip: str, usable: list[Endpoint]
+    ) -> Endpoint:
         spec = svc["spec"]
         if spec.get("sessionAffinity") != "ClientIP":
             return self.random.choice(usable)
-        key = (str(svc["metadata"].get("uid")), str(port.get("name") or port.get("port")), client_ip)
+        key = (
+            str(svc["metadata"].get("uid")),
+            str(port.get("name") or port.get("port")),
+            client_ip,
+        )
         timeout = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}).get(
             "timeoutSeconds", AFFINITY_TIMEOUT)  # fmt: skip
         remembered = self._affinity.get(key)
         now = time.monotonic()
-        if remembered is not None and remembered[0] in usable and now - remembered[1] < float(timeout):
+        if (
+            remembered is not None
+            and remembered[0] in usable
+            and now - remembered[1] < float(timeout)
+        ):
             chosen = remembered[0]
         else:
             chosen = self.random.choice(usable)
@@ -236,40 +268,63 @@ class Network:
         return None
 
     def _to_node(
-        self, source: Source, node: Obj, port: int, client: Peer, address: Peer, protocol: str
+        self,
+        source: Source,
+        node: Obj,
+        port: int,
+        client: Peer,
+        address: Peer,
+        protocol: str,
     ) -> Connection:
         name = node["metadata"]["name"]
         if powered_off(node):
             raise NetError("timeout", address.ip, port)
         for svc in self.store.items("services"):
             for entry in (svc.get("spec") or {}).get("ports") or []:
-                if entry.get("nodePort") == port and (entry.get("protocol") or "TCP") == protocol:
+                if (
+                    entry.get("nodePort") == port
+                    and (entry.get("protocol") or "TCP") == protocol
+                ):
                     return self._node_port(source, node, svc, entry, client, address)
         for pod in self._pods_on(name):
             if _host_port(pod, port, protocol) is not None:
                 target = int(_host_port(pod, port, protocol) or port)
-                return self._to_pod(source, _pod_ip(pod), target, client, address, protocol)
+                return self._to_pod(
+                    source, _pod_ip(pod), target, client, address, protocol
+                )
             if pod["spec"].get("hostNetwork") and self._listens(pod, port):
                 return self._accept(pod, port, client, address)
         raise NetError("refused", address.ip, port)
 
     def _node_port(
-        self, source: Source, node: Obj, svc: Obj, entry: Obj, client: Peer, address: Peer
+        self,
+        source: Source,
+        node: Obj,
+        svc: Obj,
+        entry: Obj,
+        client: Peer,
+        address: Peer,
     ) -> Connection:
         usable = self.usable_endpoints(svc, entry)
         local = (svc["spec"].get("externalTrafficPolicy") or "Cluster") == "Local"
         if local:
             usable = [e for e in usable if e.node == node["metadata"]["name"]]
             if not usable:
-                raise NetError("timeout", address.ip, address.port)  # dropped, as kube-proxy
+                raise NetError(
+                    "timeout", address.ip, address.port
+                )  # dropped, as kube-proxy
         if not usable:
             raise NetError("refused", address.ip, address.port, "has no endpoints")
         chosen = self._choose(svc, entry, source.ip, usable)
         if local:
             return self._to_pod(source, chosen.ip, chosen.port, client, address, "TCP")
         masqueraded = Peer(internal_ip(node), client.port)
-        seen = policy.End(masqueraded.ip)  # forwarded traffic: judged by its address only
-        return self._to_pod(source, chosen.ip, chosen.port, masqueraded, address, "TCP", seen)
+        seen = policy.End(
+            masqueraded.ip
+        )  # forwarded traffic: judged by its address only
+        return self._to_pod(
+            source, chosen.ip, chosen.port, masqueraded, address, "TCP", seen
+        )
 
     def _pods_on(self, node: str) -> Iterator[Obj]:
         for pod in self.store.items("pods"):
@@ -298,17 +353,25 @@ class Network:
         """The Pod whose sandbox has this address (its containers may not be running)."""
         for pod in self.store.items("pods"):
             spec = pod["spec"]
-            if _pod_ip(pod) == ip and not spec.get("hostNetwork") and not podutil.is_terminal(pod):
+            if (
+                _pod_ip(pod) == ip
+                and not spec.get("hostNetwork")
+                and not podutil.is_terminal(pod)
+            ):
                 return pod
         return None
 
     def _nobody_at(self, ip: str, port: int) -> NetError:
         if not _inside(ip, POD_RANGE):
-            return NetError("outside", ip, port, "addresses outside the cluster are not simulated")
+            return NetError(
+                "outside", ip, port, "addresses outside the cluster are not simulated"
+            )
         for node in self.store.items("nodes"):
             for cidr in (node.get("spec") or {}).get("podCIDRs") or []:
                 if _inside(ip, ipaddress.ip_network(cidr, strict=False)):
-                    return NetError("timeout" if powered_off(node) else "unreachable", ip, port)
+                    return NetError(
+                        "timeout" if powered_off(node) else "unreachable", ip, port
+                    )
         return NetError("timeout", ip, port)
 
     def _accept(self, pod: Obj, port: int, client: Peer, address: Peer) -> Connection:
@@ -321,6 +384,11 @@ class Network:
     def _listens(self, pod: Obj, port: int) -> bool:
         return any(port in server.ports() for _, server in self.servers(pod))
 
+    def _volumes_of(
+        self, pod: Obj, container: Obj
+    ) -> Callable[[], tuple[dict[str, str], list[str]]]:
+        return lambda: self.volumes(pod, container)
+
     def servers(self, pod: Obj) -> Iterator[tuple[str, Any]]:
         """(container name, server) for each running container that listens."""
         running = _running_containers(pod)
@@ -330,7 +398,7 @@ class Network:
                 continue
             key = (meta["namespace"], meta["name"], container["name"])
             env = dict(self.ctx.environ.get(key) or [])
-            host = Host(pod, container, env, lambda c=container: self.volumes(pod, c), self)
+            host = Host(pod, container, env, self._volumes_of(pod, container), self)
             server = catalog.server_for(host)
             if server is not None:
                 yield container["name"], server
@@ -345,7 +413,9 @@ class PodDialer:
 
     def connect(self, ip: str, port: int) -> Connection:
         meta = self.pod["metadata"]
-        now = self.network.store.get("pods", meta["namespace"], meta["name"]) or self.pod
+        now = (
+            self.network.store.get("pods", meta["namespace"], meta["name"]) or self.pod
+        )
         return self.network.connect(self.network.source_of(now), ip, port)
 
 
@@ -372,7 +442,10 @@ def _running_containers(pod: Obj) -> set[str]:
 def _host_port(pod: Obj, port: int, protocol: str) -> int | None:
     for container in pod["spec"].get("containers") or []:
         for entry in container.get("ports") or []:
-            if entry.get("hostPort") == port and (entry.get("protocol") or "TCP") == protocol:
+            if (
+                entry.get("hostPort") == port
+                and (entry.get("protocol") or "TCP") == protocol
+            ):
                 return int(entry["containerPort"])
     return None
 

@@ -24,7 +24,7 @@ from kubecourse.embedded.network.http import (
     http_date,
     read_request,
 )
-from kubecourse.embedded.network.wire import Peer, Server, Stream
+from kubecourse.embedded.network.wire import Peer, Stream
 
 Obj = dict[str, Any]
 Handler = Callable[[Request, Peer, int], Awaitable[Response | None]]
@@ -47,7 +47,9 @@ class Host:
 
     @property
     def hostname(self) -> str:
-        return str(self.env.get("HOSTNAME") or self.pod["spec"].get("hostname") or self.name)
+        return str(
+            self.env.get("HOSTNAME") or self.pod["spec"].get("hostname") or self.name
+        )
 
     @property
     def pod_ip(self) -> str:
@@ -105,7 +107,9 @@ class HttpStream:
                 self.closed = True
                 break
             out += response.encode()
-            self.closed = not request.keep_alive or response.header("Connection") == "close"
+            self.closed = (
+                not request.keep_alive or response.header("Connection") == "close"
+            )
         return out
 
     async def finish(self) -> bytes:
@@ -146,7 +150,9 @@ def go_response(
         out.append(("Content-Type", content_type))
     if request is not None and not request.keep_alive:
         out.append(("Connection", "close"))
-    return Response(status, out, b"" if request is not None and request.method == "HEAD" else body)
+    return Response(
+        status, out, b"" if request is not None and request.method == "HEAD" else body
+    )
 
 
 # -- servers ----------------------------------------------------------------------------
@@ -164,7 +170,9 @@ class HttpServer:
     def accept(self, port: int, client: Peer) -> Stream:
         return HttpStream(self.handle, client, port)
 
-    async def handle(self, request: Request, client: Peer, port: int) -> Response | None:
+    async def handle(
+        self, request: Request, client: Peer, port: int
+    ) -> Response | None:
         raise NotImplementedError
 
 
@@ -176,16 +184,23 @@ class Whoami(HttpServer):
         super().__init__(host, {int(port)} if port.isdigit() else set())
         self.name = host.flag("name") or host.env.get("WHOAMI_NAME") or ""
 
-    async def handle(self, request: Request, client: Peer, port: int) -> Response | None:
+    async def handle(
+        self, request: Request, client: Peer, port: int
+    ) -> Response | None:
         path = request.path
         if path == "/health":
             return go_response(200, b"", request=request)
         if path == "/api":
-            cors = [("Access-Control-Allow-Methods", "*"), ("Access-Control-Allow-Origin", "*")]
+            cors = [
+                ("Access-Control-Allow-Methods", "*"),
+                ("Access-Control-Allow-Origin", "*"),
+            ]
             return go_response(200, self._json(request, client), "application/json",
                                cors, request)  # fmt: skip
         if path == "/bench":
-            return go_response(200, b"1", "text/plain", [("Connection", "keep-alive")], request)
+            return go_response(
+                200, b"1", "text/plain", [("Connection", "keep-alive")], request
+            )
         if path == "/data":
             return go_response(200, _data(request.query), "text/plain; charset=utf-8",
                                request=request)  # fmt: skip
@@ -223,7 +238,9 @@ def go_request_dump(request: Request) -> bytes:
     if request.body:
         lines.append(f"Content-Length: {len(request.body)}")
     skip = {"host", "user-agent", "content-length", "transfer-encoding", "trailer"}
-    others = sorted((canonical(k), v) for k, v in request.headers if k.lower() not in skip)
+    others = sorted(
+        (canonical(k), v) for k, v in request.headers if k.lower() not in skip
+    )
     lines += [f"{k}: {v}" for k, v in others]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace") + request.body
 
@@ -248,9 +265,13 @@ class HttpEcho(HttpServer):
         super().__init__(host, {int(port)} if port.isdigit() else set())
         self.text = host.flag("text") or ""
 
-    async def handle(self, request: Request, client: Peer, port: int) -> Response | None:
+    async def handle(
+        self, request: Request, client: Peer, port: int
+    ) -> Response | None:
         headers = [("X-App-Name", "http-echo"), ("X-App-Version", "1.0.0")]
-        return go_response(200, (self.text + "\n").encode(), headers=headers, request=request)
+        return go_response(
+            200, (self.text + "\n").encode(), headers=headers, request=request
+        )
 
 
 class HelloApp(HttpServer):
@@ -260,7 +281,9 @@ class HelloApp(HttpServer):
         port = host.env.get("PORT") or "8080"
         super().__init__(host, {int(port)} if port.isdigit() else set())
 
-    async def handle(self, request: Request, client: Peer, port: int) -> Response | None:
+    async def handle(
+        self, request: Request, client: Peer, port: int
+    ) -> Response | None:
         version = images.tag(self.host.image)
         text = f"Hello, world!\nVersion: {version}\nHostname: {self.host.hostname}\n"
         return go_response(200, text.encode(), request=request)
@@ -290,7 +313,9 @@ class Unknown(HttpServer):
         }
         super().__init__(host, declared)
 
-    async def handle(self, request: Request, client: Peer, port: int) -> Response | None:
+    async def handle(
+        self, request: Request, client: Peer, port: int
+    ) -> Response | None:
         text = (
             f"kubecourse: the embedded cluster does not know what the image "
             f"{self.host.image} serves, so nothing answers {request.method} "

@@ -122,7 +122,9 @@ def _short(options: Options, args: list[str], index: int) -> int:
 
 def _next(args: list[str], index: int, name: str) -> str:
     if index + 1 >= len(args):
-        raise CurlError(2, f"option {'-' if len(name) == 1 else '--'}{name}: requires parameter")
+        raise CurlError(
+            2, f"option {'-' if len(name) == 1 else '--'}{name}: requires parameter"
+        )
     return args[index + 1]
 
 
@@ -155,7 +157,9 @@ async def curl(call: Call) -> int:
     try:
         options = parse(call.args)
     except CurlError as err:
-        await call.err(f"curl: {err.message}\ncurl: try 'curl --help' or 'curl --manual' for more information\n")
+        await call.err(
+            f"curl: {err.message}\ncurl: try 'curl --help' or 'curl --manual' for more information\n"
+        )
         return err.code
     if options.output not in (None, "/dev/null", "-"):
         await call.err("curl: (23) writing to files is not simulated: the simulated containers "
@@ -176,7 +180,10 @@ async def _transfer(call: Call, options: Options, text: str) -> None:
     if url is None:
         raise CurlError(3, "URL using bad/illegal format or missing URL")
     if url.scheme == "https":
-        raise CurlError(35, "https is not simulated: the embedded cluster's servers speak plain HTTP")
+        raise CurlError(
+            35,
+            "https is not simulated: the embedded cluster's servers speak plain HTTP",
+        )
     for _ in range(50):
         response, ip = await _once(call, options, url)
         location = response.header("Location")
@@ -184,7 +191,11 @@ async def _transfer(call: Call, options: Options, text: str) -> None:
             await _emit(call, options, url, response, ip)
             return
         await _emit(call, options, url, response, ip, final=False)
-        url = parse_url(location) if "://" in location else Url(url.scheme, url.host, url.port, location, url.explicit_port)
+        url = (
+            parse_url(location)
+            if "://" in location
+            else Url(url.scheme, url.host, url.port, location, url.explicit_port)
+        )
         if url is None:
             raise CurlError(3, f"URL rejected: {location}")
     raise CurlError(47, "Maximum (50) redirects followed")
@@ -197,7 +208,9 @@ async def _once(call: Call, options: Options, url: Url) -> tuple[Response, str]:
         raise CurlError(6, f"Could not resolve host: {url.host}{detail}")
     if options.verbose:
         await call.err(f"*   Trying {found.ip}:{url.port}...\n")
-    timeout = min(t for t in (options.connect_timeout, options.max_time, 300.0) if t is not None)
+    timeout = min(
+        t for t in (options.connect_timeout, options.max_time, 300.0) if t is not None
+    )
     dialed = await dial(call, found.ip, url.port, timeout)
     if dialed.conn is None:
         raise _connect_error(options, url, found.ip, dialed.failure, dialed.waited)
@@ -215,44 +228,79 @@ async def _once(call: Call, options: Options, url: Url) -> tuple[Response, str]:
     return response, found.ip
 
 
-def _connect_error(options: Options, url: Url, ip: str, failure: str, waited: float) -> CurlError:
+def _connect_error(
+    options: Options, url: Url, ip: str, failure: str, waited: float
+) -> CurlError:
     if failure == "interrupted":
         return CurlError(130, "")
     if failure == "outside":
-        return CurlError(7, f"Failed to connect to {url.host} port {url.port}: {OUTSIDE}")
+        return CurlError(
+            7, f"Failed to connect to {url.host} port {url.port}: {OUTSIDE}"
+        )
     ms = int(waited * 1000)
     if failure == "deadline":
-        if options.connect_timeout is None or (options.max_time or 1e9) < options.connect_timeout:
+        if (
+            options.connect_timeout is None
+            or (options.max_time or 1e9) < options.connect_timeout
+        ):
             return CurlError(28, f"Connection timed out after {ms + 1} milliseconds")
-        return CurlError(28, f"Failed to connect to {url.host} port {url.port} after {ms + 1} ms: Timeout was reached")
+        return CurlError(
+            28,
+            f"Failed to connect to {url.host} port {url.port} after {ms + 1} ms: Timeout was reached",
+        )
     code = 28 if failure == "timeout" else 7
-    return CurlError(code, f"Failed to connect to {url.host} port {url.port} after {ms} ms: Couldn't connect to server")
+    return CurlError(
+        code,
+        f"Failed to connect to {url.host} port {url.port} after {ms} ms: Couldn't connect to server",
+    )
 
 
 def _request(options: Options, url: Url) -> Request:
-    defaults = [("Host", url.authority), ("User-Agent", options.agent), ("Accept", "*/*")]
+    defaults = [
+        ("Host", url.authority),
+        ("User-Agent", options.agent),
+        ("Accept", "*/*"),
+    ]
     given = {k.lower(): (k, v) for k, v in options.headers}
     headers = [given.pop(k.lower(), (k, v)) for k, v in defaults]
     headers += list(given.values())
     body = (options.data or "").encode()
-    method = options.method or ("HEAD" if options.head else "POST" if options.data is not None else "GET")
+    method = options.method or (
+        "HEAD" if options.head else "POST" if options.data is not None else "GET"
+    )
     if options.data is not None:
         if "content-type" not in {k.lower() for k, _ in headers}:
             headers.append(("Content-Type", "application/x-www-form-urlencoded"))
         headers.append(("Content-Length", str(len(body))))
-    return Request(method, url.target, "HTTP/1.1", [(k, v) for k, v in headers if v], body)
+    return Request(
+        method, url.target, "HTTP/1.1", [(k, v) for k, v in headers if v], body
+    )
 
 
 async def _emit(
-    call: Call, options: Options, url: Url, response: Response, ip: str, final: bool = True
+    call: Call,
+    options: Options,
+    url: Url,
+    response: Response,
+    ip: str,
+    final: bool = True,
 ) -> None:
-    head = f"{response.status_line}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in response.headers) + "\r\n"
+    head = (
+        f"{response.status_line}\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in response.headers)
+        + "\r\n"
+    )
     if options.verbose:
-        await call.err("".join(f"< {line}\n" for line in head.rstrip("\r\n").split("\r\n")) + "< \n")
+        await call.err(
+            "".join(f"< {line}\n" for line in head.rstrip("\r\n").split("\r\n"))
+            + "< \n"
+        )
     if options.fail and response.status >= 400:
         raise CurlError(22, f"The requested URL returned error: {response.status}")
     shown = options.include or options.head
-    text = (head if shown else "") + ("" if options.head else response.body.decode("utf-8", "replace"))
+    text = (head if shown else "") + (
+        "" if options.head else response.body.decode("utf-8", "replace")
+    )
     if not final:
         if shown and options.output != "/dev/null":
             await call.out(head)
@@ -263,7 +311,11 @@ async def _emit(
         await call.out(text)
     if options.verbose:
         closing = (response.header("Connection") or "").lower() == "close"
-        await call.err("* Closing connection 0\n" if closing else f"* Connection #0 to host {url.host} left intact\n")
+        await call.err(
+            "* Closing connection 0\n"
+            if closing
+            else f"* Connection #0 to host {url.host} left intact\n"
+        )
     if options.write_out:
         await call.out(_write_out(options.write_out, url, response, ip))
 
@@ -280,7 +332,9 @@ def _meter(size: int) -> str:
 def _max5(value: int) -> str:
     for suffix, scale in (("", 1), ("k", 1024), ("M", 1024**2), ("G", 1024**3)):
         if value < 100000 * scale:
-            return f"{value // scale:>5}" if not suffix else f"{value // scale:>4}{suffix}"
+            return (
+                f"{value // scale:>5}" if not suffix else f"{value // scale:>4}{suffix}"
+            )
     return f"{value // 1024**4:>4}T"
 
 

@@ -61,10 +61,15 @@ def parse_url(text: str) -> Url | None:
     scheme = scheme.lower()
     if scheme not in ("http", "https"):
         return None
-    cut = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    cut = min(
+        (i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0),
+        default=len(rest),
+    )
     authority, target = rest[:cut], rest[cut:].split("#", 1)[0]
     authority = authority.rsplit("@", 1)[-1]
-    host, colon, port = authority.rpartition(":") if ":" in authority else (authority, "", "")
+    host, colon, port = (
+        authority.rpartition(":") if ":" in authority else (authority, "", "")
+    )
     if colon and not port.isdigit():
         return None
     if not target.startswith("/"):
@@ -158,7 +163,9 @@ async def nc(call: Call) -> int:
     verbose, zero, wait = options
     found = resolve(call, host)
     if found.ip is None:
-        await call.err(outside("nc", host) if found.outside else f"nc: bad address '{host}'\n")
+        await call.err(
+            outside("nc", host) if found.outside else f"nc: bad address '{host}'\n"
+        )
         return 1
     shown = f"{host} ({found.ip}:{port_text})"
     dialed = await dial(call, found.ip, int(port_text), wait)
@@ -172,7 +179,9 @@ async def nc(call: Call) -> int:
     return await _relay(call, dialed.conn, verbose)
 
 
-def _nc_options(args: list[str]) -> tuple[tuple[int, bool, float | None] | None, list[str]]:
+def _nc_options(
+    args: list[str],
+) -> tuple[tuple[int, bool, float | None] | None, list[str]]:
     verbose, zero, wait, words = 0, False, None, []
     index = 0
     while index < len(args):
@@ -186,8 +195,10 @@ def _nc_options(args: list[str]) -> tuple[tuple[int, bool, float | None] | None,
                 elif flag == "n":
                     continue
                 elif flag == "w":
-                    value = arg[position + 2:] or (args[index + 1] if index + 1 < len(args) else "")
-                    if not arg[position + 2:]:
+                    value = arg[position + 2 :] or (
+                        args[index + 1] if index + 1 < len(args) else ""
+                    )
+                    if not arg[position + 2 :]:
                         index += 1
                     wait = seconds(value)
                     if wait is None:
@@ -201,7 +212,9 @@ def _nc_options(args: list[str]) -> tuple[tuple[int, bool, float | None] | None,
     return (verbose, zero, wait), words
 
 
-async def _nc_failed(call: Call, dialed: Dialed, shown: str, verbose: int, ip: str) -> int:
+async def _nc_failed(
+    call: Call, dialed: Dialed, shown: str, verbose: int, ip: str
+) -> int:
     if dialed.failure == "interrupted":
         await call.err("punt!\n")
         return 130

@@ -75,7 +75,9 @@ def parse(args: list[str]) -> Options:
         if name in _FLAGS and not eq:
             _flag(options, _FLAGS[name])
         elif name in _WITH_VALUE:
-            value = inline if eq else (args[index + 1] if index + 1 < len(args) else None)
+            value = (
+                inline if eq else (args[index + 1] if index + 1 < len(args) else None)
+            )
             if value is None:
                 raise Usage()
             index += 0 if eq else 1
@@ -153,7 +155,9 @@ async def _download(call: Call, options: Options, text: str) -> int:
         await call.err(f"wget: not an http or ftp url: {text}\n")
         return 1
     if url.scheme == "https":
-        await call.err("wget: https is not simulated: the embedded cluster's servers speak plain HTTP\n")
+        await call.err(
+            "wget: https is not simulated: the embedded cluster's servers speak plain HTTP\n"
+        )
         return 1
     output = options.output
     if output is None and not options.spider:
@@ -173,7 +177,11 @@ async def _fetch(call: Call, options: Options, url: Url) -> Response | int:
     for _ in range(16):
         found = resolve(call, url.host)
         if found.ip is None:
-            await call.err(outside("wget", url.host) if found.outside else f"wget: bad address '{url.host}'\n")
+            await call.err(
+                outside("wget", url.host)
+                if found.outside
+                else f"wget: bad address '{url.host}'\n"
+            )
             return 1
         if not options.quiet:
             await call.err(f"Connecting to {url.authority} ({found.ip}:{url.port})\n")
@@ -183,10 +191,11 @@ async def _fetch(call: Call, options: Options, url: Url) -> Response | int:
         location = response.header("Location")
         if not (300 <= response.status <= 308 and location):
             return response
-        url = _redirected(url, location)
-        if url is None:
+        redirected = _redirected(url, location)
+        if redirected is None:
             await call.err(f"wget: not an http or ftp url: {location}\n")
             return 1
+        url = redirected
     await call.err("wget: too many redirections\n")
     return 1
 
@@ -201,7 +210,9 @@ async def _ask(call: Call, options: Options, url: Url, ip: str) -> Response | in
         elif dialed.failure == "deadline":
             await call.err("wget: download timed out\n")
         else:
-            await call.err(f"wget: can't connect to remote host ({ip}): {STRERROR[dialed.failure]}\n")
+            await call.err(
+                f"wget: can't connect to remote host ({ip}): {STRERROR[dialed.failure]}\n"
+            )
         return 1
     try:
         response = await exchange(dialed.conn, _request(options, url))
@@ -212,7 +223,10 @@ async def _ask(call: Call, options: Options, url: Url, ip: str) -> Response | in
         await call.err("wget: error getting response\n")
         return 1
     if options.server:
-        await call.err(f"  {response.status_line}\n" + "".join(f"  {k}: {v}\n" for k, v in response.headers))
+        await call.err(
+            f"  {response.status_line}\n"
+            + "".join(f"  {k}: {v}\n" for k, v in response.headers)
+        )
     if not (200 <= response.status <= 204 or 300 <= response.status <= 308):
         await call.err(f"wget: server returned error: {response.status_line}\n")
         return 1
@@ -231,7 +245,13 @@ def _request(options: Options, url: Url) -> Request:
         if "content-type" not in named:
             headers.append(("Content-Type", "application/x-www-form-urlencoded"))
         headers.append(("Content-Length", str(len(body))))
-    return Request("POST" if options.post is not None else "GET", url.target, "HTTP/1.1", headers, body)
+    return Request(
+        "POST" if options.post is not None else "GET",
+        url.target,
+        "HTTP/1.1",
+        headers,
+        body,
+    )
 
 
 def _redirected(url: Url, location: str) -> Url | None:
@@ -240,7 +260,9 @@ def _redirected(url: Url, location: str) -> Url | None:
     return parse_url(location)
 
 
-async def _write(call: Call, options: Options, response: Response, output: str | None) -> int:
+async def _write(
+    call: Call, options: Options, response: Response, output: str | None
+) -> int:
     if options.spider:
         if not options.quiet:
             await call.err("remote file exists\n")
@@ -252,6 +274,8 @@ async def _write(call: Call, options: Options, response: Response, output: str |
         await call.out(response.body.decode("utf-8", "replace"))
     if not options.quiet:
         name = "-" if stdout else str(output).rsplit("/", 1)[-1]
-        await call.err(f"{name:<20.20}100% |{'*' * 32}| {len(response.body):>5}  0:00:00 ETA\n")
+        await call.err(
+            f"{name:<20.20}100% |{'*' * 32}| {len(response.body):>5}  0:00:00 ETA\n"
+        )
         await call.err("written to stdout\n" if stdout else f"'{output}' saved\n")
     return 0

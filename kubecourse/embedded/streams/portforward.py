@@ -141,14 +141,18 @@ class SpdySession:
     async def _stream_opened(self, frame: spdy.Frame) -> None:
         kind = frame.headers.get("streamtype", "")
         if kind not in ("error", "data"):
-            await self.ws.send_bytes(self.codec.rst_stream(frame.stream_id, spdy.RST_PROTOCOL_ERROR))
+            await self.ws.send_bytes(
+                self.codec.rst_stream(frame.stream_id, spdy.RST_PROTOCOL_ERROR)
+            )
             return
         await self.ws.send_bytes(self.codec.syn_reply(frame.stream_id))
         key = frame.headers.get("requestid", "")
         request = self.requests.setdefault(key, _Request(frame.headers.get("port", "")))
         request.streams[kind] = frame.stream_id
         self.by_stream[frame.stream_id] = request
-        if len(request.streams) == 2 and request.task is None:  # the kubelet waits for both
+        if (
+            len(request.streams) == 2 and request.task is None
+        ):  # the kubelet waits for both
             request.task = asyncio.create_task(self._forward(key, request))
 
     async def _forward(self, key: str, request: _Request) -> None:
@@ -180,7 +184,9 @@ class SpdySession:
 
     async def _send(self, stream: int, payload: bytes) -> None:
         for start in range(0, len(payload), CHUNK):
-            await self.ws.send_bytes(self.codec.data(stream, payload[start : start + CHUNK]))
+            await self.ws.send_bytes(
+                self.codec.data(stream, payload[start : start + CHUNK])
+            )
 
     async def _close(self, error: int, data: int) -> None:
         await self.ws.send_bytes(self.codec.data(error, fin=True))
@@ -219,7 +225,9 @@ async def serve_channels(
     await ws.close()
 
 
-async def _relay_channels(ws: web.WebSocketResponse, targets: list[Connection | None]) -> None:
+async def _relay_channels(
+    ws: web.WebSocketResponse, targets: list[Connection | None]
+) -> None:
     async for message in ws:
         if message.type is not WSMsgType.BINARY or not message.data:
             continue
