@@ -9,6 +9,7 @@ the ingress controller, and HTTPRoute prefix rewriting.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -246,6 +247,43 @@ def test_kubectl_proxy_relays_a_plain_http_request_to_the_service(
     finally:
         process.terminate()
         process.communicate(timeout=30)
+
+
+def test_discovery_and_openapi_list_the_proxy_subresources_as_upstream(
+    core: k8s.CoreV1Api, api_client: Any
+) -> None:
+    found = {r.name: r for r in core.get_api_resources().resources}
+    for name, kind in (
+        ("pods/proxy", "PodProxyOptions"),
+        ("services/proxy", "ServiceProxyOptions"),
+    ):
+        assert (found[name].kind, found[name].verbs) == (
+            kind,
+            ["create", "delete", "get", "patch", "update"],
+        )
+    response = api_client.call_api(
+        *api_client.param_serialize(
+            "GET",
+            "/openapi/v3/api/v1",
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+    )
+    paths = json.loads(response.read())["paths"]
+    proxied = paths["/api/v1/namespaces/{namespace}/services/{name}/proxy/{path}"]
+    assert (
+        proxied["get"]["operationId"]
+        == "connectCoreV1GetNamespacedServiceProxyWithPath"
+    )
+    assert sorted(m for m in proxied if m != "parameters") == [
+        "delete",
+        "get",
+        "head",
+        "options",
+        "patch",
+        "post",
+        "put",
+    ]
 
 
 # -- port-forward ---------------------------------------------------------------------------------

@@ -43,12 +43,14 @@ from aiohttp import web
 from kubecourse.embedded import status
 from kubecourse.embedded.network.http import Request, Response, without
 from kubecourse.embedded.network.router import Network
+from kubecourse.embedded.network.servers import HttpStream
 from kubecourse.embedded.network.wire import EmptyReply, NetError, exchange
 
 Obj = dict[str, Any]
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 HOP_BY_HOP = ("Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer",
               "Transfer-Encoding", "Upgrade", "Proxy-Authorization")  # fmt: skip
+TLS_ON_PLAIN = "tls: first record does not look like a TLS handshake"
 GO_PORTS = {"http": 80, "https": 443, "ssh": 22, "smtp": 25, "telnet": 23, "ftp": 21}
 
 
@@ -84,16 +86,16 @@ class ProxyServer:
             query = f"?{request.query_string}" if request.query_string else ""
             raise web.HTTPMovedPermanently(request.path + "/" + query)
         if kind == "pods":
-            scheme, ip, port, pod = self._pod_target(namespace, name)
+            scheme, ip, port = self._pod_target(namespace, name)
         else:
-            scheme, ip, port, pod = self._service_target(namespace, name)
+            scheme, ip, port = self._service_target(namespace, name)
         upstream = await _upstream_request(request, rest or "/")
-        answer = await self._send(pod, ip, port, scheme, upstream)
+        answer = await self._send(ip, port, scheme, upstream)
         return _relay(answer)
 
     # -- where to -------------------------------------------------------------------------
 
-    def _pod_target(self, namespace: str, id_: str) -> tuple[str, str, int, Obj]:
+    def _pod_target(self, namespace: str, id_: str) -> tuple[str, str, int]:
         parsed = split_scheme_name_port(id_)
         if parsed is None:
             raise status.bad_request(f"invalid pod request {_quoted(id_)}")
@@ -109,10 +111,9 @@ class ProxyServer:
         ip = str((pod.get("status") or {}).get("podIP") or "")
         if not _global_unicast(ip):
             raise status.bad_request("address not allowed")
-        number = _port_number(port, scheme, ip)
-        return scheme, ip, number, pod
+        return scheme, ip, _port_number(port, scheme, ip)
 
-    def _service_target(self, namespace: str, id_: str) -> tuple[str, str, int, Obj]:
+    def _service_target(self, namespace: str, id_: str) -> tuple[str, str, int]:
         parsed = split_scheme_name_port(id_)
         if parsed is None:
             raise status.bad_request(f"invalid service request {_quoted(id_)}")
@@ -139,7 +140,7 @@ class ProxyServer:
                     address = self.random.choice(addresses)
                     pod = self._pod_of(namespace, address)
                     if pod is not None:
-                        return scheme, str(address["ip"]), int(entry["port"]), pod
+                        return scheme, str(address["ip"]), int(entry["port"])
         raise _unavailable(f"no endpoints available for service {_quoted(id_)}")
 
     def _pod_of(self, namespace: str, address: Obj) -> Obj | None:
@@ -154,7 +155,7 @@ class ProxyServer:
     # -- the request ----------------------------------------------------------------------
 
     async def _send(
-        self, pod: Obj, ip: str, port: int, scheme: str, upstream: Request
+        self, ip: str, port: int, scheme: str, upstream: Request
     ) -> Response:
         network = self.network
         try:
@@ -163,11 +164,12 @@ class ProxyServer:
             if err.kind == "timeout":
                 await network.wait(network.timings.proxy_dial_timeout)
             raise _unreachable(err.go_dial()) from err
-        if scheme == "https":
-            detail = "EOF" if "http" not in type(conn.stream).__name__.lower() else (
-                "tls: first record does not look like a TLS handshake")  # fmt: skip
+        if (
+            scheme == "https"
+        ):  # the simulated servers speak plain HTTP, or nothing at all
+            plain = isinstance(conn.stream, HttpStream)
             await conn.close()
-            raise _unreachable(detail)
+            raise _unreachable(TLS_ON_PLAIN if plain else "EOF")
         try:
             return await exchange(conn, upstream)
         except EmptyReply as err:
