@@ -315,21 +315,15 @@ class Nginx(HttpServer):
             return self._error(502, request)
         except EmptyReply:
             return self._error(502, request)
-        kept = without(
-            answer.headers,
-            "Connection",
-            "Server",
-            "Date",
-            "Content-Length",
-            "Transfer-Encoding",
-            "Keep-Alive",
-        )
-        headers = [
-            ("Server", self.server),
-            ("Date", http_date()),
-            ("Content-Length", str(len(answer.body))),
-        ]
-        headers.append(("Connection", "keep-alive" if request.keep_alive else "close"))
+        return self._relayed(answer, request)
+
+    def _relayed(self, answer: Response, request: Request) -> Response:
+        """The upstream's answer with nginx's own Server, Date, length and Connection."""
+        own = ("Connection", "Server", "Date", "Content-Length", "Transfer-Encoding")
+        kept = without(answer.headers, *own, "Keep-Alive")
+        headers = [("Server", self.server), ("Date", http_date()),
+                   ("Content-Length", str(len(answer.body))),
+                   ("Connection", "keep-alive" if request.keep_alive else "close")]  # fmt: skip
         return Response(
             answer.status or 502, headers + kept, answer.body, reason=answer.reason
         )

@@ -285,11 +285,11 @@ async def _emit(
     ip: str,
     final: bool = True,
 ) -> None:
-    head = (
-        f"{response.status_line}\r\n"
-        + "".join(f"{k}: {v}\r\n" for k, v in response.headers)
-        + "\r\n"
+    """Write one response as curl does; `final`: the last of a redirect chain."""
+    head = f"{response.status_line}\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in response.headers
     )
+    head += "\r\n"
     if options.verbose:
         await call.err(
             "".join(f"< {line}\n" for line in head.rstrip("\r\n").split("\r\n"))
@@ -298,9 +298,6 @@ async def _emit(
     if options.fail and response.status >= 400:
         raise CurlError(22, f"The requested URL returned error: {response.status}")
     shown = options.include or options.head
-    text = (head if shown else "") + (
-        "" if options.head else response.body.decode("utf-8", "replace")
-    )
     if not final:
         if shown and options.output != "/dev/null":
             await call.out(head)
@@ -308,14 +305,18 @@ async def _emit(
     if not options.silent and not options.verbose and not call.term.tty:
         await call.err(_meter(len(response.body)))
     if options.output != "/dev/null":
-        await call.out(text)
+        body = "" if options.head else response.body.decode("utf-8", "replace")
+        await call.out((head if shown else "") + body)
+    await _finish(call, options, url, response, ip)
+
+
+async def _finish(
+    call: Call, options: Options, url: Url, response: Response, ip: str
+) -> None:
     if options.verbose:
         closing = (response.header("Connection") or "").lower() == "close"
-        await call.err(
-            "* Closing connection 0\n"
-            if closing
-            else f"* Connection #0 to host {url.host} left intact\n"
-        )
+        kept = f"* Connection #0 to host {url.host} left intact\n"
+        await call.err("* Closing connection 0\n" if closing else kept)
     if options.write_out:
         await call.out(_write_out(options.write_out, url, response, ip))
 
