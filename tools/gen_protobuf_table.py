@@ -33,11 +33,12 @@ ROOTS: dict[str, str] = {
     "v1/ConfigMap": f"{API}.core.v1.ConfigMap",
     "v1/Secret": f"{API}.core.v1.Secret",
     "v1/ServiceAccount": f"{API}.core.v1.ServiceAccount",
-    "v1/ResourceQuota": f"{API}.core.v1.ResourceQuota",
     "apps/v1/Deployment": f"{API}.apps.v1.Deployment",
     "batch/v1/Job": f"{API}.batch.v1.Job",
     "batch/v1/CronJob": f"{API}.batch.v1.CronJob",
     "policy/v1/PodDisruptionBudget": f"{API}.policy.v1.PodDisruptionBudget",
+    "v1/ResourceQuota": f"{API}.core.v1.ResourceQuota",
+    "scheduling.k8s.io/v1/PriorityClass": f"{API}.scheduling.v1.PriorityClass",
     "networking.k8s.io/v1/Ingress": f"{API}.networking.v1.Ingress",
     "autoscaling/v1/HorizontalPodAutoscaler": (
         f"{API}.autoscaling.v1.HorizontalPodAutoscaler"
@@ -166,6 +167,8 @@ _POINTERS: dict[str, str] = {
     "autoscaling.v2.HPAScalingRules": "stabilizationWindowSeconds selectPolicy",
     "autoscaling.v2.MetricTarget": "averageUtilization",
     "authentication.v1.TokenRequestSpec": "expirationSeconds",
+    # Not a pointer, but JSON has no omitempty and the 1.37 .proto marks it optional.
+    "scheduling.v1.PriorityClass": "value preemptionPolicy",
 }
 POINTER_SCALARS: set[str] = {
     f"{API}.{msg}.{name}" for msg, names in _POINTERS.items() for name in names.split()

@@ -23,10 +23,13 @@ from typing import Any, ClassVar
 
 from kubecourse.embedded import (
     admission,
+    decoding,
     defaults,
     deletion,
     generation,
+    ipaddresses,
     metrics,
+    plugins,
     ssa,
     status,
     validation,
@@ -38,7 +41,6 @@ from kubecourse.embedded.patch import (
     apply_strategic_merge_patch,
 )
 from kubecourse.embedded.resources import REGISTRY, Registry, ResourceType
-from kubecourse.embedded.schemas import unknown_fields
 from kubecourse.embedded.selectors import (
     label_selector_from_spec,
     parse_field_selector,
@@ -60,7 +62,9 @@ SERVICE_NETWORK = (10 << 24) | (96 << 16)  # 10.96.0.0/12
 SERVICE_NETWORK_SIZE = 1 << 20
 # Kinds whose DELETE answers with the deleted object rather than a Status, as upstream
 # (the official client's return types say which: V1Service, V1PersistentVolumeClaim, ...).
-RETURNS_DELETED_OBJECT = {"Service", "ServiceAccount", "PersistentVolumeClaim", "PersistentVolume"}
+RETURNS_DELETED_OBJECT = {
+    "Service", "ServiceAccount", "PersistentVolumeClaim", "PersistentVolume", "ResourceQuota", "PodTemplate",
+}
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
@@ -84,6 +88,10 @@ class WriteOptions:
     warnings: list[str] = dataclasses.field(default_factory=list)  # sent back as `Warning:` headers
     operation: str = "Update"  # "Apply" while server-side apply creates or updates
     default_manager: str | None = None  # the User-Agent's product, when no fieldManager is sent
+    # Set while a PATCH is applied: its type and document, which decide how a decoding
+    # error of the patched result is worded (decoding.py).
+    patch_type: str | None = None
+    patch: Any = None
 
 
 class Api:
@@ -98,7 +106,10 @@ class Api:
         return copy.deepcopy(self._existing(rt, namespace, name))
 
     def _existing(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
-        obj = self.store.get(rt.key, self._ns(rt, namespace), name)
+        if plugins.is_computed(rt):
+            obj = plugins.computed_get(rt, name)
+        else:
+            obj = self.store.get(rt.key, self._ns(rt, namespace), name)
         if obj is None:
             raise status.not_found(rt, name)
         return obj
@@ -117,18 +128,20 @@ class Api:
         labels = self._label_selector(label_selector)
         fields = self._field_selector(field_selector, rt)
         ns = self._ns(rt, namespace) if namespace else None
+        stored = plugins.computed_list(rt) if plugins.is_computed(rt) else None
         items = [
             obj
-            for obj in self.store.items(rt.key, ns)
+            for obj in (stored if stored is not None else self.store.items(rt.key, ns))
             if labels.matches(obj["metadata"].get("labels"))
             and fields.matches(obj)
         ]
-        items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        if stored is None:  # computed lists keep their own order
+            items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         rv = str(self.store.rv)
         if continue_token:
             start_after, rv = _decode_continue(continue_token)
             items = [o for o in items if _sort_key(o) > start_after]
-        if limit and len(items) > limit:
+        if limit is not None and 0 < limit < len(items):  # limit <= 0: no paging
             items = items[:limit]
             return items, rv, _encode_continue(_sort_key(items[-1]), rv)
         return items, rv, None
@@ -158,13 +171,13 @@ class Api:
         options: WriteOptions | None = None,
     ) -> Obj:
         options = options or WriteOptions()
-        obj = self._prepare_new(rt, namespace, body)
-        self._check_fields(rt, obj, options)
-        self._check_namespace(rt, obj["metadata"].get("namespace"))
+        obj = self._prepare_new(rt, namespace, self._decoded(rt, body, options))
+        self._check_namespace(rt, obj["metadata"].get("namespace"), obj["metadata"].get("name") or "")
         self._admit_create(rt, obj)
         causes = self._validate(rt, obj)
         if causes:
             raise status.invalid(rt, obj["metadata"].get("name") or "", causes)
+        plugins.validate_create(self.store, rt, obj)
         key_ns = obj["metadata"].get("namespace") or ""
         if self.store.get(rt.key, key_ns, obj["metadata"]["name"]) is not None:
             raise status.already_exists(rt, obj["metadata"]["name"])
@@ -172,7 +185,9 @@ class Api:
         if options.dry_run:
             obj["metadata"].pop("resourceVersion", None)
             return obj
-        return copy.deepcopy(self.store.write(rt.key, obj))
+        stored = copy.deepcopy(self.store.write(rt.key, obj))
+        plugins.after_create(self, rt, stored)
+        return stored
 
     def _prepare_new(self, rt: ResourceType, namespace: str | None, body: Obj) -> Obj:
         obj = copy.deepcopy(body)
@@ -193,17 +208,27 @@ class Api:
         defaulter = defaults.DEFAULTERS.get(rt.kind)
         if defaulter is not None:
             defaulter(obj)
+        plugins.default_create(rt, obj)
+        return obj
+
+    def _decoded(self, rt: ResourceType, body: Any, options: WriteOptions) -> Obj:
+        """A copy of the body as decoding into the kind's Go type leaves it."""
+        if not isinstance(body, dict):
+            raise status.bad_request("the request body must be a JSON or YAML object")
+        obj = copy.deepcopy(body)
+        self._check_fields(rt, obj, options)
         return obj
 
     def _check_fields(self, rt: ResourceType, obj: Obj, options: WriteOptions) -> None:
-        """fieldValidation: unknown fields are an error (Strict), a warning (Warn) or
-        nothing (Ignore); either way they are dropped, as decoding into types drops them."""
-        unknown = unknown_fields(obj, rt.group, rt.version, rt.kind)
+        """Typed decoding first: a field of the wrong type refuses the request, as the
+        Go decoder does (decoding.py).  Then fieldValidation: unknown fields are an
+        error (Strict), a warning (Warn) or nothing (Ignore); either way they are
+        dropped, as decoding into types drops them."""
+        unknown = decoding.check(rt, obj, options.patch_type, options.patch)
         if not unknown:
             return
         if options.field_validation == "Strict":
-            listed = ", ".join(f'unknown field "{path}"' for path in unknown)
-            raise status.bad_request(f"strict decoding error: {listed}")
+            raise decoding.strict_error(unknown, options.patch_type, obj, options.patch)
         if options.field_validation != "Ignore":
             options.warnings += [f'unknown field "{path}"' for path in unknown]
         for path in unknown:
@@ -246,37 +271,39 @@ class Api:
                 return name
         raise status.StatusError(500, "AlreadyExists", "could not generate a unique name")
 
-    def _check_namespace(self, rt: ResourceType, namespace: str | None) -> None:
+    def _check_namespace(self, rt: ResourceType, namespace: str | None, name: str = "") -> None:
         if not rt.namespaced or namespace is None:
             return
         ns = self.store.get("namespaces", "", namespace)
         if ns is None:
             raise status.namespace_not_found(namespace)
         if ns["metadata"].get("deletionTimestamp"):
-            raise status.forbidden(
-                f'{rt.plural} "" is forbidden: unable to create new content in namespace '
-                f"{namespace} because it is being terminated",
-                {"kind": rt.plural, "causes": [{"reason": "NamespaceTerminating"}]},
-            )
+            raise status.namespace_terminating(rt, name, namespace)
 
     def _admit_create(self, rt: ResourceType, obj: Obj) -> None:
+        plugins.mutate_create(self.store, rt, obj)
         if rt.kind == "Service":
             self._allocate_service_ips(obj)
         if rt.kind == "Pod":
-            self._check_pod_quota(obj["metadata"]["namespace"], obj["metadata"]["name"])
+            meta = obj["metadata"]
+            self._check_pod_quota(meta["namespace"], meta.get("name") or meta.get("generateName") or "")
             admission.mount_service_account_token(self.store, obj)
 
     def _check_pod_quota(self, namespace: str, name: str) -> None:
-        """Every namespace behaves as if it had a ResourceQuota of `pods: MAX_PODS`, so a
-        slip of the slider or a `--replicas=100000` cannot drown a laptop: the extra
-        Pods are refused the way a real quota refuses them, and the ReplicaSet reports
-        FailedCreate events."""
+        """A guard, not an object: every namespace holds at most `max_pods_per_namespace`
+        Pods, so a slip of the slider or a `--replicas=100000` cannot drown a laptop.
+        The extra Pods are refused with a 403 shaped like a quota refusal (requested /
+        used / limited) that names the embedded cluster's limit rather than a
+        ResourceQuota, since none exists (`kubectl describe ns` says "No resource
+        quota.", as on kind); the ReplicaSet reports FailedCreate events.  Real
+        ResourceQuotas (quota.py) are checked as well, after validation."""
         used = self.store.count("pods", namespace)
         if used >= self.max_pods_per_namespace:
             limit = self.max_pods_per_namespace
             raise status.forbidden(
-                f'pods "{name}" is forbidden: exceeded quota: kubecourse-pods, requested: '
-                f"pods=1, used: pods={used}, limited: pods={limit}",
+                f'pods "{name}" is forbidden: exceeded the embedded cluster\'s limit of '
+                f"{limit} pods per namespace, requested: pods=1, used: pods={used}, "
+                f"limited: pods={limit}",
                 {"name": name, "kind": "pods"},
             )
 
@@ -297,6 +324,7 @@ class Api:
 
     def _free_cluster_ip(self) -> str:
         used = {s["spec"].get("clusterIP") for s in self.store.items("services")}
+        used |= ipaddresses.allocated(self.store)  # addresses IPAddress objects hold
         reserved = min(max(16, SERVICE_NETWORK_SIZE // 16), 256)
         for _ in range(1000):
             candidate = ip_str(SERVICE_NETWORK + random.randrange(reserved, SERVICE_NETWORK_SIZE - 1))
@@ -321,12 +349,13 @@ class Api:
         elif rt.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
             causes += validation.validate_replicas(spec)
             causes += validation.validate_selector_matches_template(spec, _selector_matches)
+            claims = {str(c.get("metadata", {}).get("name")) for c in spec.get("volumeClaimTemplates") or [] if isinstance(c, dict)}
             causes += validation.validate_pod_spec(
-                (spec.get("template") or {}).get("spec"), "spec.template.spec"
+                (spec.get("template") or {}).get("spec"), "spec.template.spec", claims
             )
         elif rt.kind == "Service":
             causes += validation.validate_service_spec(spec)
-        return causes
+        return causes + plugins.kind_causes(rt, obj)
 
     def _record_manager(
         self,
@@ -362,7 +391,7 @@ class Api:
     ) -> Obj:
         options = options or WriteOptions()
         old = self._existing(rt, namespace, name)
-        new = copy.deepcopy(body)
+        new = self._decoded(rt, body, options)
         self._check_type(rt, new)
         meta = new.get("metadata")
         if not isinstance(meta, dict):
@@ -376,7 +405,6 @@ class Api:
         given_rv = meta.get("resourceVersion")
         if given_rv and given_rv != old["metadata"]["resourceVersion"]:
             raise status.conflict(rt, name)
-        self._check_fields(rt, new, options)
         merged = self._merge_update(rt, old, new, subresource)
         return self._commit_update(rt, old, merged, options, subresource)
 
@@ -409,6 +437,7 @@ class Api:
         redefault = defaults.UPDATE_DEFAULTERS.get(rt.kind)
         if redefault is not None:
             redefault(new)
+        plugins.default_update(rt, new)
         if rt.kind == "Service":
             self._keep_service_allocations(old, new)
         if rt.kind == "Pod":
@@ -438,6 +467,7 @@ class Api:
         causes = self._validate(rt, new) + self._validate_update(rt, old, new)
         if causes:
             raise status.invalid(rt, old["metadata"]["name"], causes)
+        plugins.validate_update(self.store, rt, old, new)
         self._record_manager(rt, old, new, options, subresource)
         if _same_content(old, new):
             return copy.deepcopy(old)  # a no-op write keeps its resourceVersion, as upstream
@@ -459,7 +489,7 @@ class Api:
             causes += validation.immutable(
                 "spec.clusterIPs[0]", old["spec"].get("clusterIP"), new["spec"].get("clusterIP")
             )
-        return causes
+        return causes + plugins.kind_update_causes(rt, old, new)
 
     def _finalized(self, old: Obj, new: Obj) -> bool:
         """The write that removes the last finalizer of a deleting object deletes it, once
@@ -485,7 +515,7 @@ class Api:
         force: bool = False,
     ) -> Obj:
         """All four patch types; server-side apply creates a missing object (201 upstream)."""
-        options = options or WriteOptions()
+        options = dataclasses.replace(options or WriteOptions(), patch_type=patch_type, patch=patch)
         if patch_type == "apply":
             return self._apply(rt, namespace, name, patch, options, force)
         if subresource == "scale":
@@ -538,6 +568,8 @@ class Api:
                 f"the URL ({name})"
             )
         meta["name"] = name
+        if rt.namespaced:
+            meta.setdefault("namespace", namespace or "default")
         self._check_fields(rt, intent, options)  # drop or refuse unknown fields before ownership
         existing = self.store.get(rt.key, self._ns(rt, namespace), name)
         try:
@@ -597,7 +629,7 @@ class Api:
             "spec": {"replicas": obj["spec"].get("replicas", 1)},
             "status": {
                 "replicas": (obj.get("status") or {}).get("replicas", 0),
-                "selector": selector_spec_to_string(obj["spec"].get("selector")),
+                "selector": _scale_selector(rt, obj["spec"].get("selector")),
             },
         }
 
@@ -610,6 +642,10 @@ class Api:
         options: WriteOptions | None = None,
     ) -> Obj:
         old = self._existing(rt, namespace, name)
+        options = options or WriteOptions()
+        if not isinstance(scale, dict):
+            raise status.bad_request("the request body must be a JSON or YAML object")
+        decoding.check(decoding.SCALE, scale, options.patch_type, options.patch)
         given_rv = (scale.get("metadata") or {}).get("resourceVersion")
         if given_rv and given_rv != old["metadata"]["resourceVersion"]:
             raise status.conflict(rt, name)
@@ -623,7 +659,7 @@ class Api:
         new = copy.deepcopy(old)
         new["spec"]["replicas"] = replicas
         generation.on_update(rt, old, new)
-        self._commit_update(rt, old, new, options or WriteOptions(), "scale")
+        self._commit_update(rt, old, new, options, "scale")
         return self.get_scale(rt, namespace, name)
 
     # -- delete ------------------------------------------------------------------------
@@ -647,8 +683,12 @@ class Api:
         deletion.check_options(propagation_policy, orphan_dependents)
         obj = self._existing(rt, namespace, name)
         self._check_preconditions(rt, obj, preconditions or {})
+        plugins.check_delete(rt, obj)
         if dry_run:
-            return copy.deepcopy(obj)
+            return deletion.dry_run_answer(
+                rt, obj, grace_period_seconds, propagation_policy, orphan_dependents,
+                now=now_iso(), returns_object=rt.kind in RETURNS_DELETED_OBJECT,
+            )
         if warnings is not None:
             warnings += deletion.warnings_for(rt, propagation_policy, orphan_dependents)
 
@@ -673,16 +713,20 @@ class Api:
         return copy.deepcopy(self.store.write(rt.key, new))
 
     def _check_preconditions(self, rt: ResourceType, obj: Obj, pre: Obj) -> None:
+        """`rest.BeforeDelete`'s early check: a 409 naming the Kind (as upstream does)."""
         meta = obj["metadata"]
         if pre.get("uid") and pre["uid"] != meta["uid"]:
-            raise status.StatusError(
-                409,
-                "Conflict",
-                f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {meta['uid']}",
-                {"name": meta["name"], "kind": rt.plural},
+            detail = (
+                f"the UID in the precondition ({pre['uid']}) does not match the UID in record "
+                f"({meta['uid']}). The object might have been deleted and then recreated"
             )
+            raise status.precondition_conflict(rt, meta["name"], detail)
         if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
-            raise status.conflict(rt, meta["name"])
+            detail = (
+                f"the ResourceVersion in the precondition ({pre['resourceVersion']}) does not match "
+                f"the ResourceVersion in record ({meta['resourceVersion']}). The object might have been modified"
+            )
+            raise status.precondition_conflict(rt, meta["name"], detail)
 
     def _delete_pod(
         self, rt: ResourceType, pod: Obj, grace: int | None, policy: str | None, orphan: bool | None
@@ -725,6 +769,7 @@ class Api:
     def _remove(self, rt: ResourceType, obj: Obj) -> Obj:
         meta = obj["metadata"]
         final = self.store.remove(rt.key, meta.get("namespace") or "", meta["name"])
+        plugins.after_remove(self, rt, final or obj)
         return copy.deepcopy(final or obj)
 
     def _success(self, rt: ResourceType, obj: Obj) -> Obj:
@@ -873,6 +918,13 @@ def _initial_events_end(rt: ResourceType, rv: int) -> Obj:
             "annotations": {"k8s.io/initial-events-end": "true"},
         },
     }
+
+
+def _scale_selector(rt: ResourceType, selector: Any) -> str:
+    """A ReplicationController's selector is a plain label map."""
+    if rt.kind == "ReplicationController":
+        return selector_spec_to_string({"matchLabels": selector or {}})
+    return selector_spec_to_string(selector)
 
 
 def _selector_matches(selector: Obj, labels: dict[str, str]) -> bool:

@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kubecourse.embedded import eviction, metricsapi
+from kubecourse.embedded import eviction, metricsapi, plugins
 from kubecourse.embedded.api import now_iso
 from kubecourse.embedded.auth import Authenticator, TokenSigner
 from kubecourse.embedded.controllers import default_controllers, images
@@ -152,6 +152,7 @@ class EmbeddedCluster:
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
         self._bootstrap()
+        plugins.ensure_builtin_objects(self.api, now_iso())  # every start, as post-start hooks
         self.controllers = default_controllers(self.ctx) if self.options.run_controllers else []
         for controller in self.controllers:
             self.store.add_listener(controller.on_change)

@@ -36,6 +36,7 @@ Simplified (documented deviations):
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -458,7 +459,7 @@ class ConvertingApi(Api):
                 subresource=subresource,
                 force=force,
             )
-        options = options or WriteOptions()
+        options = dataclasses.replace(options or WriteOptions(), patch_type=patch_type, patch=patch)
         old = self.get(rt, namespace, name)
         if patch_type == "apply":
             patch = _apply_intent(self, rt, name, patch, options)

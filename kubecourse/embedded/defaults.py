@@ -99,8 +99,7 @@ def default_pod(pod: dict[str, Any]) -> None:
     spec.setdefault("serviceAccountName", "default")
     spec["serviceAccount"] = spec["serviceAccountName"]
     spec.setdefault("enableServiceLinks", True)
-    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
-    spec.setdefault("priority", 0)
+    # priority and preemptionPolicy come from the Priority admission plugin (priority.py)
     tolerations = spec.setdefault("tolerations", [])
     for toleration in DEFAULT_TOLERATIONS:
         if not any(t.get("key") == toleration["key"] for t in tolerations):

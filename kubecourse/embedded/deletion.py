@@ -24,6 +24,8 @@ policy), everything else served here (apps/v1, batch/v1 CronJob, core kinds) del
 dependents in the background.  `DeleteOptions` are validated as upstream does (422
 `DeleteOptions.meta.k8s.io "" is invalid` naming `propagationPolicy`).
 
+A dry-run DELETE answers what the DELETE would (`dry_run_answer`) and writes nothing.
+
 Simplified: Namespaces ignore the propagation policy (their own finalization is the
 namespace controller's), and the policy of a deletion already pending gracefully (a
 Terminating Pod) is left as it was, as upstream.
@@ -31,6 +33,9 @@ Terminating Pod) is left as it was, as upstream.
 
 from __future__ import annotations
 
+import copy
+import time
+from datetime import datetime, timezone
 from typing import Any
 
 from kubecourse.embedded import generation, status
@@ -180,3 +185,59 @@ def is_orphaning(obj: Obj) -> bool:
     return bool(meta.get("deletionTimestamp")) and ORPHAN in (
         meta.get("finalizers") or []
     )
+
+
+def dry_run_answer(
+    rt: ResourceType,
+    obj: Obj,
+    grace: int | None,
+    policy: str | None,
+    orphan: bool | None,
+    *,
+    now: str,
+    returns_object: bool,
+) -> Obj:
+    """What a DELETE with `dryRun=All` answers: what the deletion itself would answer
+    (the object marked for deletion, the deleted object, or a Success Status), with
+    nothing written."""
+    answer = copy.deepcopy(obj)
+    if rt.kind == "Namespace":
+        if not answer["metadata"].get("deletionTimestamp"):
+            mark_deleting(answer, list(answer["metadata"].get("finalizers") or []), now)
+            answer.setdefault("status", {})["phase"] = "Terminating"
+        return answer
+    finalizers = finalizers_after_delete(rt, obj, policy, orphan)
+    if rt.kind == "Pod" and _graceful(answer, grace):
+        _mark_graceful(answer, grace, finalizers)
+        return answer
+    if finalizers:
+        mark_deleting(answer, finalizers, now)
+        return answer
+    if returns_object or rt.kind == "Pod":
+        return answer
+    return _success(rt, obj)
+
+
+def _graceful(pod: Obj, grace: int | None) -> bool:
+    spec, phase = pod.get("spec") or {}, (pod.get("status") or {}).get("phase")
+    seconds = int(spec.get("terminationGracePeriodSeconds", 30)) if grace is None else grace
+    return seconds > 0 and bool(spec.get("nodeName")) and phase not in ("Succeeded", "Failed")
+
+
+def _mark_graceful(pod: Obj, grace: int | None, finalizers: list[str]) -> None:
+    meta = pod["metadata"]
+    if meta.get("deletionTimestamp"):
+        return
+    seconds = int(pod["spec"].get("terminationGracePeriodSeconds", 30)) if grace is None else grace
+    deadline = datetime.fromtimestamp(time.time() + seconds, timezone.utc)
+    meta["deletionTimestamp"] = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
+    meta["deletionGracePeriodSeconds"] = seconds
+    generation.on_deletion(pod)
+    set_finalizers(pod, finalizers)
+
+
+def _success(rt: ResourceType, obj: Obj) -> Obj:
+    details: Obj = {"name": obj["metadata"]["name"], "kind": rt.plural, "uid": obj["metadata"]["uid"]}
+    if rt.group:
+        details["group"] = rt.group
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}

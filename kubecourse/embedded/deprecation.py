@@ -9,8 +9,9 @@ missing object gets it too).  The message is `deprecation.WarningMessage`'s:
 `; use <group/version> <Kind>` when there is a replacement.  kubectl prints each one
 once on stderr as `Warning: <message>`; the official Python client ignores them.
 
-Of the kinds the course serves at the version it reports (v1.37), only core v1
-Endpoints is deprecated (since v1.33, KEP-4974, no removal planned).  Field-level
+Of the kinds the course serves at the version it reports (v1.37), core v1
+Endpoints (since v1.33, KEP-4974, no removal planned) and core v1 ComponentStatus
+(since v1.19, no replacement named) are deprecated.  Field-level
 warnings upstream sends for some pod specs (deprecated node labels, annotations) are
 not reproduced.
 """
@@ -35,6 +36,8 @@ DEPRECATED: dict[tuple[str, str, str], Deprecation] = {
     ("", "v1", "Endpoints"): Deprecation(
         (1, 33), ("discovery.k8s.io", "v1", "EndpointSlice")
     ),
+    # No replacement is named upstream (health lives at /livez and /readyz).
+    ("", "v1", "ComponentStatus"): Deprecation((1, 19)),
 }
 
 

@@ -4,7 +4,9 @@ Generation is not a generic field: each kind's strategy decides.  Faithful:
 
 | kinds | on create | bumped (+1) when |
 |---|---|---|
-| Pod, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, HorizontalPodAutoscaler (1.37's `HPAGeneration`), PodDisruptionBudget, Ingress, IngressClass, NetworkPolicy | 1 | `spec` changes |
+| Pod, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, HorizontalPodAutoscaler (1.37's `HPAGeneration`), PodDisruptionBudget, Ingress, IngressClass, NetworkPolicy, ReplicationController, CustomResourceDefinition | 1 | `spec` changes |
+| PodTemplate | 1 | `template` changes |
+| PriorityClass | 1 | never |
 | Deployment | 1 | `spec` or `metadata.annotations` change (annotations are copied to its ReplicaSets) |
 | EndpointSlice | 1 | anything but metadata changes, or its labels do |
 | custom resources (the Gateway API kinds) | 1 | anything but `metadata` and `status` changes |
@@ -37,13 +39,21 @@ SPEC_KINDS = frozenset(
         "Ingress",
         "IngressClass",
         "NetworkPolicy",
+        "ReplicationController",
+        "CustomResourceDefinition",
     }
 )
+# Generation 1 at creation, bumped by a change of `template` (PodTemplate) or never
+# (PriorityClass, whose strategy keeps the old one).
+OTHER_KINDS = frozenset({"PodTemplate", "PriorityClass"})
 
 
 def tracks_generation(rt: ResourceType) -> bool:
     return (
-        rt.custom or rt.kind in SPEC_KINDS or rt.kind in ("Deployment", "EndpointSlice")
+        rt.custom
+        or rt.kind in SPEC_KINDS
+        or rt.kind in OTHER_KINDS
+        or rt.kind in ("Deployment", "EndpointSlice")
     )
 
 
@@ -79,6 +89,10 @@ def _changed(rt: ResourceType, old: Obj, new: Obj) -> bool:
     if rt.kind == "EndpointSlice":
         labels = old["metadata"].get("labels") != new["metadata"].get("labels")
         return labels or _without(old, "metadata") != _without(new, "metadata")
+    if rt.kind == "PriorityClass":
+        return False
+    if rt.kind == "PodTemplate":
+        return old.get("template") != new.get("template")
     spec_changed = (old.get("spec") or {}) != (new.get("spec") or {})
     if rt.kind == "Deployment":
         annotations = old["metadata"].get("annotations") or {}

@@ -2,7 +2,8 @@
 
 kubectl >= 1.32 sends `Content-Type: application/vnd.kubernetes.protobuf` for its typed
 generators (`create deployment|service|configmap|secret|namespace|job|cronjob|
-poddisruptionbudget|serviceaccount|ingress|token`, `autoscale`, `auth can-i`).  The body
+poddisruptionbudget|serviceaccount|ingress|quota|priorityclass|token`, `autoscale`,
+`auth can-i`).  The body
 is the 4-byte magic `k8s\\0` and a `runtime.Unknown` envelope {1 typeMeta {1 apiVersion,
 2 kind}, 2 raw, 3 contentEncoding, 4 contentType}; `raw` is the proto2 encoding of the
 typed object.  `decode_request_body` turns it into the dict kubectl would have sent as

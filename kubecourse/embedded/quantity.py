@@ -103,3 +103,23 @@ def _decimal(mantissa: int, exponent: int) -> str:
         mantissa *= 1000
         exponent -= 3
     return f"{mantissa}{_BY_EXPONENT[exponent]}"
+
+
+def is_binary(text: object) -> bool:
+    """Whether a quantity is written with a power-of-1024 suffix (`Mi`, `Gi`...)."""
+    match = _PATTERN.match(str(text).strip())
+    return match is not None and match.group(2) in _BINARY_SUFFIXES
+
+
+def format_value(value: Fraction, binary: bool) -> str:
+    """An exact amount printed as a Go Quantity of that format prints it (rounded up
+    to a billionth, as Quantity keeps nine decimal places)."""
+    if binary and value.denominator == 1:
+        return from_bytes(int(value))
+    return _decimal(math.ceil(value * 10**9), -9)
+
+
+def canonical(text: object) -> str:
+    """`resource.MustParse(text).String()`: `1000m` is `1`, `1024Mi` is `1Gi`,
+    `0.5` is `500m`.  ValueError when `text` is not a quantity."""
+    return format_value(parse(text), is_binary(text))

@@ -122,9 +122,49 @@ CRD_VERBS = (
 
 METRICS_VERBS = ("get", "list")
 
+# Kinds a 1.37 cluster serves that the course does not teach but kubectl reaches
+# (`apply --prune`, `cluster-info dump`, `describe ns`, `create quota|priorityclass`).
+KINDS_BEYOND_THE_CHECKLIST: tuple[ResourceType, ...] = (
+    _rt(
+        "",
+        "v1",
+        "ReplicationController",
+        "replicationcontrollers",
+        short=("rc",),
+        categories=ALL,
+        sub=("status", "scale"),
+    ),
+    _rt("", "v1", "PodTemplate", "podtemplates"),
+    # Computed on each read, never stored (componentstatus.py); deprecated in v1.19.
+    _rt("", "v1", "ComponentStatus", "componentstatuses", False, ("cs",), verbs=METRICS_VERBS),
+    _rt("", "v1", "ResourceQuota", "resourcequotas", short=("quota",), sub=("status",)),
+    _rt("", "v1", "LimitRange", "limitranges", short=("limits",)),
+    _rt("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False, ("pc",)),
+    _rt(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        False,
+        ("crd", "crds"),
+        ("api-extensions",),
+        ("status",),
+    ),
+    _rt("networking.k8s.io", "v1", "IPAddress", "ipaddresses", False, ("ip",)),
+    _rt("networking.k8s.io", "v1", "ServiceCIDR", "servicecidrs", False, sub=("status",)),
+)
+
 RESOURCES: tuple[ResourceType, ...] = (
     _rt(
-        "", "v1", "Namespace", "namespaces", False, ("ns",), sub=("status", "finalize")
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        False,
+        ("ns",),
+        sub=("status", "finalize"),
+        # Namespaces are not deleted as a collection upstream.
+        verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
     ),
     _rt("", "v1", "Node", "nodes", False, ("no",), sub=("status",)),
     _rt(
@@ -261,6 +301,7 @@ RESOURCES: tuple[ResourceType, ...] = (
     ),
     _rt("coordination.k8s.io", "v1", "Lease", "leases"),
     _rt("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
+    *KINDS_BEYOND_THE_CHECKLIST,
     # Gateway API, served as a cluster with its CRDs installed serves it.
     _rt(
         GATEWAY,

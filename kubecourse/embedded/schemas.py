@@ -21,7 +21,8 @@ absent.
 Not faithful: the package writes schemas as JSON Schema (draft 2020-12), so optional types
 read `["string", "null"]` and `$ref` points at `#/$defs/...`; `openapi.py` converts that to
 OpenAPI 3.0.  Types are not checked here: `unknown_fields` only finds names the schema
-does not declare, which is what the API server's strict decoding reports.
+does not declare; the API server's typed decoding (types and unknown fields in one
+walk) is `decoding.py`.
 """
 
 from __future__ import annotations

@@ -464,6 +464,13 @@ _KIND_FIELDS: dict[str, dict[str, Callable[[Mapping[str, Any]], str]]] = {
     "Namespace": {"status.phase": _getter("status", "phase")},
     "Secret": {"type": _getter("type")},
     "ReplicaSet": {"status.replicas": _getter("status", "replicas", default=0)},
+    "ReplicationController": {"status.replicas": _getter("status", "replicas", default=0)},
+    "Service": {
+        "spec.clusterIP": _getter("spec", "clusterIP"),
+        "spec.type": _getter("spec", "type"),
+    },
+    "Job": {"status.successful": _getter("status", "succeeded", default=0)},
+    "CertificateSigningRequest": {"spec.signerName": _getter("spec", "signerName")},
 }
 
 

@@ -13,16 +13,17 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from aiohttp import web
 
 from kubecourse.embedded import (
     deprecation,
     discovery,
+    negotiation,
     openapi,
     openapi_v2,
     podlogs,
@@ -59,9 +60,10 @@ PATCH_TYPES = {
     "application/merge-patch+json": "merge",
     "application/strategic-merge-patch+json": "strategic",
     "application/apply-patch+yaml": "apply",
-    "application/apply-patch+cbor": "unsupported",
 }
 BOOKMARK_INTERVAL = 30.0
+# The negotiated answer type of a resource request (a typed key where aiohttp has them).
+MEDIA: Any = web.RequestKey("media", str) if hasattr(web, "RequestKey") else "media"
 LOG_FOLLOW_INTERVAL = 0.2  # how often a followed log looks for new lines
 
 
@@ -83,8 +85,9 @@ def dumps(obj: Any) -> str:
 
 
 def json_response(obj: Any, code: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # A bytes body, so that the Content-Type is `application/json` without a charset.
     return web.Response(
-        text=dumps(obj), status=code, content_type="application/json", headers=headers
+        body=dumps(obj).encode(), status=code, content_type="application/json", headers=headers
     )
 
 
@@ -115,11 +118,18 @@ class ApiHttp:
         self.aggregated = dict(aggregated or {})
         self.streams = streams  # exec, attach, portforward (WebSocket)
         self.server_address = "127.0.0.1:0"
+        # API Priority and Fairness names the FlowSchema and PriorityLevelConfiguration
+        # that admitted each request; one of each serves every request here.
+        self.flow_schema_uid = str(uuid.uuid4())
+        self.priority_level_uid = str(uuid.uuid4())
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._errors, self._auth], client_max_size=3 * 1024**2)
+        app = web.Application(
+            middlewares=[self._errors, self._auth], client_max_size=negotiation.MAX_BODY_BYTES
+        )
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         app.on_response_prepare.append(self._add_deprecation_warning)
+        app.on_response_prepare.append(self._add_standard_headers)
         return app
 
     # -- middlewares -------------------------------------------------------------------
@@ -127,9 +137,9 @@ class ApiHttp:
     @web.middleware
     async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
-            return await handler(request)
+            return _as_negotiated(request, await handler(request))
         except status.StatusError as err:
-            return status_response(err)
+            return _as_negotiated(request, status_response(err))
         except web.HTTPException:
             raise
         except Exception:  # a bug of ours must still answer as an API server would
@@ -148,6 +158,17 @@ class ApiHttp:
             if not reviews.authorize(user, attrs)[0]:
                 raise reviews.forbidden(user, attrs)
         return await handler(request)
+
+    async def _add_standard_headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        """The headers kube-apiserver's filters add to every answer: an audit id, no
+        caching, the APF flow schema and priority level (once authenticated); and no
+        `Server` header."""
+        response.headers.popall("Server", None)
+        response.headers.setdefault("Audit-Id", str(uuid.uuid4()))
+        response.headers.setdefault("Cache-Control", "no-cache, private")
+        if response.status != 401:
+            response.headers.setdefault("X-Kubernetes-Pf-Flowschema-Uid", self.flow_schema_uid)
+            response.headers.setdefault("X-Kubernetes-Pf-Prioritylevel-Uid", self.priority_level_uid)
 
     def _user(self, request: web.Request) -> UserInfo:
         return self.authn.authenticate(request.headers.get("Authorization", ""))
@@ -262,12 +283,16 @@ class ApiHttp:
         aggregated = self.aggregated.get(t.rt.group)
         if aggregated is not None:
             return await aggregated(request, t)
+        if t.subresource not in CONNECT_SUBRESOURCES and t.subresource != "log":
+            request[MEDIA] = negotiation.negotiate_output(request.headers.get("Accept"))
         method = request.method
         review = reviews.REVIEWS.get((t.rt.group, t.rt.plural))
         if review is not None:
             if method != "POST" or t.name is not None:
                 raise status.method_not_allowed()
-            return json_response(review(self._user(request), await self._body(request)), 201)
+            body = await self._body(request, t.rt.kind)
+            return json_response(review(self._user(request), body), 201)
+        _check_verb(t, method, _truthy(request.query.get("watch")))
         if t.name is None:
             if method == "GET":
                 if _truthy(request.query.get("watch")):
@@ -275,7 +300,7 @@ class ApiHttp:
                 return self._list(request, t)
             if method == "POST":
                 return await self._create(request, t)
-            if method == "DELETE":
+            if method == "DELETE" and "deletecollection" in t.rt.verbs:
                 return await self._delete_collection(request, t)
             raise status.method_not_allowed()
         if t.subresource in CONNECT_SUBRESOURCES and self.streams is not None:
@@ -297,6 +322,7 @@ class ApiHttp:
 
     def _list(self, request: web.Request, t: Target) -> web.Response:
         q = request.query
+        _check_list_options(q, watch=False)
         limit = _int(q.get("limit"), "limit")
         items, rv, cont = self.api.list(
             t.rt,
@@ -314,7 +340,7 @@ class ApiHttp:
         meta: Obj = {"resourceVersion": rv}
         if cont:
             meta["continue"] = cont
-        body = {"kind": t.rt.list_kind, "apiVersion": t.rt.api_version, "metadata": meta, "items": items}
+        body = {"kind": t.rt.list_kind, "apiVersion": t.rt.api_version, "metadata": meta, "items": _bare(items)}
         return json_response(body)
 
     def _table(self, request: web.Request, rt: ResourceType, items: list[Obj], rv: str, headers: bool = True) -> Obj:
@@ -331,7 +357,8 @@ class ApiHttp:
             raise status.method_not_allowed()
         obj = self.api.get(t.rt, t.namespace, t.name)
         if _wants_table(request):
-            return json_response(self._table(request, t.rt, [obj], obj["metadata"]["resourceVersion"]))
+            rv = obj["metadata"].get("resourceVersion", "")  # computed kinds have none
+            return json_response(self._table(request, t.rt, [obj], rv))
         return json_response(obj)
 
     async def _log(self, request: web.Request, t: Target) -> web.StreamResponse:
@@ -393,6 +420,7 @@ class ApiHttp:
 
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
         q = request.query
+        _check_list_options(q, watch=True)
         timeout = _int(q.get("timeoutSeconds"), "timeoutSeconds")
         bookmarks = _truthy(q.get("allowWatchBookmarks"))
         table = _wants_table(request)
@@ -472,55 +500,60 @@ class ApiHttp:
 
     # -- writes ------------------------------------------------------------------------
 
-    async def _body(self, request: web.Request) -> Any:
+    async def _raw_body(self, request: web.Request) -> bytes:
         try:
-            raw = await request.read()
+            return await request.read()
         except web.HTTPRequestEntityTooLarge as err:
-            raise status.StatusError(
-                413, "RequestEntityTooLarge", f"the request body is too large: {err.text}"
-            ) from err
-        ctype = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
+            raise negotiation.too_large() from err
+
+    async def _body(self, request: web.Request, kind: str, *, custom: bool = False) -> Any:
+        """A create / update body: its media type (none means JSON), then decoded into
+        the kind, refused in the decoder's words (negotiation.py)."""
+        ctype = negotiation.media_type(request.headers.get("Content-Type")) or negotiation.JSON
+        accepted = negotiation.CUSTOM_BODY_TYPES if custom else negotiation.BODY_TYPES
+        if ctype not in accepted:
+            raise negotiation.unsupported_media_type(accepted)
+        raw = await self._raw_body(request)
         if ctype == PROTOBUF:
             try:
                 return decode_request_body(raw)
             except ValueError as err:
                 raise status.bad_request(f"the request body could not be decoded: {err}") from err
-        try:
-            if ctype in ("application/yaml", "application/apply-patch+yaml"):
-                return yaml.safe_load(raw) if raw else None
-            return json.loads(raw) if raw else None
-        except (ValueError, yaml.YAMLError) as err:
-            raise status.bad_request(f"the request body could not be decoded: {err}") from err
+        return negotiation.decode_object(raw, ctype, kind)
 
-    def _options(self, request: web.Request) -> WriteOptions:
+    def _options(self, request: web.Request, kind: str, patch_type: str | None = None) -> WriteOptions:
+        """The write's query options, checked as `Validate{Create,Update,Patch}Options`."""
         q = request.query
         dry_run = q.getall("dryRun", [])
-        for value in dry_run:
-            if value != "All":
-                raise status.bad_request(f'dryRun: Unsupported value: "{value}": supported values: "All"')
-        validation = q.get("fieldValidation", "Warn")
-        if validation not in ("Strict", "Warn", "Ignore"):
-            raise status.bad_request(
-                f'fieldValidation: Unsupported value: "{validation}": supported values: "Ignore", "Strict", "Warn"'
-            )
+        validation = q.get("fieldValidation", "")
+        manager = q.get("fieldManager", "")
+        causes = []
+        if patch_type == "apply" and not manager:
+            causes.append(status.cause("fieldManager", "Required value: is required for apply patch", "FieldValueRequired"))
+        if patch_type not in (None, "apply") and "force" in q:
+            causes.append(status.cause("force", "Forbidden: may not be specified for non-apply patch", "FieldValueForbidden"))
+        causes += negotiation.write_option_causes(manager, dry_run, validation)
+        if causes:
+            raise negotiation.options_invalid(kind, causes)
         agent = request.headers.get("User-Agent", "")
         return WriteOptions(
             dry_run=bool(dry_run),
-            field_manager=q.get("fieldManager"),
-            field_validation=validation,
+            field_manager=manager or None,
+            field_validation=validation or "Warn",
             default_manager=agent.split("/", 1)[0][:128] or None,
         )
 
     async def _create(self, request: web.Request, t: Target) -> web.Response:
-        body = await self._body(request)
-        options = self._options(request)
+        body = await self._body(request, t.rt.kind, custom=t.rt.custom)
+        options = self._options(request, "CreateOptions")
         obj = self.api.create(t.rt, t.namespace, body, options)
         return json_response(obj, 201, _warning_headers(options))
 
     async def _put(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
-        body = await self._body(request)
-        options = self._options(request)
+        kind = "Scale" if t.subresource == "scale" else t.rt.kind
+        body = await self._body(request, kind, custom=t.rt.custom)
+        options = self._options(request, "UpdateOptions")
         if t.subresource == "scale":
             return json_response(self.api.update_scale(t.rt, t.namespace, t.name, body, options))
         if t.subresource not in (None, "status"):
@@ -530,15 +563,16 @@ class ApiHttp:
 
     async def _patch(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
-        ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
-        patch_type = PATCH_TYPES.get(ctype)
-        if patch_type is None or patch_type == "unsupported":
-            raise status.unsupported_media_type(ctype or "none")
+        ctype = negotiation.media_type(request.headers.get("Content-Type"))
+        accepted = negotiation.CUSTOM_PATCH_TYPES if t.rt.custom else negotiation.PATCH_TYPES
+        if ctype not in accepted:
+            raise negotiation.unsupported_media_type(accepted)
+        patch_type = PATCH_TYPES[ctype]
         if t.subresource not in (None, "status", "scale"):
             raise status.method_not_allowed()
-        body = await self._body(request)
+        options = self._options(request, "PatchOptions", patch_type)
+        body = negotiation.decode_patch(await self._raw_body(request), patch_type)
         existed = self.api.store.get(t.rt.key, t.namespace or "", t.name) is not None
-        options = self._options(request)
         obj = self.api.patch(
             t.rt,
             t.namespace,
@@ -572,7 +606,8 @@ class ApiHttp:
         return json_response(result, 200, _warning_headers(WriteOptions(warnings=warnings)))
 
     async def _delete_options(self, request: web.Request) -> Obj:
-        body = await self._body(request) or {}
+        raw = await self._raw_body(request)
+        body = await self._body(request, "DeleteOptions") if raw.strip() else {}
         if not isinstance(body, dict):
             raise status.bad_request("DeleteOptions must be an object")
         q = request.query
@@ -609,12 +644,14 @@ class ApiHttp:
                 warnings=warnings,
             )
             deleted.append(result if result.get("kind") == t.rt.kind else obj)
+        deleted = _bare(deleted)
         body = {"kind": t.rt.list_kind, "apiVersion": t.rt.api_version, "metadata": {"resourceVersion": str(self.api.store.rv)}, "items": deleted}
         unique = WriteOptions(warnings=list(dict.fromkeys(warnings)))
         return json_response(body, 200, _warning_headers(unique))
 
     async def _post_subresource(self, request: web.Request, t: Target) -> web.Response:
-        body = await self._body(request)
+        kinds = {"binding": "Binding", "eviction": "Eviction", "token": "TokenRequest"}
+        body = await self._body(request, kinds.get(t.subresource or "", t.rt.kind))
         if t.rt.kind == "Pod" and t.subresource == "binding":
             return json_response(self._bind(t, body), 201)
         if t.rt.kind == "Pod" and t.subresource == "eviction" and self.on_eviction is not None:
@@ -630,6 +667,49 @@ class ApiHttp:
             raise status.bad_request("binding target name is required")
         self.api.bind(t.namespace or "default", t.name, node)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+
+_COLLECTION_VERBS = {"GET": "list", "POST": "create", "DELETE": "deletecollection"}
+_ITEM_VERBS = {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+def _check_verb(t: Target, method: str, watch: bool) -> None:
+    """A verb the resource does not serve is 405, as an uninstalled route is
+    (ComponentStatus is get and list only)."""
+    if t.subresource is not None:
+        return
+    verbs = _ITEM_VERBS if t.name is not None else _COLLECTION_VERBS
+    verb = "watch" if watch and method == "GET" else verbs.get(method)
+    if verb is None or verb in t.rt.verbs:
+        return
+    if verb == "watch":
+        raise status.method_not_allowed(
+            f'watch is not supported on resources of kind "{t.rt.qualified}"'
+        )
+    raise status.method_not_allowed()
+
+
+def _as_negotiated(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """A JSON answer re-encoded as YAML when the client asked for `application/yaml`."""
+    if request.get(MEDIA) != negotiation.YAML or not isinstance(response, web.Response):
+        return response
+    if response.content_type != "application/json" or response.body is None:
+        return response
+    assert isinstance(response.body, bytes)
+    response.body = negotiation.to_yaml(response.body)
+    response.content_type = negotiation.YAML
+    return response
+
+
+def _bare(items: list[Obj]) -> list[Obj]:
+    """List items as upstream encodes them: without apiVersion and kind."""
+    return [{k: v for k, v in item.items() if k not in ("apiVersion", "kind")} for item in items]
+
+
+def _check_list_options(query: Any, watch: bool) -> None:
+    causes = negotiation.list_option_causes(query, watch)
+    if causes:
+        raise negotiation.options_invalid("ListOptions", causes)
 
 
 def _warning_headers(options: WriteOptions) -> dict[str, str] | None:

@@ -36,6 +36,8 @@ class StatusError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
+        if not self.reason:
+            del status["reason"]  # StatusReasonUnknown is "", omitted from the JSON
         if self.details is not None:
             status["details"] = self.details
         return status
@@ -79,13 +81,40 @@ def conflict(rt: ResourceType, name: str) -> StatusError:
     )
 
 
+def precondition_conflict(rt: ResourceType, name: str, detail: str) -> StatusError:
+    """`errors.NewConflict(schema.GroupResource{Group, Resource: Kind}, ...)`, which
+    `rest.BeforeDelete` raises: the Kind stands where the resource usually does."""
+    qualified = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
+    details: dict[str, Any] = {"name": name, "kind": rt.kind}
+    if rt.group:
+        details["group"] = rt.group
+    message = f'Operation cannot be fulfilled on {qualified} "{name}": {detail}'
+    return StatusError(409, "Conflict", message, details)
+
+
+def namespace_terminating(rt: ResourceType, name: str, namespace: str) -> StatusError:
+    """The NamespaceLifecycle admission plugin's refusal."""
+    message = (
+        f'{rt.qualified} "{name}" is forbidden: unable to create new content in namespace '
+        f"{namespace} because it is being terminated"
+    )
+    terminating = {
+        "reason": "NamespaceTerminating",
+        "message": f"namespace {namespace} is being terminated",
+        "field": "metadata.namespace",
+    }
+    return forbidden(message, _details(rt, name, causes=[terminating]))
+
+
 def cause(field: str, message: str, reason: str = "FieldValueInvalid") -> dict[str, str]:
     return {"reason": reason, "message": message, "field": field}
 
 
 def invalid(rt: ResourceType, name: str, causes: list[dict[str, str]]) -> StatusError:
     qualified_kind = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
-    parts = [f"{c['field']}: {c['message']}" if c.get("field") else c["message"] for c in causes]
+    # A cause about the whole object has an empty field: upstream still prints `: `.
+    parts = [f"{c['field']}: {c['message']}" if "field" in c else c["message"] for c in causes]
+    causes = [{k: v for k, v in c.items() if v != "" or k != "field"} for c in causes]
     if len(parts) == 1:
         summary = parts[0]
     else:
@@ -110,16 +139,6 @@ def gone(message: str) -> StatusError:
 
 def method_not_allowed(message: str = "the server does not allow this method on the requested resource") -> StatusError:
     return StatusError(405, "MethodNotAllowed", message, {})
-
-
-def unsupported_media_type(content_type: str) -> StatusError:
-    return StatusError(
-        415,
-        "UnsupportedMediaType",
-        f"the body of the request was in an unknown format ({content_type}) - accepted "
-        "media types include: application/json, application/yaml",
-        {},
-    )
 
 
 def unauthorized() -> StatusError:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from kubecourse.embedded import cron
+from kubecourse.embedded import cron, validation_core, validation_meta
 from kubecourse.embedded.resources import ResourceType
 from kubecourse.embedded.status import cause
 
@@ -63,15 +63,9 @@ def forbidden(field: str, detail: str) -> dict[str, str]:
 
 
 def go_repr(value: Any) -> str:
-    """Values as Go's %#v prints them in apiserver messages."""
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, dict):
-        inner = ", ".join(
-            f"{json.dumps(k)}:{json.dumps(v)}" for k, v in sorted(value.items())
-        )
-        return f"map[string]string{{{inner}}}"
-    return json.dumps(value)
+    """Values as apiserver 1.34+ prints them in field errors: strings quoted, numbers
+    plain, anything else as JSON (`{"app":"x"}`)."""
+    return validation_meta.go_value(value)
 
 
 def validate_name(rt: ResourceType, name: str, field: str = "metadata.name") -> Causes:
@@ -92,41 +86,9 @@ def validate_name(rt: ResourceType, name: str, field: str = "metadata.name") -> 
 
 
 def validate_labels(labels: Any, field: str) -> Causes:
-    if labels is None:
-        return []
-    if not isinstance(labels, dict):
-        return [
-            invalid_value(
-                field, labels, "must be a map of string keys to string values"
-            )
-        ]
-    causes: Causes = []
-    for key, value in labels.items():
-        name = key.rpartition("/")[2]
-        if not name or len(name) > 63 or not _QUALIFIED.match(name):
-            causes.append(
-                invalid_value(
-                    field,
-                    key,
-                    "name part must consist of alphanumeric characters, '-', '_' or '.', "
-                    "and must start and end with an alphanumeric character",
-                )
-            )
-        if (
-            not isinstance(value, str)
-            or (value and not _QUALIFIED.match(value))
-            or len(str(value)) > 63
-        ):
-            causes.append(
-                invalid_value(
-                    f"{field}",
-                    value,
-                    "a valid label must be an empty string or consist of alphanumeric "
-                    "characters, '-', '_' or '.', and must start and end with an "
-                    "alphanumeric character",
-                )
-            )
-    return causes
+    if labels is not None and not isinstance(labels, dict):
+        return [invalid_value(field, labels, "must be a map of string keys to string values")]
+    return validation_meta.validate_labels(labels, field)
 
 
 def validate_metadata(rt: ResourceType, obj: dict[str, Any]) -> Causes:
@@ -144,16 +106,25 @@ def validate_metadata(rt: ResourceType, obj: dict[str, Any]) -> Causes:
     else:
         causes += validate_name(rt, name)
     causes += validate_labels(meta.get("labels"), "metadata.labels")
+    causes += validation_meta.validate_annotations(meta.get("annotations"), "metadata.annotations")
     return causes
 
 
-def validate_containers(containers: Any, field: str) -> Causes:
+def validate_containers(
+    containers: Any,
+    field: str,
+    volumes: set[str] | None = None,
+    port_names: set[str] | None = None,
+) -> Causes:
     if not containers:
         return [required(field)]
     causes: Causes = []
     seen: set[str] = set()
+    port_names = set() if port_names is None else port_names
     for i, container in enumerate(containers):
         here = f"{field}[{i}]"
+        if not isinstance(container, dict):
+            continue
         name = container.get("name")
         if not name:
             causes.append(required(f"{here}.name"))
@@ -170,13 +141,18 @@ def validate_containers(containers: Any, field: str) -> Causes:
         seen.add(name or "")
         if not container.get("image"):
             causes.append(required(f"{here}.image"))
-        causes += _validate_ports(container.get("ports") or [], f"{here}.ports")
+        ports = container.get("ports") or []
+        causes += _validate_ports(ports, f"{here}.ports")
+        causes += validation_core.port_causes(ports, f"{here}.ports", port_names)
+        causes += validation_core.container_causes(container, here, volumes)
     return causes
 
 
 def _validate_ports(ports: list[dict[str, Any]], field: str) -> Causes:
     causes: Causes = []
     for j, port in enumerate(ports):
+        if not isinstance(port, dict):
+            continue
         number = port.get("containerPort")
         if not isinstance(number, int) or not 0 < number < 65536:
             causes.append(
@@ -189,12 +165,15 @@ def _validate_ports(ports: list[dict[str, Any]], field: str) -> Causes:
     return causes
 
 
-def validate_pod_spec(spec: Any, field: str) -> Causes:
+def validate_pod_spec(spec: Any, field: str, claims: set[str] | None = None) -> Causes:
+    """`claims`: a StatefulSet's volumeClaimTemplates, which its pods' mounts may name."""
     if not isinstance(spec, dict):
         return [required(field)]
-    causes = validate_containers(spec.get("containers"), f"{field}.containers")
+    volumes = validation_core.volume_names(spec) | (claims or set())
+    names: set[str] = set()
+    causes = validate_containers(spec.get("containers"), f"{field}.containers", volumes, names)
     if spec.get("initContainers"):
-        causes += validate_containers(spec["initContainers"], f"{field}.initContainers")
+        causes += validate_containers(spec["initContainers"], f"{field}.initContainers", volumes, names)
     policy = spec.get("restartPolicy")
     if policy not in (None, "Always", "OnFailure", "Never"):
         causes.append(
@@ -211,11 +190,18 @@ def validate_selector_matches_template(
     spec: dict[str, Any], matches: Callable[[dict[str, Any], dict[str, str]], bool]
 ) -> Causes:
     selector = spec.get("selector")
-    if not selector or not (
+    if not isinstance(selector, dict) or not (
         selector.get("matchLabels") or selector.get("matchExpressions")
     ):
         return [required("spec.selector")]
     labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    causes = validation_meta.validate_label_selector(selector, "spec.selector")
+    causes += validate_labels(labels, "spec.template.metadata.labels")
+    if validation_meta.selector_parse_error(selector):
+        shown = validation_meta.selector_value(selector)
+        return causes + [cause("spec.selector", f"Invalid value: {shown}: invalid label selector")]
+    if causes:
+        return causes
     if not matches(selector, labels):
         return [
             invalid_value(
@@ -323,6 +309,9 @@ def _mutable_stripped(spec: dict[str, Any]) -> dict[str, Any]:
 
 def immutable(field: str, old: Any, new: Any) -> Causes:
     if old is not None and old != new:
+        if field.endswith("selector") and isinstance(new, dict):
+            shown = validation_meta.selector_value(new)
+            return [cause(field, f"Invalid value: {shown}: field is immutable")]
         return [invalid_value(field, new, "field is immutable")]
     return []
 
@@ -564,6 +553,10 @@ def validate_controller_revision(obj: dict[str, Any]) -> Causes:
 
 
 KIND_VALIDATORS: dict[str, Callable[[dict[str, Any], Matcher], Causes]] = {
+    "ConfigMap": lambda obj, _: validation_core.configmap_causes(obj),
+    "Secret": lambda obj, _: validation_core.secret_causes(obj),
+    "Service": lambda obj, _: validation_core.service_causes(obj.get("spec") or {}),
+    "Deployment": lambda obj, _: validation_core.strategy_causes((obj.get("spec") or {}).get("strategy")),
     "ControllerRevision": lambda obj, _: validate_controller_revision(obj),
     "Job": validate_job,
     "CronJob": lambda obj, _: validate_cronjob(obj),
@@ -587,6 +580,10 @@ def validate_kind_update(
     """Immutable fields: Job selector and template, DaemonSet selector,
     ControllerRevision data, GatewayClass controllerName."""
     old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
+    if rt.kind == "ConfigMap":
+        return validation_core.immutable_data_causes(old, new, ("data", "binaryData"))
+    if rt.kind == "Secret":
+        return validation_core.secret_update_causes(old, new)
     if rt.kind == "Job":
         return immutable(
             "spec.selector", old_spec.get("selector"), new_spec.get("selector")

@@ -47,10 +47,14 @@ def test_ignore_drops_unknown_fields_silently(cluster: EmbeddedCluster) -> None:
     assert code == 201 and "Warning" not in headers and "dta" not in obj
 
 
-def test_a_bad_field_validation_value_is_400(core: k8s.CoreV1Api) -> None:
+def test_a_bad_field_validation_value_is_invalid_create_options(core: k8s.CoreV1Api) -> None:
     with pytest.raises(ApiException) as err:
         core.create_namespaced_config_map("default", {"metadata": {"name": "v"}}, field_validation="Loose")
-    assert err.value.status == 400 and "Unsupported value" in json.loads(err.value.body)["message"]
+    assert err.value.status == 422
+    assert json.loads(err.value.body)["message"] == (
+        'CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "Loose": '
+        'supported values: "", "Ignore", "Strict", "Warn"'
+    )
 
 
 def test_server_dry_run_validates_and_persists_nothing(kubectl, core: k8s.CoreV1Api) -> None:

@@ -3,7 +3,8 @@ as protobuf (application/vnd.kubernetes.protobuf), which the server must decode;
 sends JSON.  Every test runs with kubectl 1.37, 1.32 (the first protobuf sender) and
 1.31, each against a cluster of its own; a version not installed is skipped, saying why.
 
-Only kinds the embedded cluster serves are exercised here; the decoding of Job,
+Only kinds the embedded cluster serves are exercised here (`create quota` and
+`create priorityclass` included); the decoding of Job,
 CronJob, PodDisruptionBudget, HorizontalPodAutoscaler, TokenRequest and
 SelfSubjectAccessReview bodies is covered by tests/unit/test_protobuf.py.
 """
@@ -161,3 +162,17 @@ def test_dry_run_server_with_protobuf_body(run: Kubectl) -> None:
     )
     assert "configmap/pb-dry created (server dry run)" in done.stdout
     assert run("get", "configmap", "pb-dry", check=False).returncode != 0
+
+
+def test_create_quota(run: Kubectl) -> None:
+    run("create", "quota", "pb-q", "--hard=pods=2,requests.cpu=1000m", "--scopes=NotTerminating")
+    quota = get(run, "resourcequota", "pb-q")
+    assert quota["spec"] == {"hard": {"pods": "2", "requests.cpu": "1"}, "scopes": ["NotTerminating"]}
+
+
+def test_create_priorityclass(run: Kubectl) -> None:
+    run("create", "priorityclass", "pb-zero", "--value=0", "--description=none")
+    klass = get(run, "priorityclass", "pb-zero")
+    assert (klass["value"], klass["preemptionPolicy"]) == (0, "PreemptLowerPriority")
+    assert klass["description"] == "none"
+    assert klass["metadata"]["generation"] == 1

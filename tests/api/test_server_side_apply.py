@@ -212,9 +212,13 @@ def test_a_python_client_update_is_recorded_with_its_field_manager(
     assert "f:replicas" not in owners["creator"].fields_v1["f:spec"]
 
 
-def test_apply_without_a_field_manager_is_a_bad_request(apps: k8s.AppsV1Api) -> None:
+def test_apply_without_a_field_manager_is_invalid_patch_options(apps: k8s.AppsV1Api) -> None:
     with pytest.raises(ApiException) as raised:
         apps.patch_namespaced_deployment(
             "ssa-none", "default", deployment("ssa-none"), _content_type=APPLY
         )
-    assert raised.value.status == 400
+    assert raised.value.status == 422
+    assert json.loads(raised.value.body)["message"] == (
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+        "is required for apply patch"
+    )

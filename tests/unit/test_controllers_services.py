@@ -96,7 +96,10 @@ def test_endpoints_list_ready_pods_and_keep_a_failing_one_apart(
         "endpoints.kubernetes.io/last-change-trigger-time"
         in endpoints["metadata"]["annotations"]
     )
-    assert endpoints["metadata"]["labels"] == {"tier": "front"}
+    assert endpoints["metadata"]["labels"] == {
+        "tier": "front",
+        "endpoints.kubernetes.io/managed-by": "endpoint-controller",
+    }
 
 
 def test_endpoint_slice_marks_readiness_per_endpoint_and_is_owned_by_the_service(

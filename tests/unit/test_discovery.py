@@ -49,6 +49,8 @@ def test_group_list_has_every_named_group_once_with_its_preferred_version() -> N
         "policy",
         "coordination.k8s.io",
         "discovery.k8s.io",
+        "scheduling.k8s.io",
+        "apiextensions.k8s.io",
         "gateway.networking.k8s.io",
         "metrics.k8s.io",
     ]

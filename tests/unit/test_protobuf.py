@@ -546,6 +546,51 @@ CAPTURED: dict[str, tuple[str, str, Obj]] = {
             "status": {"allowed": False},
         },
     ),
+    "priorityclass": (
+        "kubectl create priorityclass high --value=1000 --description='for web' "
+        "--preemption-policy=Never",
+        "6b3873000a250a147363686564756c696e672e6b38732e696f2f7631120d5072696f72697479"
+        "436c617373122b0a140a046869676812001a0022002a0032003800420010e80718002207666f"
+        "72207765622a054e657665721a002200",
+        {
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {"name": "high"},
+            "value": 1000,
+            "description": "for web",
+            "preemptionPolicy": "Never",
+        },
+    ),
+    # A zero value is on the wire and kept (the JSON field has no omitempty).
+    "priorityclass_zero": (
+        "kubectl create priorityclass zero --value=0",
+        "6b3873000a250a147363686564756c696e672e6b38732e696f2f7631120d5072696f72697479"
+        "436c61737312320a140a047a65726f12001a0022002a003200380042001000180022002a1450"
+        "7265656d70744c6f7765725072696f726974791a002200",
+        {
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {"name": "zero"},
+            "value": 0,
+            "preemptionPolicy": "PreemptLowerPriority",
+        },
+    ),
+    "quota_scoped": (
+        "kubectl create quota q --hard=pods=2,requests.cpu=1 --scopes=NotTerminating",
+        "6b3873000a130a027631120d5265736f7572636551756f746112490a110a017112001a002200"
+        "2a0032003800420012320a0b0a04706f647312030a01320a130a0c72657175657374732e6370"
+        "7512030a0131120e4e6f745465726d696e6174696e671a001a002200",
+        {
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": {"name": "q"},
+            "spec": {
+                "hard": {"pods": "2", "requests.cpu": "1"},
+                "scopes": ["NotTerminating"],
+            },
+            "status": {},
+        },
+    ),
 }
 
 
@@ -571,6 +616,8 @@ def test_every_listed_generator_is_covered() -> None:
         ("autoscaling/v2", "HorizontalPodAutoscaler"),
         ("authentication.k8s.io/v1", "TokenRequest"),
         ("authorization.k8s.io/v1", "SelfSubjectAccessReview"),
+        ("v1", "ResourceQuota"),
+        ("scheduling.k8s.io/v1", "PriorityClass"),
     }
 
 

@@ -6,6 +6,7 @@
 | garbagecollector | `garbage` | garbage collector (ownerReferences) |
 | deployment | `deployment` | deployment controller |
 | replicaset | `replicaset` | replicaset controller |
+| replicationcontroller | `replicationcontroller` | replication controller (the replicaset controller's code) |
 | statefulset | `statefulset` | statefulset controller |
 | job | `job` (+ `jobutil`, `jobpods`) | job controller |
 | cronjob | `cronjob` (schedules: `kubecourse.embedded.cron`) | cronjob controller (v2) |
@@ -20,6 +21,7 @@
 | endpointslice | `endpointslices` | endpointslice controller |
 | metrics-server | `metricsserver` (+ `usage`) | metrics-server (its scrapes; the API is `metricsapi`) |
 | horizontal-pod-autoscaler | `horizontal` (+ `replicacalc`, `hpastatus`) | HPA controller |
+| resourcequota | `resourcequota` (counting: `kubecourse.embedded.quota`) | resource quota controller |
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ from kubecourse.embedded.controllers.metricsserver import MetricsServer
 from kubecourse.embedded.controllers.namespace import NamespaceController
 from kubecourse.embedded.controllers.nodelifecycle import NodeLifecycleController
 from kubecourse.embedded.controllers.replicaset import ReplicaSetController
+from kubecourse.embedded.controllers.replicationcontroller import (
+    ReplicationControllerController,
+)
+from kubecourse.embedded.controllers.resourcequota import ResourceQuotaController
 from kubecourse.embedded.controllers.scheduler import Scheduler
 from kubecourse.embedded.controllers.statefulset import StatefulSetController
 from kubecourse.embedded.controllers.ttl import TTLAfterFinishedController
@@ -51,6 +57,7 @@ def default_controllers(ctx: Context) -> list[Controller]:
         GarbageCollector(ctx),
         DeploymentController(ctx),
         ReplicaSetController(ctx),
+        ReplicationControllerController(ctx),
         StatefulSetController(ctx),
         JobController(ctx),
         CronJobController(ctx),
@@ -65,4 +72,5 @@ def default_controllers(ctx: Context) -> list[Controller]:
         EndpointSliceController(ctx),
         MetricsServer(ctx),
         HorizontalController(ctx),
+        ResourceQuotaController(ctx),
     ]

@@ -125,7 +125,11 @@ class DisruptionController(Controller):
         return sum(scales.values())
 
     def _scale_of(self, namespace: str, ref: Obj) -> tuple[str, int]:
-        kinds = {"ReplicaSet": "replicasets.apps", "StatefulSet": "statefulsets.apps"}
+        kinds = {
+            "ReplicaSet": "replicasets.apps",
+            "StatefulSet": "statefulsets.apps",
+            "ReplicationController": "replicationcontrollers",
+        }
         resource = kinds.get(str(ref.get("kind")))
         owner = self.store.get(resource, namespace, ref["name"]) if resource else None
         if owner is None:

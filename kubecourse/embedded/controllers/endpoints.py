@@ -2,7 +2,7 @@
 
 Faithful: an Endpoints object named like the Service, for Services with a non-empty
 selector only, carrying the Service's labels (plus `service.kubernetes.io/headless` for
-a headless one); pods with an IP that are neither terminal nor being deleted are
+a headless one) and `endpoints.kubernetes.io/managed-by: endpoint-controller`; pods with an IP that are neither terminal nor being deleted are
 listed, ready ones in `addresses` and the others in `notReadyAddresses` (all in
 `addresses` with `publishNotReadyAddresses`), each `{ip, nodeName, targetRef}`;
 subsets group addresses with identical port lists, a named `targetPort` resolved per
@@ -28,6 +28,8 @@ from kubecourse.embedded.store import Change, Store
 
 TRIGGER = "endpoints.kubernetes.io/last-change-trigger-time"
 HEADLESS = "service.kubernetes.io/headless"
+MANAGED_BY = "endpoints.kubernetes.io/managed-by"
+MANAGER = "endpoint-controller"
 
 
 def selected_pods(store: Store, svc: Obj) -> list[Obj]:
@@ -142,7 +144,7 @@ class EndpointsController(Controller):
             return None
 
         subsets = build_subsets(svc, selected_pods(self.store, svc))
-        labels = owned_labels(svc)
+        labels = {**owned_labels(svc), MANAGED_BY: MANAGER}
         if current is None:
             self._create(key, subsets, labels)
         elif (current.get("subsets") or []) != subsets or (

@@ -44,11 +44,21 @@ PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
 class ReplicaSetController(Controller):
     name = "replicaset"
     watches = ("replicasets.apps", "pods")
+    # What varies for the ReplicationController controller (replicationcontroller.py),
+    # which upstream is this controller behind an adapter.
+    resource = "replicasets.apps"
+    owner_kind = "ReplicaSet"
+    component = COMPONENT
+
+    def selector(self, rs: Obj) -> Obj | None:
+        """The owner's selector as a LabelSelector."""
+        selector: Obj | None = rs["spec"].get("selector")
+        return selector
 
     def keys_for(self, change: Change) -> Iterable[Key]:
-        if change.resource == "replicasets.apps":
+        if change.resource == self.resource:
             return super().keys_for(change)
-        keys = {podutil.owner_key(change.obj, "ReplicaSet")}
+        keys = {podutil.owner_key(change.obj, self.owner_kind)}
         if controller_of(change.obj) is None and change.type != "DELETED":
             keys.update(self._selecting(change.obj))
         return [k for k in keys if k is not None]
@@ -56,12 +66,12 @@ class ReplicaSetController(Controller):
     def _selecting(self, pod: Obj) -> Iterable[Key]:
         namespace = pod["metadata"].get("namespace") or ""
         labels = pod["metadata"].get("labels")
-        for rs in self.store.items("replicasets.apps", namespace):
-            if podutil.selector_matches(rs["spec"].get("selector"), labels):
+        for rs in self.store.items(self.resource, namespace):
+            if podutil.selector_matches(self.selector(rs), labels):
                 yield (namespace, rs["metadata"]["name"])
 
     async def reconcile(self, key: Key) -> float | None:
-        rs = self.store.get("replicasets.apps", *key)
+        rs = self.store.get(self.resource, *key)
         if rs is None or podutil.is_terminating(rs):
             return None
 
@@ -80,7 +90,7 @@ class ReplicaSetController(Controller):
     def _claim_pods(self, rs: Obj) -> list[Obj]:
         """Adopt matching orphans, release owned pods that stopped matching."""
         namespace = rs["metadata"]["namespace"]
-        selector = rs["spec"].get("selector")
+        selector = self.selector(rs)
         uid = rs["metadata"]["uid"]
         claimed: list[Obj] = []
         for pod in list(self.store.items("pods", namespace)):
@@ -125,7 +135,7 @@ class ReplicaSetController(Controller):
                     rs,
                     "FailedCreate",
                     f"Error creating: {err.message}",
-                    component=COMPONENT,
+                    component=self.component,
                     type="Warning",
                 )
                 return
@@ -133,7 +143,7 @@ class ReplicaSetController(Controller):
                 rs,
                 "SuccessfulCreate",
                 f"Created pod: {pod['metadata']['name']}",
-                component=COMPONENT,
+                component=self.component,
             )
 
     def _delete_pods(self, rs: Obj, victims: list[Obj]) -> None:
@@ -147,13 +157,13 @@ class ReplicaSetController(Controller):
                 rs,
                 "SuccessfulDelete",
                 f"Deleted pod: {meta['name']}",
-                component=COMPONENT,
+                component=self.component,
             )
 
     # -- status ------------------------------------------------------------------------
 
     def _update_status(self, key: Key, pods: list[Obj]) -> float | None:
-        rs = self.store.get("replicasets.apps", *key)
+        rs = self.store.get(self.resource, *key)
         if rs is None:
             return None
         min_ready = int(rs["spec"].get("minReadySeconds") or 0)
@@ -162,7 +172,7 @@ class ReplicaSetController(Controller):
         new["status"] = replicaset_status(rs, active, min_ready)
         if new["status"] != rs.get("status"):
             self.api.update(
-                self.ctx.rt("replicasets.apps"),
+                self.ctx.rt(self.resource),
                 key[0],
                 key[1],
                 new,

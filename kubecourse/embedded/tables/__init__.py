@@ -11,7 +11,8 @@ Not faithful: the upstream fallback for a kind without a printer is `NAME, CREAT
 here it is `NAME, AGE`, like kubectl's own client-side fallback.  Quantities (PV/PVC
 capacity) are shown as stored rather than re-canonicalised.
 
-The printers live by area (`pods`, `workloads`, `network`, `cluster`), sharing
+The printers live by area (`pods`, `workloads`, `network`, `cluster`, `added`,
+`beyond`), sharing
 `common`; this module assembles them into the Table.
 """
 
@@ -23,7 +24,7 @@ from functools import cache
 from typing import Any
 
 from kubecourse.embedded.resources import ResourceType
-from kubecourse.embedded.tables import added, cluster, network, pods, workloads
+from kubecourse.embedded.tables import added, beyond, cluster, network, pods, workloads
 from kubecourse.embedded.tables.cluster import node_roles, node_status
 from kubecourse.embedded.tables.common import (
     AGE,
@@ -73,6 +74,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     **network.PRINTERS,
     **cluster.PRINTERS,
     **added.PRINTERS,
+    **beyond.PRINTERS,
 }
 
 
