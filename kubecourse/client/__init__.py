@@ -18,7 +18,8 @@ from urllib.parse import urlparse
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
-from kubecourse.client.cluster import Cluster, translated_errors
+from kubecourse.client.apierrors import translated_errors
+from kubecourse.client.cluster import Cluster
 from kubecourse.client.rows import EndpointRow, NodeRow, PodRow, Rows
 from kubecourse.errors import NotConnectedError, UnsafeClusterError
 

@@ -8,12 +8,10 @@ outside the namespace it was pointed at (or namespaces it created itself).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +23,14 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
+from kubecourse.client.apierrors import translated_errors
 from kubecourse.client.rows import EndpointRow, NodeRow, PodRow, Rows, pod_row
+from kubecourse.client.traffic import Traffic
 from kubecourse.errors import (
     ApiError,
     ClusterError,
-    NotConnectedError,
     NotFoundError,
     UnsafeClusterError,
-    api_error_from_status,
 )
 
 log = logging.getLogger(__name__)
@@ -69,33 +67,12 @@ ALIASES = {
 }  # fmt: skip
 
 
-def wrap_api_exception(err: ApiException) -> ClusterError:
-    """The most specific kubecourse error for an ApiException, chained by the caller."""
-    try:
-        body = json.loads(err.body or "")
-    except (TypeError, ValueError):
-        body = None
-    if isinstance(body, dict) and body.get("kind") == "Status":
-        return api_error_from_status(body)
-    return api_error_from_status({"code": err.status, "reason": err.reason, "message": str(err.reason)})
+class Cluster(Traffic):
+    """A connected cluster.  Create it with `kubecourse.connect()`.
 
-
-@contextmanager
-def translated_errors() -> Iterator[None]:
-    """Turn the official client's exceptions into kubecourse errors (chained)."""
-    try:
-        yield
-    except ApiException as err:
-        raise wrap_api_exception(err) from err
-    except urllib3.exceptions.HTTPError as err:
-        raise NotConnectedError(
-            f"the cluster did not answer ({err.__class__.__name__}); is it running? "
-            "Try `kubecourse status` in a terminal."
-        ) from err
-
-
-class Cluster:
-    """A connected cluster.  Create it with `kubecourse.connect()`."""
+    `request()` and `answers()` (HTTP through the API server's service proxy) come from
+    `kubecourse.client.traffic`.
+    """
 
     def __init__(
         self,

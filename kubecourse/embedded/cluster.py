@@ -41,6 +41,7 @@ from kubecourse.embedded.controllers.bootstrap import (
     ensure_kubernetes_service,
 )
 from kubecourse.embedded.conversion import ConvertingApi
+from kubecourse.embedded.network import controller as ingress_controller
 from kubecourse.embedded.resources import REGISTRY
 from kubecourse.embedded.server import ApiHttp
 from kubecourse.embedded.store import Store
@@ -86,6 +87,7 @@ class ClusterOptions:
     # local-path provisioner's pod): the bare API, or an empty cluster for a test.
     system_workloads: bool = True
     max_pods_per_namespace: int = 500  # the course's built-in Pod quota (see Api._check_pod_quota)
+    ingress_controller: bool = True  # Traefik in namespace traefik (network/controller.py)
 
 
 class EmbeddedCluster:
@@ -283,6 +285,8 @@ class EmbeddedCluster:
                 self.api.create(namespaces, None, {"metadata": {"name": name}})
             joining = self._register_nodes()
             ensure_kubernetes_service(self.api, self.advertise_address)
+            if self.options.ingress_controller:
+                ingress_controller.install(self.api)
         if not addons.installed(self.api):
             addons.install(self.api, CLUSTER_NAME, workloads=self.options.system_workloads)
         return joining

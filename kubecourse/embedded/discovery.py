@@ -67,6 +67,8 @@ def api_group_list(registry: Registry) -> dict[str, Any]:
 
 def subresource_kind(rt: ResourceType, subresource: str) -> tuple[str, str, str]:
     """The (group, version, kind) a subresource accepts and returns."""
+    if subresource == "proxy":  # PodProxyOptions, ServiceProxyOptions
+        return ("", "v1", f"{rt.kind}ProxyOptions")
     return SUBRESOURCE_KIND.get(subresource, (rt.group, rt.version, rt.kind))
 
 

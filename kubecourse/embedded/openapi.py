@@ -420,15 +420,22 @@ _CONNECT_PARAMETERS = {
     "exec": [_COMMAND, *_STREAM_FLAGS],
     "attach": _STREAM_FLAGS,
     "portforward": [_query("ports", "The ports to forward (WebSockets).", "integer")],
+    "proxy": [
+        _query("path", "The path of the request to proxy to the Pod or Service.")
+    ],
+}
+# The API server proxies every method of these (kube-apiserver's connect verbs).
+_CONNECT_METHODS = {
+    "proxy": ("get", "put", "post", "delete", "options", "head", "patch"),
 }
 
 
 def _connect_operations(
-    rt: ResourceType, sub: str, gvk: tuple[str, str, str]
+    rt: ResourceType, sub: str, gvk: tuple[str, str, str], suffix: str = ""
 ) -> dict[str, Any]:
-    """GET and POST `connect` operations of a streaming subresource (exec, ...)."""
+    """The `connect` operations of a streaming or proxy subresource (exec, ...)."""
     scope = "Namespaced" if rt.namespaced else ""
-    head, _, tail = _id("", rt, sub.capitalize()).partition(scope + rt.kind)
+    head, _, tail = _id("", rt, sub.capitalize() + suffix).partition(scope + rt.kind)
     streamed = {"description": "OK", "content": {"*/*": {"schema": {"type": "string"}}}}
     return {
         method: _operation(
@@ -436,10 +443,10 @@ def _connect_operations(
             f"connect {method.upper()} requests to {sub} of {rt.kind}",
             f"connect{head}{method.capitalize()}{scope}{rt.kind}{tail}",
             gvk,
-            parameters=_CONNECT_PARAMETERS[sub],
+            parameters=_CONNECT_PARAMETERS[sub] if not suffix else [],
             responses={"200": streamed},
         )
-        for method in ("get", "post")
+        for method in _CONNECT_METHODS.get(sub, ("get", "post"))
     }
 
 
@@ -496,6 +503,14 @@ def resource_paths(rt: ResourceType) -> dict[str, Any]:
             _subresource_operations(rt, sub),
             [_path("name", f"name of the {rt.kind}"), *namespace],
         )
+        if sub == "proxy":
+            operations = _connect_operations(
+                rt, sub, subresource_kind(rt, sub), "WithPath"
+            )
+            paths[f"{collection}/{{name}}/{sub}/{{path}}"] = _with_parameters(
+                operations,
+                [name, *namespace, _path("path", "path to the resource")],
+            )
     return paths
 
 

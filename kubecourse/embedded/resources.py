@@ -192,10 +192,11 @@ RESOURCES: tuple[ResourceType, ...] = (
             "attach",
             "portforward",
             "ephemeralcontainers",
+            "proxy",
         ),
     ),
     _rt(
-        "", "v1", "Service", "services", short=("svc",), categories=ALL, sub=("status",)
+        "", "v1", "Service", "services", short=("svc",), categories=ALL, sub=("status", "proxy")
     ),
     _rt("", "v1", "Endpoints", "endpoints", short=("ep",)),
     _rt("", "v1", "Event", "events", short=("ev",)),
@@ -383,6 +384,8 @@ SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
     "exec": ("create", "get"),
     "attach": ("create", "get"),
     "portforward": ("create", "get"),
+    # The API server's proxy to a Pod or a Service (`kubecourse.embedded.network.proxy`).
+    "proxy": ("create", "delete", "get", "patch", "update"),
 }
 
 # The kind a subresource speaks, when it is not the parent's own kind.
@@ -397,7 +400,7 @@ SUBRESOURCE_KIND: dict[str, tuple[str, str, str]] = {
     "portforward": ("", "v1", "PodPortForwardOptions"),
 }
 # Subresources that upgrade the connection (kube-apiserver's "connect" verbs).
-CONNECT_SUBRESOURCES = ("exec", "attach", "portforward")
+CONNECT_SUBRESOURCES = ("exec", "attach", "portforward", "proxy")
 
 
 class Registry:

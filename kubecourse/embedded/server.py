@@ -278,7 +278,8 @@ class ApiHttp:
         namespace = None
         if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] not in ("status", "finalize"):
             namespace, rest = rest[1], rest[2:]
-        if not rest or len(rest) > 3:
+        proxied = len(rest) > 3 and rest[2] == "proxy"  # .../pods/web/proxy/<any path>
+        if not rest or (len(rest) > 3 and not proxied):
             raise status.path_not_found()
         rt = self.registry.by_path(group, version, rest[0])
         if rt is None or (namespace is not None and not rt.namespaced):

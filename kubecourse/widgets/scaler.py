@@ -5,6 +5,12 @@ subresource (what `kubectl scale` does).  Three watches, each in a background th
 keep the view current: the Deployment (desired/ready counts), its Pods (name, IP, node,
 status) and the Service's EndpointSlices (the addresses traffic goes to).  No cell
 loops: the kernel stays free, and widget traits set from threads reach the browser.
+
+"send 10 requests" sends them through the API server's service proxy
+(`Cluster.answers`) and shows which Pods answered.  `requests={...}` sends them
+elsewhere, for a Service that NetworkPolicies keep private: through the ingress
+controller with `requests={"service": "traefik", "namespace": "traefik", "port": "web",
+"path": "/api/account/"}`.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
         *,
         max_replicas: int = 10,
         namespace: str | None = None,
+        requests: dict[str, Any] | None = None,
     ) -> None:
         self._stop = threading.Event()
         if not isinstance(max_replicas, int) or not 1 <= max_replicas <= 100:
@@ -74,15 +81,20 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
             description="replicas", continuous_update=False,
         )
         self.message = widgets.Label(value="")
+        self.requests = {"service": self.service, "namespace": self.namespace, **(requests or {})}
+        self.send = widgets.Button(description="send 10 requests")
+        self.answered = widgets.Label(value="")
         self.summary = widgets.HTML()
         self.pods_view = widgets.HTML(layout=widgets.Layout(margin="0 24px 0 0"))
         self.endpoints_view = widgets.HTML()
         super().__init__([
             widgets.HBox([self.slider, self.message]),
             self.summary,
+            widgets.HBox([self.send, self.answered]),
             widgets.HBox([self.pods_view, self.endpoints_view]),
         ])  # fmt: skip
         self.slider.observe(self._on_slider, names="value")
+        self.send.on_click(lambda _: threading.Thread(target=self.send_requests, daemon=True).start())
         self._start_watches()
         self._render()
 
@@ -129,6 +141,18 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
         if isinstance(replicas, bool) or not isinstance(replicas, int) or not 0 <= replicas <= self.slider.max:
             raise ValueError(f"replicas must be a whole number from 0 to {self.slider.max}, not {replicas!r}")
         self.slider.value = replicas
+
+    def send_requests(self, count: int = 10) -> dict[str, int]:
+        """What the button does: `count` requests, and which Pods answered them."""
+        options = dict(self.requests)
+        service = str(options.pop("service"))
+        try:
+            tally = self.cluster.answers(service, count, **options)
+        except (KubecourseError, ValueError) as err:
+            self.answered.value = f"could not send: {err}"
+            return {}
+        self.answered.value = ", ".join(f"{pod}: {n}" for pod, n in sorted(tally.items()))
+        return dict(tally)
 
     def _on_slider(self, change: Obj) -> None:
         try:

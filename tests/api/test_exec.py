@@ -217,12 +217,12 @@ def test_kubectl_exec_dash_i_passes_stdin(kubectl, pods) -> None:
 def test_kubectl_exec_of_a_program_not_simulated_exits_127_saying_so(
     kubectl, pods
 ) -> None:
-    done = kubectl("exec", "box", "--", "wget", "-qO-", "http://db", check=False)
+    done = kubectl("exec", "box", "--", "ping", "-c1", "db", check=False)
     assert done.returncode == 127
     assert done.stderr.startswith(
-        "wget: not simulated: the embedded cluster runs no processes"
+        "ping: not simulated: the embedded cluster runs no processes"
     )
-    assert "traffic through Pods and Services is not simulated yet" in done.stderr
+    assert "to reach Pods and Services use wget, curl or nc" in done.stderr
     assert done.stderr.endswith("command terminated with exit code 127\n")
 
 
@@ -367,24 +367,35 @@ def test_kubectl_attach_ends_when_the_pod_is_deleted(kube_env, core, pods) -> No
     assert attach.returncode == 0 and set(out.split()) <= {"tick"}
 
 
-def test_kubectl_port_forward_listens_and_reports_that_nothing_listens_in_the_pod(
+def test_kubectl_port_forward_carries_a_request_to_the_pods_server(
     kube_env, pods
 ) -> None:
-    out, err, code = forward(kube_env, kubectl_binary() or "kubectl")
+    out, err, code, answer = forward(kube_env, kubectl_binary() or "kubectl", "80")
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\nServer: nginx/1.27\r\n")
+    assert b"<title>Welcome to nginx!</title>" in answer
+    assert code in (0, -15) and "Handling connection for" in out, err
+
+
+def test_kubectl_port_forward_to_a_port_nothing_listens_on_reports_containerds_error(
+    kube_env, pods
+) -> None:
+    out, err, code, answer = forward(kube_env, kubectl_binary() or "kubectl", "8080")
+    assert answer == b"", "the forwarded connection is closed without an answer"
     assert code == 1
     assert re.search(
-        r"error forwarding port 80 to pod [0-9a-f]{64}, uid : the embedded cluster does not run processes, "
-        r"so nothing listens on port 80 in pod default/web; traffic through Pods and Services is not simulated yet",
+        r"error forwarding port 8080 to pod [0-9a-f]{64}, uid : failed to execute portforward "
+        r'in network namespace \\?"/var/run/netns/cni-[0-9a-f-]{36}\\?": failed to connect to '
+        r'localhost:8080 inside namespace \\?"[0-9a-f]{64}\\?", IPv4: dial tcp4 127.0.0.1:8080: '
+        r"connect: connection refused IPv6 dial tcp6 \[::1\]:8080: connect: connection refused",
         err,
     ), err
     assert err.endswith("error: lost connection to pod\n")
-    assert "Handling connection for" in out
 
 
-def forward(env: dict[str, str], binary: str) -> tuple[str, str, int]:
-    """Start `kubectl port-forward`, connect to its local port, and let it end."""
+def forward(env: dict[str, str], binary: str, port: str) -> tuple[str, str, int, bytes]:
+    """Start `kubectl port-forward pod/web :<port>`, send one request, let it end."""
     process = subprocess.Popen(
-        [binary, "port-forward", "pod/web", ":80"],
+        [binary, "port-forward", "pod/web", f":{port}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -393,25 +404,33 @@ def forward(env: dict[str, str], binary: str) -> tuple[str, str, int]:
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
-        match = re.match(r"Forwarding from 127\.0\.0\.1:(\d+) -> 80$", first.strip())
+        match = re.match(
+            rf"Forwarding from 127\.0\.0\.1:(\d+) -> {port}$", first.strip()
+        )
         assert match, first
-        with socket.create_connection(
-            ("127.0.0.1", int(match.group(1))), timeout=30
-        ) as conn:
-            conn.sendall(b"GET / HTTP/1.1\r\nHost: web\r\n\r\n")
-            try:
-                answer = conn.recv(1024)
-            except (
-                ConnectionResetError
-            ):  # closed with our request unread: a reset, not a FIN
-                answer = b""
-            assert answer == b"", "the forwarded connection is closed without an answer"
+        answer = _ask(int(match.group(1)))
+        if answer:  # a healthy forward keeps running until it is stopped
+            process.terminate()
         out, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    return first + out, err, process.returncode
+    return first + out, err, process.returncode, answer
+
+
+def _ask(port: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(b"GET / HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n")
+        answer = b""
+        try:
+            while chunk := conn.recv(4096):
+                answer += chunk
+        except (
+            ConnectionResetError
+        ):  # closed with our request unread: a reset, not a FIN
+            pass
+    return answer
 
 
 # -- kubectl 1.31 -----------------------------------------------------------------------------
@@ -433,10 +452,12 @@ def test_kubectl_131_exec_and_port_forward_speak_the_same_protocols(
     )
     binary, _ = kubectl_minor_binary(31)
     assert binary is not None
-    _, err, code = forward(kubeconfig(cluster, tmp_path), binary)
+    _, _, _, answer = forward(kubeconfig(cluster, tmp_path), binary, "80")
+    assert b"<title>Welcome to nginx!</title>" in answer
+    _, err, code, _ = forward(kubeconfig(cluster, tmp_path), binary, "8080")
     assert (
         code == 1
-        and "error forwarding port 80 to pod" in err
+        and "error forwarding port 8080 to pod" in err
         and "lost connection to pod" in err
     )
 
@@ -527,16 +548,29 @@ def test_a_v4_client_gets_the_same_channels_and_statuses(cluster, pods) -> None:
     }
 
 
-def test_python_client_port_forward_gets_the_error_for_each_port(core, pods) -> None:
+def test_python_client_port_forward_reaches_the_server_and_reports_closed_ports(
+    core, pods
+) -> None:
     forwarded = portforward(
         core.connect_get_namespaced_pod_portforward, "web", "default", ports="80,8080"
     )
     try:
-        sock = forwarded.socket(8080)
-        sock.settimeout(30)
-        assert sock.recv(16) == b""
-        assert forwarded.error(8080).startswith("error forwarding port 8080 to pod ")
-        assert "nothing listens on port 80 in pod default/web" in forwarded.error(80)
+        refused = forwarded.socket(8080)
+        refused.settimeout(30)
+        assert refused.recv(16) == b""
+        assert "failed to connect to localhost:8080 inside namespace" in str(
+            forwarded.error(8080)
+        )
+        page = forwarded.socket(80)
+        page.settimeout(30)
+        page.sendall(b"GET / HTTP/1.1\r\nHost: web\r\n\r\n")  # kept alive: we close
+        answer = page.recv(4096)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        while len(body) < length:
+            body += page.recv(4096)
+        assert head.startswith(b"HTTP/1.1 200 OK") and b"Welcome to nginx!" in body
+        assert forwarded.error(80) is None
     finally:
         forwarded.close()
 

@@ -72,13 +72,13 @@ def test_nodes_rows_show_roles_cidrs_and_pod_counts(cluster: Cluster) -> None:
     assert nodes["kubecourse-control-plane"].roles == "control-plane"
     assert nodes["kubecourse-worker"].pod_cidr == "10.244.1.0/24"
     # Every pod on the node counts, as `kubectl describe node` counts them: the control
-    # plane runs only kind's system pods, each worker its own daemons plus the lesson's.
+    # plane runs only kind's system pods and the Traefik ingress controller, each worker its own daemons plus the lesson's.
     everywhere = cluster.core.list_pod_for_all_namespaces().items
     for name, row in nodes.items():
         here = [p for p in everywhere if p.spec.node_name == name]
         assert row.pods == len(here)
     control_plane = [p for p in everywhere if p.spec.node_name == "kubecourse-control-plane"]
-    assert {p.metadata.namespace for p in control_plane} == {"kube-system", "local-path-storage"}
+    assert {p.metadata.namespace for p in control_plane} == {"kube-system", "local-path-storage", "traefik"}
     web = [r.node for r in cluster.pods({"app": "facade-web"})]
     assert web and "kubecourse-control-plane" not in web
     assert sum(nodes[n].pods for n in nodes if n != "kubecourse-control-plane") == 6 + len(web)

@@ -31,6 +31,20 @@ def test_dragging_the_slider_scales_and_the_view_follows(shop: Cluster) -> None:
         view.close()
 
 
+def test_send_requests_shows_which_pods_answered_through_the_ingress(shop: Cluster) -> None:
+    via = {"service": "traefik", "namespace": "traefik", "port": "web", "path": "/api/catalog/"}
+    view = scaler(shop, "catalog-api", requests=via)
+    try:
+        shop.scale("catalog-api", 2)
+        view.wait_until(lambda v: v.settled(2), timeout=30)
+        pods = {p.name for p in view.pods}
+        shop.wait_for(lambda: set(view.send_requests(10)) == pods, 30, "both Pods answering")
+        assert all(f"{name}: 5" in view.answered.value for name in pods)  # round robin
+        shop.scale("catalog-api", 1)
+    finally:
+        view.close()
+
+
 def test_widget_rejects_values_outside_its_range(shop: Cluster) -> None:
     view = scaler(shop, "catalog-api", max_replicas=5)
     try:

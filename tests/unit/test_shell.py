@@ -162,18 +162,31 @@ def test_a_program_the_simulation_does_not_run_answers_127_and_says_so() -> None
     assert "hostname" in err and "traffic" not in err
 
 
-def test_network_tools_add_that_traffic_through_services_is_not_simulated() -> None:
-    code, _, err = sh("wget -qO- http://web")
+def test_network_tools_the_image_lacks_are_not_found_as_in_the_real_image() -> None:
+    assert sh("curl http://web") == (127, "", "sh: curl: not found\n")
+    assert sh("wget http://web", sandbox(flavour=DEBIAN)) == (
+        127,
+        "",
+        "sh: 1: wget: not found\n",
+    )
+    bash = run(["bash", "-c", "nc -z web 80"], sandbox(flavour=DEBIAN))
+    assert bash == (127, "", "bash: line 1: nc: command not found\n")
+    with pytest.raises(shell.RuntimeFailure, match=r'exec: "curl": executable file'):
+        run(["curl", "http://web"])
+
+
+def test_other_network_tools_say_which_ones_reach_pods_and_services() -> None:
+    code, _, err = sh("ping web")
     assert code == 127
-    assert err.startswith("sh: wget: not simulated")
-    assert "traffic through Pods and Services is not simulated yet" in err
+    assert err.startswith("sh: ping: not simulated")
+    assert err.rstrip().endswith("to reach Pods and Services use wget, curl or nc")
 
 
 def test_shells_name_their_messages_as_busybox_dash_and_bash_do() -> None:
-    assert sh("curl x")[2].startswith("sh: curl:")
-    assert sh("curl x", sandbox(flavour=DEBIAN))[2].startswith("sh: 1: curl:")
-    assert run(["bash", "-c", "curl x"], sandbox(flavour=DEBIAN))[2].startswith(
-        "bash: line 1: curl:"
+    assert sh("ping x")[2].startswith("sh: ping:")
+    assert sh("ping x", sandbox(flavour=DEBIAN))[2].startswith("sh: 1: ping:")
+    assert run(["bash", "-c", "ping x"], sandbox(flavour=DEBIAN))[2].startswith(
+        "bash: line 1: ping:"
     )
 
 

@@ -64,6 +64,10 @@ class Timings:
     apiserver_endpoint_interval: float = 10.0
     system_namespaces_interval: float = 60.0
     pv_sync_period: float = 15.0  # --pvclaimbinder-sync-period: a waiting claim is looked at again
+    # The simulated network (kubecourse.embedded.network): how long a dropped connection
+    # takes to fail.
+    tcp_connect_timeout: float = 127.0  # Linux gives up after its 6 SYN retries
+    proxy_dial_timeout: float = 30.0  # kube-apiserver's and Traefik's dialers
 
 
 class Clock:

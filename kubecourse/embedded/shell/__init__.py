@@ -14,6 +14,7 @@ the API objects).  What runs:
 | `echo [-n] [-e]`, `true`, `false`, `date [+FORMAT]`, `id` | as coreutils / busybox; `id` from `securityContext` (`runAsUser`, `runAsGroup`, `fsGroup`, `supplementalGroups`) |
 | `sleep N` | waits N seconds (`s`, `m`, `h`, `d`, `infinity`; Ctrl-C on a TTY stops it) |
 | `nslookup NAME`, `getent hosts NAME` | cluster DNS through the search list: `<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc.cluster.local` give a ClusterIP, a headless Service its ready endpoints, `<hostname>.<svc>.<ns>.svc.cluster.local` a StatefulSet Pod, an ExternalName Service its CNAME |
+| `wget`, `curl`, `nc` | busybox wget, curl and busybox nc through the simulated network (`kubecourse.embedded.network`): Services, Pod IPs, NodePorts and NetworkPolicies as kube-proxy and kindnet treat them, with the tools' own output and error texts; a tool the image lacks is `sh: curl: not found` |
 | `sh -c SCRIPT`, `sh FILE`, `sh` | scripts of the above joined by `;`, `&&`, `\\|\\|` and newlines, with quoting, `$VAR` / `${VAR:-default}` / `$?` / `$(command)`, globs over known files, `NAME=value`, `export`, `unset`, `cd`, `pwd`, `exit N`, `exec`, redirection to `/dev/null` and `2>&1`; interactive on a TTY (`kubectl exec -it`), line by line from stdin with `-i` |
 
 `bash` runs where the image has it (not in busybox or alpine images); images built
@@ -21,10 +22,9 @@ FROM scratch or distroless (`traefik/whoami`, `gcr.io/distroless/*`) have no she
 programs: every exec fails as containerd fails it, `exec: "sh": executable file not
 found in $PATH`, which kubectl prints as an internal error with exit code 1.  Shell
 builtins run directly (`kubectl exec pod -- exit 3`) fail the same way, as they do on
-a real node.  Anything else (`wget`, `curl`, `apt`, pipes, `if` / `for` / `while`)
-writes a message on stderr saying the embedded cluster does not simulate it, with exit
-code 127 for a program (2 for shell syntax); network tools add that traffic through Pods
-and Services is not simulated yet.  The exit code of the command is the session's: `sh
+a real node.  Anything else (`apt`, pipes, `if` / `for` / `while`) writes a message on
+stderr saying the embedded cluster does not simulate it, with exit code 127 for a
+program (2 for shell syntax).  The exit code of the command is the session's: `sh
 -c 'exit 3'` makes `kubectl exec` exit 3.
 
 Simplified: one environment for every shell (no login profiles), no job control, no

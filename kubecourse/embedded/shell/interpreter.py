@@ -8,6 +8,8 @@ from __future__ import annotations
 import posixpath
 import re
 
+from kubecourse.embedded.shell.curl import curl
+from kubecourse.embedded.shell.nettools import has_tool, nc
 from kubecourse.embedded.shell.programs import (
     BUSYBOX,
     DEBIAN,
@@ -15,6 +17,7 @@ from kubecourse.embedded.shell.programs import (
     NO_SHELL,
     PROGRAMS,
     Call,
+    Program,
     Sandbox,
     Terminal,
     glob,
@@ -31,6 +34,7 @@ from kubecourse.embedded.shell.syntax import (
     parse,
 )
 from kubecourse.embedded.shell.terminals import Capture, LineEditor, Redirected
+from kubecourse.embedded.shell.wget import wget
 
 SHELLS = {BUSYBOX: ("sh", "ash"), DEBIAN: ("sh", "dash", "bash"), NO_SHELL: ()}
 ALL_SHELLS = {"sh", "ash", "dash", "bash"}
@@ -45,8 +49,11 @@ BIN_DIRS = {
 }
 RUNS = (
     "cat, cd, date, echo, env, exit, export, false, getent, hostname, id, ls, nslookup, "
-    "printenv, pwd, sh, sleep, true"
+    "printenv, pwd, sh, sleep, true, and the network tools the image has (busybox: wget, "
+    "nc; Debian: curl)"
 )
+# The network tools, present in an image or not (`nettools.has_tool`).
+NETWORK_PROGRAMS: dict[str, Program] = {"wget": wget, "curl": curl, "nc": nc}
 # What `$$` shows: the exec'd shell's pid in a container whose pid 1 is the app.
 _PID = 7
 
@@ -74,7 +81,7 @@ def not_simulated(name: str) -> str:
         f"its containers run only {RUNS}"
     )
     if posixpath.basename(name) in NETWORK_TOOLS:
-        text += "; traffic through Pods and Services is not simulated yet"
+        text += "; to reach Pods and Services use wget, curl or nc"
     return text
 
 
@@ -350,6 +357,10 @@ class Shell:
             child.vars, child.exported, child.cwd = dict(env), set(env), self.cwd
             return await child.main(argv[1:])
         program = PROGRAMS.get(base) if _plausible_path(name) else None
+        if program is None and base in NETWORK_PROGRAMS and _plausible_path(name):
+            if not has_tool(self.sandbox, base):
+                return await self._missing(name, term, direct)
+            program = NETWORK_PROGRAMS[base]
         if program is None:
             where = "" if direct else self.prefix()
             await term.write(f"{where}{not_simulated(name)}\n", True)
@@ -364,6 +375,14 @@ class Shell:
             lambda a, e: self.run(a, e, term),
         )
         return await program(call)
+
+    async def _missing(self, name: str, term: Terminal, direct: bool) -> int:
+        """A program the image does not have, as its shell (or the runtime) says."""
+        if direct:
+            raise RuntimeFailure(not_found(name))
+        missing = "command not found" if self.name == "bash" else "not found"
+        await term.write(f"{self.prefix()}{name}: {missing}\n", True)
+        return 127
 
     async def _builtin(
         self, name: str, args: list[str], env: dict[str, str], term: Terminal

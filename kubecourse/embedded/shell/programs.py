@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from kubecourse.embedded.network.wire import Dialer
+
 BUSYBOX = "busybox"
 DEBIAN = "debian"
 NO_SHELL = "none"  # built FROM scratch or distroless: no shell, no utilities
@@ -79,6 +81,7 @@ class Sandbox:
     groups: list[int] = field(default_factory=list)
     workdir: str = "/"
     flavour: str = BUSYBOX
+    dialer: Dialer | None = None  # the Pod's network (wget, curl, nc)
 
     def known(self, path: str) -> bool:
         """Whether the simulation knows what is at `path` (a kubelet file or a volume)."""

@@ -5,6 +5,7 @@
 | `pods/exec` | `v5.channel.k8s.io`, `v4.channel.k8s.io` | `kubectl exec` (1.30+: v5), `kubernetes.stream.stream()` | `remotecommand` (+ `kubecourse.embedded.shell`) |
 | `pods/attach` | the same | `kubectl attach` | `remotecommand` |
 | `pods/portforward` | `SPDY/3.1+portforward.k8s.io`, `v4.channel.k8s.io` | `kubectl port-forward` (1.31+), `kubernetes.stream.portforward()` | `portforward` (+ `spdy`) |
+| `pods/proxy`, `services/proxy` | (plain HTTP) | `kubectl proxy`, `kubectl get --raw`, `connect_*_proxy_with_path` | `kubecourse.embedded.network.proxy` |
 
 A request is checked first as kube-apiserver checks it before upgrading (the bearer
 token, by the server's middleware; the Pod exists; the container is one of the Pod's:
@@ -34,8 +35,15 @@ from kubecourse.embedded import status
 from kubecourse.embedded.controllers import podutil
 from kubecourse.embedded.controllers.base import Context
 from kubecourse.embedded.controllers.kubelet import powered_off
+from kubecourse.embedded.network import Network
+from kubecourse.embedded.network.proxy import ProxyServer
 from kubecourse.embedded.streams import portforward, remotecommand
-from kubecourse.embedded.streams.sandbox import container_sandbox, interactive_shell
+from kubecourse.embedded.streams.sandbox import (
+    container_sandbox,
+    interactive_shell,
+    resolve_name,
+    volume_mounts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +58,22 @@ _FALSE = ("0", "f", "F", "FALSE", "false", "False", "")
 
 
 class StreamServer:
-    """Serves `pods/{exec,attach,portforward}` for one cluster."""
+    """Serves `pods/{exec,attach,portforward,proxy}` and `services/proxy` for one cluster."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.network = Network(
+            ctx,
+            volumes=lambda pod, container: volume_mounts(ctx.store, pod, container),
+            resolver=lambda pod, name: resolve_name(ctx.store, pod, name),
+        )
+        self.proxy = ProxyServer(self.network)
 
     async def serve(
         self, request: web.Request, namespace: str, name: str, subresource: str
     ) -> web.StreamResponse:
+        if subresource == "proxy":
+            return await self.proxy.serve(request, namespace, name)
         if request.method not in ("GET", "POST"):
             raise status.method_not_allowed()
         pod = self.ctx.api.get(self.ctx.rt("pods"), namespace, name)
@@ -93,7 +109,7 @@ class StreamServer:
             await session.finish(remotecommand.internal_error(problem))
             return
         if subresource == "exec":
-            box = container_sandbox(self.ctx, pod, container)
+            box = container_sandbox(self.ctx, pod, container, self.network)
             await remotecommand.run_exec(session, box, secrets.token_hex(32))
         else:
             await self._attach(session, pod, container)
@@ -112,7 +128,7 @@ class StreamServer:
             )
             return
         session.options.command = command
-        box = container_sandbox(self.ctx, pod, container)
+        box = container_sandbox(self.ctx, pod, container, self.network)
         code = await remotecommand.run_exec(session, box, "", exit_codes=False)
         if code is not None:  # the shell was the container's process: it ended
             self.ctx.container_exited(*key, code)
@@ -127,9 +143,9 @@ class StreamServer:
         ws = web.WebSocketResponse(protocols=(protocol,))
         await ws.prepare(request)
         if protocol == portforward.SPDY_TUNNEL:
-            await portforward.serve_spdy(ws, pod)
+            await portforward.serve_spdy(ws, pod, self.network)
         else:
-            await portforward.serve_channels(ws, pod, ports)
+            await portforward.serve_channels(ws, pod, ports, self.network)
         return ws
 
     # -- what the kubelet would say ----------------------------------------------------

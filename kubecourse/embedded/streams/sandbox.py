@@ -29,6 +29,7 @@ from typing import Any
 
 from kubecourse.embedded.controllers import environment, images, podconfig, podutil
 from kubecourse.embedded.controllers.base import Context
+from kubecourse.embedded.network import Network
 from kubecourse.embedded.shell.programs import (
     BUSYBOX,
     DEBIAN,
@@ -64,7 +65,9 @@ def flavour(image: str) -> str:
     return DEBIAN
 
 
-def container_sandbox(ctx: Context, pod: Obj, container: Obj) -> Sandbox:
+def container_sandbox(
+    ctx: Context, pod: Obj, container: Obj, network: Network | None = None
+) -> Sandbox:
     store, meta, spec = ctx.store, pod["metadata"], pod["spec"]
     env = ctx.environ.get((meta["namespace"], meta["name"], container["name"]))
     if env is None:  # started before this process (or without a kubelet): as it would be now
@@ -96,7 +99,28 @@ def container_sandbox(ctx: Context, pod: Obj, container: Obj) -> Sandbox:
         groups=_groups(spec),
         workdir=str(container.get("workingDir") or "/"),
         flavour=flavour(str(container.get("image") or "")),
+        dialer=network.dialer(pod) if network is not None else None,
     )
+
+
+def volume_mounts(store: Store, pod: Obj, container: Obj) -> tuple[dict[str, str], list[str]]:
+    """(files, mount paths) of a container's volumes, for the servers that read them."""
+    files, _, mounts = volume_files(store, pod, container)
+    return files, mounts
+
+
+def resolve_name(store: Store, pod: Obj, name: str) -> list[str] | None:
+    """A name as the Pod's resolver resolves it (a cluster ExternalName followed)."""
+    search, _, options = resolver(pod)
+    ndots = options.get("ndots", "1")
+    box = Sandbox(hostname="", pod_ip="", env=[], lookup=lambda fqdn: lookup(store, fqdn),
+                  search=search, ndots=int(ndots) if ndots.isdigit() else 5)  # fmt: skip
+    answer = box.resolve(name)
+    for _ in range(8):  # CNAME chains end
+        if answer is None or not answer.canonical:
+            break
+        answer = box.lookup(answer.canonical)
+    return list(answer.addresses) if answer is not None and answer.addresses else None
 
 
 def interactive_shell(container: Obj) -> list[str] | None:

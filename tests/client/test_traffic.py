@@ -1,0 +1,94 @@
+"""The facade's request() and answers(): HTTP through the API server's service proxy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import kubecourse
+from kubecourse.client import Cluster
+from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
+from kubecourse.embedded.controllers.base import Timings
+from kubecourse.errors import ApiError, NotFoundError
+from tests.api.conftest import FAST
+
+SHOP = Path(__file__).resolve().parents[2] / "shop" / "compose.yaml"
+# Dropped connections fail quickly here (the API server's dial timeout is 30 s).
+QUICK = Timings(
+    **{**FAST.__dict__, "tcp_connect_timeout": 0.3, "proxy_dial_timeout": 0.3}
+)
+
+
+@pytest.fixture(scope="module")
+def embedded() -> Iterator[EmbeddedCluster]:
+    with EmbeddedCluster(ClusterOptions(timings=QUICK)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def shop(cluster: Cluster) -> Cluster:
+    """The shop translated with its Gateway and HTTPRoutes, applied, every workload ready."""
+    cluster.apply(kubecourse.translate(SHOP, gateway=True))
+    cluster.wait_workloads_ready(timeout=60)
+    cluster.wait_for(
+        lambda: bool(cluster.endpoints("traefik", namespace="traefik")),
+        30,
+        "the ingress controller",
+    )
+    return cluster
+
+
+def test_answers_counts_which_pods_answered_through_the_ingress(shop: Cluster) -> None:
+    shop.scale("account-api", 3)
+    shop.wait_for(
+        lambda: len(shop.endpoints("account-api")) == 3,
+        30,
+        "three account-api endpoints",
+    )
+
+    tally = shop.answers(
+        "traefik", 30, "/api/account/1", namespace="traefik", port="web"
+    )
+
+    assert set(tally) == {
+        row.name for row in shop.pods({"app.kubernetes.io/name": "account-api"})
+    }
+    assert sorted(tally.values()) == [10, 10, 10]  # Traefik's round robin
+
+
+def test_the_shop_apis_are_reachable_through_the_ingress_with_the_prefix_stripped(
+    shop: Cluster,
+) -> None:
+    reply = shop.request("traefik", "/api/account/1", namespace="traefik", port="web")
+
+    assert reply.status == 200 and (reply.pod or "").startswith("account-api-")
+    assert "GET /account/1 HTTP/1.1" in reply.text  # the HTTPRoute's URLRewrite
+    page = shop.request("traefik", "/", namespace="traefik", port="web")
+    assert "<title>Welcome to nginx!</title>" in page.text
+
+
+def test_the_backend_is_not_reachable_past_the_ingress(shop: Cluster) -> None:
+    """The shop's NetworkPolicies admit the ingress controller only: the API server's
+    proxy, from the control plane node, is dropped (after its dial timeout)."""
+    with pytest.raises(ApiError) as blocked:
+        shop.request("account-api", "/", port=80)
+
+    assert blocked.value.code == 503 and "i/o timeout" in str(blocked.value)
+
+
+def test_a_pods_error_answer_is_a_reply_and_the_api_servers_is_an_error(
+    shop: Cluster,
+) -> None:
+    missing = shop.request(
+        "traefik", "/nowhere/at/all", namespace="traefik", port="web"
+    )
+    assert (
+        missing.status == 404
+    )  # routed to the web app (`/`), whose nginx has no such file
+    assert "<center><h1>404 Not Found</h1></center>" in missing.text
+    with pytest.raises(NotFoundError):
+        shop.request("no-such-service")
+    with pytest.raises(ValueError, match="must start with"):
+        shop.request("traefik", "api")
