@@ -87,7 +87,9 @@ class ClusterOptions:
     # local-path provisioner's pod): the bare API, or an empty cluster for a test.
     system_workloads: bool = True
     max_pods_per_namespace: int = 500  # the course's built-in Pod quota (see Api._check_pod_quota)
-    ingress_controller: bool = True  # Traefik in namespace traefik (network/controller.py)
+    # The course's Traefik ingress controller in namespace traefik (network/controller.py),
+    # installed with the system workloads (an empty cluster has none).
+    ingress_controller: bool = True
 
 
 class EmbeddedCluster:
@@ -285,7 +287,7 @@ class EmbeddedCluster:
                 self.api.create(namespaces, None, {"metadata": {"name": name}})
             joining = self._register_nodes()
             ensure_kubernetes_service(self.api, self.advertise_address)
-            if self.options.ingress_controller:
+            if self.options.ingress_controller and self.options.system_workloads:
                 ingress_controller.install(self.api)
         if not addons.installed(self.api):
             addons.install(self.api, CLUSTER_NAME, workloads=self.options.system_workloads)

@@ -478,7 +478,8 @@ def test_every_cluster_ip_is_an_ip_address_held_by_its_service(
         held.metadata.labels["ipaddress.kubernetes.io/managed-by"]
         == "ipallocator.k8s.io"
     )
-    assert f"{ip}   services/default/held" in kubectl("get", "ipaddresses").stdout
+    rows = [line.split() for line in kubectl("get", "ipaddresses").stdout.splitlines()]
+    assert [ip, "services/default/held"] in rows
 
     twin = {
         "metadata": {"name": "twin"},

@@ -35,7 +35,9 @@ TIMINGS = dataclasses.replace(
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[EmbeddedCluster]:
-    with EmbeddedCluster(ClusterOptions(timings=TIMINGS)) as running:
+    # kind's own system workloads, as `kind create cluster` leaves them: without the
+    # course's ingress controller, which would add a pod to the control plane.
+    with EmbeddedCluster(ClusterOptions(timings=TIMINGS, ingress_controller=False)) as running:
         yield running
 
 
