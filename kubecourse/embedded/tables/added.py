@@ -34,8 +34,10 @@ from kubecourse.embedded.tables.common import (
     _names,
     _wide,
     age,
+    created_age,
     format_label_selector,
     human_duration,
+    name_of,
     parse_time,
 )
 
@@ -44,14 +46,6 @@ _CRON = ("batch", "v1", "CronJob")
 _DS = ("apps", "v1", "DaemonSet")
 _HPA = ("autoscaling", "v2", "HorizontalPodAutoscaler")
 _PDB = ("policy", "v1", "PodDisruptionBudget")
-
-
-def _name(obj: Obj) -> str:
-    return str(_get(obj, "metadata", "name", default=""))
-
-
-def _created(obj: Obj, now: datetime) -> str:
-    return age(_get(obj, "metadata", "creationTimestamp"), now)
 
 
 # ---------------------------------------------------------------- Job
@@ -105,11 +99,11 @@ def _job_duration(job: Obj, now: datetime) -> str:
 def _job_cells(job: Obj, now: datetime) -> list[Cell]:
     containers = _list(job, "spec", "template", "spec", "containers")
     return [
-        _name(job),
+        name_of(job),
         job_status(job),
         job_completions(job),
         _job_duration(job, now),
-        _created(job, now),
+        created_age(job, now),
         _names(containers),
         _images(containers),
         format_label_selector(_get(job, "spec", "selector")),
@@ -141,13 +135,13 @@ def _cronjob_cells(obj: Obj, now: datetime) -> list[Cell]:
     containers = _list(job_spec, "template", "spec", "containers")
     last = _get(obj, "status", "lastScheduleTime")
     return [
-        _name(obj),
+        name_of(obj),
         str(_get(obj, "spec", "schedule", default="")),
         str(_get(obj, "spec", "timeZone", default="<none>")),
         _bool_ptr(_get(obj, "spec", "suspend")),
         len(_list(obj, "status", "active")),
         age(last, now) if last else "<none>",
-        _created(obj, now),
+        created_age(obj, now),
         _names(containers),
         _images(containers),
         format_label_selector(_get(job_spec, "selector")),
@@ -182,10 +176,10 @@ def _daemonset_cells(obj: Obj, now: datetime) -> list[Cell]:
         "numberAvailable",
     )
     return [
-        _name(obj),
+        name_of(obj),
         *(_int(_get(obj, "status", name)) for name in counts),
         format_labels(node_selector) or "<none>",
-        _created(obj, now),
+        created_age(obj, now),
         _names(containers),
         _images(containers),
         format_label_selector(_get(obj, "spec", "selector")),
@@ -278,13 +272,13 @@ def _hpa_cells(hpa: Obj, now: datetime) -> list[Cell]:
     ref = _get(hpa, "spec", "scaleTargetRef", default={})
     low = _get(hpa, "spec", "minReplicas")
     return [
-        _name(hpa),
+        name_of(hpa),
         f"{ref.get('kind', '')}/{ref.get('name', '')}",
         hpa_targets(hpa),
         str(low) if isinstance(low, int) else "<unset>",
         _int(_get(hpa, "spec", "maxReplicas")),
         _int(_get(hpa, "status", "currentReplicas")),
-        _created(hpa, now),
+        created_age(hpa, now),
     ]
 
 
@@ -303,11 +297,11 @@ def _pdb_cells(pdb: Obj, now: datetime) -> list[Cell]:
     low = _get(pdb, "spec", "minAvailable")
     high = _get(pdb, "spec", "maxUnavailable")
     return [
-        _name(pdb),
+        name_of(pdb),
         "N/A" if low is None else str(low),
         "N/A" if high is None else str(high),
         _int(_get(pdb, "status", "disruptionsAllowed")),
-        _created(pdb, now),
+        created_age(pdb, now),
     ]
 
 
@@ -323,7 +317,7 @@ _LEASE_COLUMNS = (
 
 def _lease_cells(lease: Obj, now: datetime) -> list[Cell]:
     holder = _get(lease, "spec", "holderIdentity", default="")
-    return [_name(lease), str(holder), _created(lease, now)]
+    return [name_of(lease), str(holder), created_age(lease, now)]
 
 
 def _events_v1_cells(event: Obj, now: datetime) -> list[Cell]:
@@ -364,10 +358,10 @@ _HTTPROUTE_COLUMNS = (NAME, _crd_column("Hostnames"), _CRD_AGE)
 
 def _gatewayclass_cells(obj: Obj, now: datetime) -> list[Any]:
     return [
-        _name(obj),
+        name_of(obj),
         _get(obj, "spec", "controllerName"),
         _condition_status(obj, "Accepted"),
-        _created(obj, now),
+        created_age(obj, now),
         _get(obj, "spec", "description"),
     ]
 
@@ -375,18 +369,18 @@ def _gatewayclass_cells(obj: Obj, now: datetime) -> list[Any]:
 def _gateway_cells(obj: Obj, now: datetime) -> list[Any]:
     addresses = [a.get("value") for a in _list(obj, "status", "addresses")]
     return [
-        _name(obj),
+        name_of(obj),
         _get(obj, "spec", "gatewayClassName"),
         " ".join(str(a) for a in addresses) if addresses else None,
         _condition_status(obj, "Programmed"),
-        _created(obj, now),
+        created_age(obj, now),
     ]
 
 
 def _httproute_cells(obj: Obj, now: datetime) -> list[Any]:
     hostnames = _list(obj, "spec", "hostnames")
     shown = json.dumps(hostnames, separators=(",", ":")) if hostnames else None
-    return [_name(obj), shown, _created(obj, now)]
+    return [name_of(obj), shown, created_age(obj, now)]
 
 
 _GATEWAY = "gateway.networking.k8s.io"

@@ -14,7 +14,7 @@ as upstream's do (kubectl prints only the defined columns).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from kubecourse.embedded import quantity
 from kubecourse.embedded.selectors import format_labels
@@ -22,6 +22,7 @@ from kubecourse.embedded.tables.common import (
     _CONTAINERS,
     _IMAGES,
     AGE,
+    CREATED_AT_COLUMNS,
     NAME,
     Cell,
     Column,
@@ -34,20 +35,13 @@ from kubecourse.embedded.tables.common import (
     _names,
     _template_containers,
     _wide,
-    age,
-    parse_time,
+    created_age,
+    name_and_created_at,
+    name_of,
 )
 
 _RC = ("", "v1", "ReplicationController")
 _PC = ("scheduling.k8s.io", "v1", "PriorityClass")
-
-
-def _name(obj: Obj) -> str:
-    return str(_get(obj, "metadata", "name", default=""))
-
-
-def _created(obj: Obj, now: datetime) -> str:
-    return age(_get(obj, "metadata", "creationTimestamp"), now)
 
 
 # ---------------------------------------------------------------- workloads
@@ -67,11 +61,11 @@ _RC_COLUMNS = (
 def _rc_cells(obj: Obj, now: datetime) -> list[Cell]:
     containers = _template_containers(obj)
     return [
-        _name(obj),
+        name_of(obj),
         _int(_get(obj, "spec", "replicas")),
         _int(_get(obj, "status", "replicas")),
         _int(_get(obj, "status", "readyReplicas")),
-        _created(obj, now),
+        created_age(obj, now),
         _names(containers),
         _images(containers),
         format_labels(_get(obj, "spec", "selector")),
@@ -91,7 +85,7 @@ _POD_TEMPLATE_COLUMNS = (
 def _pod_template_cells(obj: Obj, now: datetime) -> list[Cell]:
     containers = _list(obj, "template", "spec", "containers")
     return [
-        _name(obj),
+        name_of(obj),
         _names(containers),
         _images(containers),
         format_labels(_get(obj, "template", "metadata", "labels")),
@@ -116,7 +110,7 @@ def _component_status_cells(obj: Obj, now: datetime) -> list[Cell]:
             message = str(condition.get("message") or "")
             error = str(condition.get("error") or "")
             break
-    return [_name(obj), state, message, error]
+    return [name_of(obj), state, message, error]
 
 
 _QUOTA_COLUMNS = (
@@ -149,7 +143,7 @@ def _quota_cells(obj: Obj, now: datetime) -> list[Cell]:
         column.append(
             f"{resource}: {_shown(used.get(resource))}/{_shown(hard[resource])}"
         )
-    return [_name(obj), ", ".join(requests), ", ".join(limits), _created(obj, now)]
+    return [name_of(obj), ", ".join(requests), ", ".join(limits), created_age(obj, now)]
 
 
 def _shown(value: object) -> str:
@@ -173,10 +167,10 @@ _PC_COLUMNS = (
 
 def _pc_cells(obj: Obj, now: datetime) -> list[Cell]:
     return [
-        _name(obj),
+        name_of(obj),
         _int(_get(obj, "value")),
         bool(_get(obj, "globalDefault", default=False)),
-        _created(obj, now),
+        created_age(obj, now),
         str(_get(obj, "preemptionPolicy", default="")),
     ]
 
@@ -194,7 +188,7 @@ _SERVICE_CIDR_COLUMNS = (
 
 def _service_cidr_cells(obj: Obj, now: datetime) -> list[Cell]:
     cidrs = ",".join(str(c) for c in _list(obj, "spec", "cidrs"))
-    return [_name(obj), cidrs, _created(obj, now)]
+    return [name_of(obj), cidrs, created_age(obj, now)]
 
 
 _IP_ADDRESS_COLUMNS = (
@@ -215,37 +209,22 @@ def _ip_address_cells(obj: Obj, now: datetime) -> list[Cell]:
         if ref.get("namespace"):
             shown += f"/{ref['namespace']}"
         shown += f"/{ref.get('name', '')}"
-    return [_name(obj), shown, _created(obj, now)]
+    return [name_of(obj), shown, created_age(obj, now)]
 
 
 # ---------------------------------------------------------------- default convertor
-
-_CREATED_AT_COLUMNS = (
-    NAME,
-    Column("Created At", "date", ("", "v1", "Pod", "metadata", "creationTimestamp")),
-)
-
-
-def _created_at_cells(obj: Obj, now: datetime) -> list[Cell]:
-    """`rest.NewDefaultTableConvertor`: the name and the creation time in RFC 3339."""
-    moment = parse_time(_get(obj, "metadata", "creationTimestamp"))
-    stamp = (moment or datetime(1, 1, 1, tzinfo=timezone.utc)).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
-    return [_name(obj), stamp]
-
 
 PRINTERS: dict[tuple[str, str], Printer] = {
     ("", "ReplicationController"): (_RC_COLUMNS, _rc_cells),
     ("", "PodTemplate"): (_POD_TEMPLATE_COLUMNS, _pod_template_cells),
     ("", "ComponentStatus"): (_COMPONENT_STATUS_COLUMNS, _component_status_cells),
     ("", "ResourceQuota"): (_QUOTA_COLUMNS, _quota_cells),
-    ("", "LimitRange"): (_CREATED_AT_COLUMNS, _created_at_cells),
+    ("", "LimitRange"): (CREATED_AT_COLUMNS, name_and_created_at),
     ("scheduling.k8s.io", "PriorityClass"): (_PC_COLUMNS, _pc_cells),
     ("networking.k8s.io", "ServiceCIDR"): (_SERVICE_CIDR_COLUMNS, _service_cidr_cells),
     ("networking.k8s.io", "IPAddress"): (_IP_ADDRESS_COLUMNS, _ip_address_cells),
     ("apiextensions.k8s.io", "CustomResourceDefinition"): (
-        _CREATED_AT_COLUMNS,
-        _created_at_cells,
+        CREATED_AT_COLUMNS,
+        name_and_created_at,
     ),
 }

@@ -201,3 +201,27 @@ def _load_balancer(status: Any) -> str:
 
 CellFunction = Callable[[Obj, datetime], list[Cell]]
 Printer = tuple[tuple[Column, ...], CellFunction]
+
+
+def name_of(obj: Obj) -> str:
+    return str(_get(obj, "metadata", "name", default=""))
+
+
+def created_age(obj: Obj, now: datetime) -> str:
+    return age(_get(obj, "metadata", "creationTimestamp"), now)
+
+
+# `rest.NewDefaultTableConvertor`'s columns, for kinds without a printer of their own.
+CREATED_AT_COLUMNS = (
+    NAME,
+    Column("Created At", "date", ("", "v1", "Pod", "metadata", "creationTimestamp")),
+)
+
+
+def name_and_created_at(obj: Obj, now: datetime) -> list[Cell]:
+    """The default convertor's cells: the name and the creation time in RFC 3339."""
+    moment = parse_time(_get(obj, "metadata", "creationTimestamp"))
+    stamp = (moment or datetime(1, 1, 1, tzinfo=timezone.utc)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    return [name_of(obj), stamp]

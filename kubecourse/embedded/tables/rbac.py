@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kubecourse.embedded.tables.beyond import _CREATED_AT_COLUMNS, _created_at_cells
 from kubecourse.embedded.tables.common import (
     AGE,
+    CREATED_AT_COLUMNS,
     NAME,
     Cell,
     Column,
@@ -23,6 +23,7 @@ from kubecourse.embedded.tables.common import (
     _list,
     _wide,
     age,
+    name_and_created_at,
 )
 
 RBAC = "rbac.authorization.k8s.io"
@@ -69,8 +70,8 @@ def _binding_cells(obj: Obj, now: datetime) -> list[Cell]:
 
 
 PRINTERS: dict[tuple[str, str], Printer] = {
-    (RBAC, "Role"): (_CREATED_AT_COLUMNS, _created_at_cells),
-    (RBAC, "ClusterRole"): (_CREATED_AT_COLUMNS, _created_at_cells),
+    (RBAC, "Role"): (CREATED_AT_COLUMNS, name_and_created_at),
+    (RBAC, "ClusterRole"): (CREATED_AT_COLUMNS, name_and_created_at),
     (RBAC, "RoleBinding"): (_BINDING_COLUMNS, _binding_cells),
     (RBAC, "ClusterRoleBinding"): (_BINDING_COLUMNS, _binding_cells),
 }
