@@ -2,7 +2,8 @@
 
     kubecourse up                 start the embedded cluster in the background
     kubecourse status             is it running, where, and what is on it
-    kubecourse kubeconfig         print the kubeconfig path (export KUBECONFIG=$(...))
+    kubecourse kubeconfig         print the kubeconfig path (export KUBECONFIG=$(...));
+                                  before `kubecourse up` it says so and exits 3
     kubecourse down               stop it (its state stays under $KUBECOURSE_HOME)
     kubecourse translate FILE...  compose file(s) -> Kubernetes YAML and an explanation
 """
@@ -96,7 +97,18 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _kubeconfig(args: argparse.Namespace) -> int:
-    print(daemon.home(args.home) / "kubeconfig")
+    """The path for `export KUBECONFIG=$(kubecourse kubeconfig)`: only a file that exists
+    goes to stdout, so a shell never exports a path kubectl cannot read."""
+    state = daemon.home(args.home)
+    path = state / "kubeconfig"
+    if not path.exists():
+        print(f"kubecourse kubeconfig: the embedded cluster has not been started (no {path} yet); "
+              "start it with: kubecourse up", file=sys.stderr)  # fmt: skip
+        return 3
+    if daemon.running(state) is None:
+        print("kubecourse kubeconfig: the embedded cluster is not running, so kubectl will not "
+              "reach it; start it with: kubecourse up", file=sys.stderr)  # fmt: skip
+    print(path)
     return 0
 
 

@@ -1,15 +1,20 @@
 """Every error kubecourse raises, in one tree.
 
     KubecourseError
+    ├── ArgumentError             a helper was given a value it cannot use (also a ValueError)
     ├── ComposeError              a compose file could not be loaded or translated
     │   └── ComposeValidationError    one or more problems, each with file, line, key path
     ├── ClusterError              talking to a cluster went wrong
     │   ├── NotConnectedError         no cluster is reachable (and what to do about it)
     │   ├── UnsafeClusterError        refusing to act on a cluster the course was not pointed at
+    │   ├── WaitTimeout               what was waited for did not happen (also a TimeoutError)
+    │   ├── UnreachableError          requests could not reach a Service (why, and what to do)
+    │   ├── ApplyError                some objects of an apply failed (client.apply)
     │   └── ApiError                  the API server answered with a Status failure
-    │       ├── NotFoundError             404
+    │       ├── NotFoundError             404 (the message says what is missing, and where)
     │       ├── AlreadyExistsError        409 AlreadyExists
     │       ├── ConflictError             409 Conflict
+    │       │   └── FieldConflictError        apply would change fields another manager owns
     │       └── InvalidError              422 Invalid (the causes name each field)
     └── CheckFailed               an exercise check found something missing
 
@@ -25,6 +30,11 @@ from typing import Any
 
 class KubecourseError(Exception):
     """Base of every kubecourse error."""
+
+
+class ArgumentError(KubecourseError, ValueError):
+    """A course helper was called with a value it cannot use; the message names the
+    argument, the value, and what would do (a ValueError too, for plain Python code)."""
 
 
 class ComposeError(KubecourseError):
@@ -74,6 +84,15 @@ class UnsafeClusterError(ClusterError):
     """The course refuses to act on a cluster it was not pointed at."""
 
 
+class WaitTimeout(ClusterError, TimeoutError):
+    """What a helper waited for did not happen in time (a TimeoutError too)."""
+
+
+class UnreachableError(ClusterError):
+    """Requests could not reach a Service; the message says why in a learner's words
+    and what to do, and the API server's own error is chained."""
+
+
 class ApiError(ClusterError):
     """The API server answered with a failure `Status`."""
 
@@ -105,6 +124,17 @@ class ConflictError(ApiError):
 
 class InvalidError(ApiError):
     pass
+
+
+class FieldConflictError(ConflictError):
+    """A server-side apply would change fields that another field manager owns (a
+    learner's `kubectl expose`, `kubectl scale`, ...); nothing was changed.
+
+    `conflicts` lists (manager, field) pairs from the 409's causes."""
+
+    def __init__(self, status: dict[str, Any], conflicts: list[tuple[str, str]]) -> None:
+        super().__init__(status)
+        self.conflicts = conflicts
 
 
 def api_error_from_status(status: dict[str, Any]) -> ApiError:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubecourse.errors import CheckFailed
+from kubecourse.client import Cluster
+from kubecourse.errors import ArgumentError, CheckFailed
 
 CheckFn = Callable[..., "CheckResult"]
 CHECKS: dict[str, CheckFn] = {}
@@ -65,16 +67,32 @@ def check(name: str, cluster: Any, *, quiet: bool = False, wait: float = 0, **kw
 
     With `wait`, keep re-checking for up to that many seconds while the failure is one
     that time can fix (Pods still starting); a missing object fails at once."""
-    if name not in CHECKS:
-        known = ", ".join(sorted(CHECKS))
-        raise KeyError(f"no check named {name!r}; the checks are: {known}")
+    fn = _the_check(name, cluster, kwargs)
     if isinstance(wait, bool) or not isinstance(wait, (int, float)) or wait < 0:
-        raise ValueError(f"wait must be a number of seconds (0 or more), not {wait!r}")
+        raise ArgumentError(f"wait must be a number of seconds (0 or more), not {wait!r}")
     deadline = time.monotonic() + wait
-    result = CHECKS[name](cluster, **kwargs)
+    result = fn(cluster, **kwargs)
     while result.transient and time.monotonic() < deadline:
         time.sleep(0.5)
-        result = CHECKS[name](cluster, **kwargs)
+        result = fn(cluster, **kwargs)
     if not result.passed and not quiet:
         raise CheckFailed(str(result))
     return result
+
+
+def _the_check(name: Any, cluster: Any, kwargs: dict[str, Any]) -> CheckFn:
+    """The registered check, once its name, cluster and options are known to fit."""
+    if not isinstance(name, str) or name not in CHECKS:
+        known = ", ".join(sorted(CHECKS))
+        raise ArgumentError(f"no check named {name!r}; the checks are: {known}")
+    if not isinstance(cluster, Cluster):
+        raise ArgumentError(f"check({name!r}, cluster): cluster must be what kubecourse.connect() "
+                            f"returns, not {cluster!r}")  # fmt: skip
+    fn = CHECKS[name]
+    try:
+        inspect.signature(fn).bind(cluster, **kwargs)
+    except TypeError:
+        options = [p for p in list(inspect.signature(fn).parameters)[1:]]
+        takes = ", ".join(f"{o}=" for o in options) or "no options"
+        raise ArgumentError(f"check {name!r} takes {takes}, not {', '.join(kwargs)}") from None
+    return fn

@@ -20,6 +20,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from kubecourse.client.apierrors import translated_errors
 from kubecourse.client.cluster import Cluster
+from kubecourse.client.guards import optional_name_arg
 from kubecourse.client.rows import EndpointRow, NodeRow, PodRow, Rows
 from kubecourse.errors import NotConnectedError, UnsafeClusterError
 
@@ -43,6 +44,8 @@ def connect(
     With no `context` (and no KUBECOURSE_CONTEXT), the embedded cluster under
     `$KUBECOURSE_HOME` is used, started in the background if it is not running.
     """
+    optional_name_arg(context, "context", "a kubeconfig context")
+    optional_name_arg(namespace, "namespace")
     context = context or os.environ.get("KUBECOURSE_CONTEXT") or None
     if context is None:
         return _connect_embedded(home, namespace)

@@ -8,6 +8,7 @@ code can still index and filter the rows.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
@@ -142,3 +143,45 @@ def pod_status_text(pod: dict[str, Any]) -> str:
             if reason:
                 return str(reason)
     return str(status.get("phase", "Pending"))
+
+
+def endpoint_rows(slices: Iterable[dict[str, Any]]) -> list[EndpointRow]:
+    """One row per address of the EndpointSlices (as the API serves them)."""
+    rows = []
+    for es in slices:
+        ports = ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in es.get("ports") or []) or "<none>"
+        for ep in es.get("endpoints") or []:
+            conditions = ep.get("conditions") or {}
+            target = ep.get("targetRef") or {}
+            for ip in ep.get("addresses") or []:
+                ready = conditions.get("ready") is not False
+                rows.append(EndpointRow(ip, ports, ready, target.get("name"), ep.get("nodeName")))
+    return rows
+
+
+def node_row(node: dict[str, Any], pods: int) -> NodeRow:
+    status = node.get("status") or {}
+    ready = next((c["status"] for c in status.get("conditions") or [] if c["type"] == "Ready"), "Unknown")
+    text = {"True": "Ready", "False": "NotReady"}.get(ready, "NotReady")
+    if (node.get("spec") or {}).get("unschedulable"):
+        text += ",SchedulingDisabled"
+    labels = node["metadata"].get("labels") or {}
+    roles = ",".join(sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/"))) or "<none>"
+    internal = next((a["address"] for a in status.get("addresses") or [] if a["type"] == "InternalIP"), None)
+    return NodeRow(
+        name=node["metadata"]["name"],
+        status=text,
+        roles=roles,
+        internal_ip=internal,
+        pod_cidr=(node.get("spec") or {}).get("podCIDR"),
+        pods=pods,
+        version=(status.get("nodeInfo") or {}).get("kubeletVersion", ""),
+    )
+
+
+def ip_key(ip: str) -> tuple[int, ...]:
+    """Sort addresses numerically (10.244.1.9 before 10.244.1.10)."""
+    try:
+        return tuple(int(part) for part in ip.split("."))
+    except ValueError:
+        return (999,)

@@ -6,11 +6,15 @@ keep the view current: the Deployment (desired/ready counts), its Pods (name, IP
 status) and the Service's EndpointSlices (the addresses traffic goes to).  No cell
 loops: the kernel stays free, and widget traits set from threads reach the browser.
 
-"send 10 requests" sends them through the API server's service proxy
-(`Cluster.answers`) and shows which Pods answered.  `requests={...}` sends them
-elsewhere, for a Service that NetworkPolicies keep private: through the ingress
-controller with `requests={"service": "traefik", "namespace": "traefik", "port": "web",
-"path": "/api/account/"}`.
+The Service is the third argument; left out, it is the Service of the Deployment's
+name, else one whose selector picks the Deployment's Pods, else none (a worker): the
+view then says so and has no endpoints to show.
+
+"send 10 requests" sends them the way a learner's requests travel (`Cluster.send`):
+through the ingress when an Ingress or HTTPRoute routes to the Service, else through
+the API server's service proxy; the readout says which way they went and which Pods
+answered, or, when they cannot get through, why and what to do.  `requests={...}`
+(`service`, `namespace`, `port`, `path`) sends them to another Service instead.
 """
 
 from __future__ import annotations
@@ -24,9 +28,16 @@ from typing import Any
 import ipywidgets as widgets
 
 from kubecourse.client import Cluster
-from kubecourse.client.cluster import endpoint_rows, selector_text
-from kubecourse.client.rows import EndpointRow, PodRow, pod_row
-from kubecourse.errors import KubecourseError
+from kubecourse.client.guards import (
+    count_arg,
+    name_arg,
+    optional_name_arg,
+    selector_arg,
+)
+from kubecourse.client.routes import INGRESS, SERVICE_PROXY, Route
+from kubecourse.client.rows import EndpointRow, PodRow, endpoint_rows, pod_row
+from kubecourse.client.traffic import Tally
+from kubecourse.errors import ArgumentError, KubecourseError, NotFoundError, WaitTimeout
 
 Obj = dict[str, Any]
 
@@ -59,14 +70,16 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
         requests: dict[str, Any] | None = None,
     ) -> None:
         self._stop = threading.Event()
-        if not isinstance(max_replicas, int) or not 1 <= max_replicas <= 100:
-            raise ValueError(f"max_replicas must be a whole number from 1 to 100, not {max_replicas!r}")
+        if not isinstance(cluster, Cluster):
+            raise ArgumentError(f"cluster must be what kubecourse.connect() returns, not {cluster!r}")
+        count_arg(max_replicas, "max_replicas", minimum=1, maximum=100)
         self.cluster = cluster
-        self.deployment = deployment
-        self.service = service if service is not None else deployment
-        self.namespace = namespace or cluster.namespace
-        current = cluster.get("Deployment", deployment, self.namespace)
+        self.deployment = name_arg(deployment, "deployment", "a Deployment")
+        self.namespace = optional_name_arg(namespace, "namespace") or cluster.namespace
+        current = _named("deployment", lambda: cluster.get("Deployment", deployment, self.namespace))
         self.selector: Obj = current["spec"]["selector"].get("matchLabels") or {}
+        self.service = _service_for(cluster, current, service, self.namespace)
+        self._route = _requests_route(requests, self.service, self.namespace)
         self._pods: dict[str, Obj] = {}
         self._slices: dict[str, Obj] = {}
         self._deploy: Obj = current
@@ -75,15 +88,19 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
         self._render_lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._threads: list[threading.Thread] = []
-        replicas = int(current["spec"].get("replicas", 1))
+        self.last: Tally | None = None  # what the last "send 10 requests" found
+        self._build(min(int(current["spec"].get("replicas", 1)), max_replicas), max_replicas)
+        self._start_watches()
+        self._render()
+
+    def _build(self, replicas: int, max_replicas: int) -> None:
         self.slider = widgets.IntSlider(
-            value=min(replicas, max_replicas), min=0, max=max_replicas, step=1,
+            value=replicas, min=0, max=max_replicas, step=1,
             description="replicas", continuous_update=False,
-        )
+        )  # fmt: skip
         self.message = widgets.Label(value="")
-        self.requests = {"service": self.service, "namespace": self.namespace, **(requests or {})}
-        self.send = widgets.Button(description="send 10 requests")
-        self.answered = widgets.Label(value="")
+        self.send = widgets.Button(description="send 10 requests", disabled=self.service is None)
+        self.answered = widgets.Label(value="" if self.service else "no Service: nothing to send requests to")
         self.summary = widgets.HTML()
         self.pods_view = widgets.HTML(layout=widgets.Layout(margin="0 24px 0 0"))
         self.endpoints_view = widgets.HTML()
@@ -95,8 +112,6 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
         ])  # fmt: skip
         self.slider.observe(self._on_slider, names="value")
         self.send.on_click(lambda _: threading.Thread(target=self.send_requests, daemon=True).start())
-        self._start_watches()
-        self._render()
 
     # -- reading the live state ------------------------------------------------------------
 
@@ -123,7 +138,7 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
             if predicate(self):
                 return
             time.sleep(0.1)
-        raise TimeoutError(f"the view of {self.deployment} did not reach the expected state in {timeout:.0f} s")
+        raise WaitTimeout(f"the view of {self.deployment} did not reach the expected state in {timeout:.0f} s")
 
     def settled(self, replicas: int) -> bool:
         """`replicas` Pods, all Ready, each with an endpoint and nothing terminating."""
@@ -131,7 +146,7 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
         return (
             len(pods) == replicas
             and all(p.ready and p.status == "Running" for p in pods)
-            and self.ready_addresses == sorted(p.ip for p in pods if p.ip)
+            and (self.service is None or self.ready_addresses == sorted(p.ip for p in pods if p.ip))
         )
 
     # -- acting --------------------------------------------------------------------------
@@ -143,16 +158,22 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
         self.slider.value = replicas
 
     def send_requests(self, count: int = 10) -> dict[str, int]:
-        """What the button does: `count` requests, and which Pods answered them."""
-        options = dict(self.requests)
-        service = str(options.pop("service"))
+        """What the button does: `count` requests, and which Pods answered them.
+
+        The readout says which way they went (`self.last` keeps the whole Tally); when
+        they cannot be sent it says why and what to do, and this returns {}."""
+        count_arg(count, "count", minimum=1)
+        if self.service is None:
+            self.answered.value = f"could not send: no Service sends traffic to the Pods of {self.deployment}"
+            return {}
+        self.answered.value = f"sending {count} requests …"
         try:
-            tally = self.cluster.answers(service, count, **options)
-        except (KubecourseError, ValueError) as err:
+            self.last = self.cluster.send(self.service, count, namespace=self.namespace, route=self._route)
+        except KubecourseError as err:
             self.answered.value = f"could not send: {err}"
             return {}
-        self.answered.value = ", ".join(f"{pod}: {n}" for pod, n in sorted(tally.items()))
-        return dict(tally)
+        self.answered.value = str(self.last)
+        return dict(self.last.counts)
 
     def _on_slider(self, change: Obj) -> None:
         try:
@@ -175,10 +196,11 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
 
     def _start_watches(self) -> None:
         watches = [
-            ("Pod", selector_text(self.selector), self._on_pod),
-            ("EndpointSlice", f"kubernetes.io/service-name={self.service}", self._on_slice),
+            ("Pod", selector_arg(self.selector), self._on_pod),
             ("Deployment", None, self._on_deployment),
         ]
+        if self.service is not None:
+            watches.append(("EndpointSlice", f"kubernetes.io/service-name={self.service}", self._on_slice))
         for kind, selector, handler in watches:
             thread = threading.Thread(
                 target=self._watch, args=(kind, selector, handler), daemon=True,
@@ -237,7 +259,8 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
             self.summary.value = (
                 f"<b>Deployment {html.escape(self.deployment)}</b>: {desired} desired, "
                 f"{status.get('readyReplicas', 0) or 0} ready &nbsp;·&nbsp; "
-                f"<b>Service {html.escape(self.service)}</b>: {ready} ready endpoint(s)"
+                + (f"<b>Service {html.escape(self.service)}</b>: {ready} ready endpoint(s)"
+                   if self.service else "no Service selects these Pods")
             )
             self.pods_view.value = STYLE + _pods_table(pods, fresh)
             self.endpoints_view.value = STYLE + _endpoints_table(endpoints, self.service)
@@ -273,7 +296,9 @@ def _pods_table(pods: list[PodRow], new_ips: set[str | None]) -> str:
     return f"<table class='kc-table'><caption>Pods</caption>{head}{rows}</table>"
 
 
-def _endpoints_table(endpoints: list[EndpointRow], service: str) -> str:
+def _endpoints_table(endpoints: list[EndpointRow], service: str | None) -> str:
+    if service is None:
+        return "<p><em>No Service selects these Pods, so nothing sends traffic to them.</em></p>"
     head = "<tr><th>Address</th><th>Ports</th><th>Ready</th><th>Pod</th></tr>"
     rows = "".join(
         f"<tr class='{'' if e.ready else 'kc-notready'}'><td>{html.escape(e.ip)}</td>"
@@ -283,6 +308,67 @@ def _endpoints_table(endpoints: list[EndpointRow], service: str) -> str:
     )
     caption = f"Endpoints of Service {html.escape(service)}"
     return f"<table class='kc-table'><caption>{caption}</caption>{head}{rows}</table>"
+
+
+def _named(argument: str, read: Callable[[], Obj]) -> Obj:
+    """Read an object; a 404 names the widget's argument that named it."""
+    try:
+        return read()
+    except NotFoundError as err:
+        raise NotFoundError({**err.status, "message": f"{argument}: {err.message}"}) from err
+
+
+def _service_for(cluster: Cluster, deployment: Obj, service: str | None, namespace: str) -> str | None:
+    """The Service in front of the Deployment's Pods: the one named, else the one of the
+    Deployment's name, else one whose selector picks its Pods, else None."""
+    labels = ((deployment["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
+    name = deployment["metadata"]["name"]
+    if service is not None:
+        name_arg(service, "service", "the Service in front of the Deployment")
+        chosen = _named(f"service={service!r}", lambda: cluster.get("Service", service, namespace))
+        if not _selects(chosen, labels):
+            raise ArgumentError(
+                f"service={service!r}: the Service {service} selects "
+                f"{_selector_text(chosen)}, which picks no Pod of Deployment {name} (its Pods "
+                f"are labelled {_labels_text(labels)}); name the Service in front of {name}, "
+                "or leave service out"
+            )
+        return service
+    candidates = sorted(cluster.list("Service", namespace=namespace), key=lambda s: s["metadata"]["name"] != name)
+    return next((s["metadata"]["name"] for s in candidates if _selects(s, labels)), None)
+
+
+def _selects(service: Obj, labels: dict[str, str]) -> bool:
+    selector = (service.get("spec") or {}).get("selector") or {}
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _selector_text(service: Obj) -> str:
+    return _labels_text((service.get("spec") or {}).get("selector") or {}) or "nothing (no selector)"
+
+
+def _labels_text(labels: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+REQUEST_KEYS = ("service", "namespace", "port", "path")
+
+
+def _requests_route(requests: dict[str, Any] | None, service: str | None, namespace: str) -> Route | None:
+    """The Route `requests={...}` asks for (None: let the cluster find the way)."""
+    if requests is None:
+        return None
+    if not isinstance(requests, dict) or set(requests) - set(REQUEST_KEYS):
+        raise ArgumentError(f"requests must be a dict with some of the keys {', '.join(REQUEST_KEYS)}, "
+                            f"not {requests!r}")  # fmt: skip
+    target = name_arg(requests.get("service", service), "requests['service']", "a Service")
+    target_ns = optional_name_arg(requests.get("namespace"), "requests['namespace']") or namespace
+    path = requests.get("path", "/")
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ArgumentError(f"requests['path'] must start with '/': {path!r}")
+    via = SERVICE_PROXY if (target, target_ns) == (service, namespace) else INGRESS
+    return Route(service or target, namespace, via, target, target_ns, requests.get("port"), path,
+                 rule=f"requests= to Service {target_ns}/{target}")  # fmt: skip
 
 
 def scaler(cluster: Cluster, deployment: str, service: str | None = None, **kwargs: Any) -> ScaleWidget:
