@@ -85,7 +85,9 @@ SETUP = [
     print(cluster.kubectl("api-resources", "--api-group=apps"))
     """),
     md("""
-    On kind you would also see the control plane's own Pods with `kubectl get pods -A`; the embedded cluster runs those components inside itself, so `kube-system` is empty there.
+    The cluster's own Pods live in the namespace `kube-system`: try `kubectl get pods -A` in a terminal.
+    The control plane's components (etcd, the API server, the controller manager and the scheduler) run on the control-plane Node, CoreDNS answers the cluster's DNS names, and kindnet and kube-proxy run on every Node, as on kind.
+    On the embedded cluster they are simulated like your own Pods; on kind they are real processes.
 
     ## Recap
 
@@ -160,6 +162,7 @@ SIDE_BY_SIDE = [
 
     `cluster.apply` sends every object to the API server (server-side apply, like `kubectl apply --server-side`).
     Controllers then do the work: Deployments create ReplicaSets, ReplicaSets create Pods, the scheduler places each Pod on a Node, and the kubelet there starts it.
+    If you already made an object of the same name yourself (say with `kubectl expose`), apply leaves it alone and says which fields it would have changed: delete yours, or connect to another namespace with `kubecourse.connect(namespace=...)`.
     """),
     code("""
     for line in cluster.apply(result):
@@ -210,7 +213,19 @@ SIDE_BY_SIDE = [
     assert set(view.ready_addresses) == ips, "the Service sends traffic to exactly the ready Pods"
     """),
     md("""
-    You scaled a workload by its replicas, not by adding Nodes: three Pods, possibly on three Nodes, all behind one Service name.
+    Now press **send 10 requests**.
+    The shop's NetworkPolicies keep the backend private, as its compose network did: nothing from outside reaches `account-api` directly, not even the API server.
+    So the button sends the requests the way a browser's travel: to the ingress controller, whose Ingress rule routes `/api/account` to the `account-api` Service, which spreads them over its ready Pods.
+    The readout says which way they went and how many each Pod answered.
+    The next cell does what the button does until every replica has answered (on kind the ingress controller may take a second to see new Pods).
+    """),
+    code("""
+    cluster.wait_for(lambda: set(view.send_requests()) == {p.name for p in view.pods}, 30, "every replica to answer")
+    print(view.answered.value)
+    assert view.last.route.via == "ingress", "through the Ingress, as a browser's request"
+    """),
+    md("""
+    You scaled a workload by its replicas, not by adding Nodes: three Pods, possibly on three Nodes, all behind one Service name, each answering its share of the requests.
 
     ## 7. Pods are mortal
 
@@ -246,6 +261,7 @@ SIDE_BY_SIDE = [
     - The scheduler places Pods on Nodes; many Pods share a Node.
     - You scale by replicas; each replica is a Pod with its own IP.
     - Pods are mortal and replaced with new names and IPs; a Service's endpoints follow the Ready Pods, so use the Service name.
+    - Requests from outside come in through the ingress, as through compose's Traefik; the backend's NetworkPolicies keep everything else out.
     - Web APIs use `RollingUpdate` and may scale out; workers use `Recreate`, so an *update* never runs two of them.
       A deleted or evicted worker Pod is still replaced at once while the old one may be terminating, so for a hard "never twice" you need a StatefulSet: lesson 03 shows both.
 

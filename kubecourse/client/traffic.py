@@ -42,6 +42,7 @@ from kubecourse.client.apierrors import translated_errors
 from kubecourse.client.base import ClusterBase
 from kubecourse.client.guards import count_arg, name_arg, optional_name_arg
 from kubecourse.client.routes import INGRESS, Route, find_route
+from kubecourse.client.rows import endpoint_rows
 from kubecourse.errors import (
     ApiError,
     ArgumentError,
@@ -160,10 +161,24 @@ class Traffic(ClusterBase):
         if route is not None and not isinstance(route, Route):
             raise ArgumentError(f"route must be what cluster.route() returns, not {route!r}")
         route = route or self.route(service, namespace)
+        self._require_a_ready_pod(route)
         tally: Counter[str] = Counter()
         for _ in range(count):
             tally[self._along(route).pod or "?"] += 1
         return Tally(route, tally)
+
+    def _require_a_ready_pod(self, route: Route) -> None:
+        """No ready endpoint: say so, rather than let an ingress fall through to another
+        route (Traefik drops a Service without endpoints) or the proxy answer 503."""
+        with translated_errors():
+            slices = self.api_client.sanitize_for_serialization(
+                self.discovery_api.list_namespaced_endpoint_slice(
+                    route.namespace, label_selector=f"kubernetes.io/service-name={route.service}"))  # fmt: skip
+        if not any(row.ready for row in endpoint_rows(slices["items"])):
+            raise UnreachableError(
+                f"{route.service} has no ready Pod to answer: scale it up (the slider, or "
+                f"cluster.scale) or wait until its Pods are Ready"
+            )
 
     def _along(self, route: Route) -> Reply:
         headers = {"Host": route.host} if route.host else None

@@ -36,6 +36,9 @@ def test_up_status_down_keeps_state_and_a_private_kubeconfig(tmp_path: Path) -> 
         _create_configmap(kubeconfig)
         assert "stopped" in run("down", home=home).stdout
         assert run("status", home=home, check=False).returncode == 3
+        stopped = run("kubeconfig", home=home)
+        assert stopped.stdout.strip() == str(kubeconfig)  # still the file to export
+        assert "is not running, so kubectl will not reach it; start it with: kubecourse up" in stopped.stderr
         run("up", home=home)
         assert _configmap_exists(kubeconfig), "a restarted cluster keeps its objects"
         assert token not in (home / "server.log").read_text()
@@ -55,6 +58,19 @@ def _create_configmap(kubeconfig: Path) -> None:
 
 def _configmap_exists(kubeconfig: Path) -> bool:
     return _client(kubeconfig).read_namespaced_config_map("survives", "default").data == {"a": "1"}
+
+
+def test_kubeconfig_before_up_says_the_cluster_was_never_started_and_fails(tmp_path: Path) -> None:
+    home = tmp_path / "fresh"
+
+    done = run("kubeconfig", home=home, check=False)
+
+    assert done.returncode == 3 and done.stdout == ""  # `export KUBECONFIG=$(...)` gets nothing
+    assert done.stderr == (
+        f"kubecourse kubeconfig: the embedded cluster has not been started (no {home / 'kubeconfig'} "
+        "yet); start it with: kubecourse up\n"
+    )
+    assert not home.exists()  # asking starts nothing
 
 
 def test_translate_writes_a_folder_and_a_report(tmp_path: Path) -> None:

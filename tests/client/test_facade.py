@@ -87,8 +87,12 @@ def test_nodes_rows_show_roles_cidrs_and_pod_counts(cluster: Cluster) -> None:
 def test_api_errors_come_out_as_our_errors_with_the_status(cluster: Cluster) -> None:
     with pytest.raises(NotFoundError) as missing:
         cluster.get("deployment", "no-such-thing")
-    assert missing.value.code == 404 and 'deployments.apps "no-such-thing" not found' in str(missing.value)
-    assert missing.value.__cause__ is not None
+    assert missing.value.code == 404
+    assert 'Deployment "no-such-thing" does not exist in namespace "default"' in str(missing.value)
+    assert "the Deployments there are: facade-web" in str(missing.value)
+    server_said = missing.value.__cause__
+    assert isinstance(server_said, NotFoundError)
+    assert 'deployments.apps "no-such-thing" not found' in str(server_said)
     with pytest.raises(InvalidError) as invalid:
         cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name"}})
     assert invalid.value.causes[0]["field"] == "metadata.name"

@@ -11,7 +11,9 @@ import kubecourse
 from kubecourse.client import Cluster
 from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
 from kubecourse.embedded.controllers.base import Timings
-from kubecourse.errors import ApiError, NotFoundError
+from kubecourse.client.routes import Route
+from kubecourse.client.traffic import Reply, _from_the_controller, _why_the_ingress_said_no
+from kubecourse.errors import ApiError, NotFoundError, UnreachableError
 from tests.api.conftest import FAST
 
 SHOP = Path(__file__).resolve().parents[2] / "shop" / "compose.yaml"
@@ -92,3 +94,73 @@ def test_a_pods_error_answer_is_a_reply_and_the_api_servers_is_an_error(
         shop.request("no-such-service")
     with pytest.raises(ValueError, match="must start with"):
         shop.request("traefik", "api")
+
+
+def test_route_prefers_the_httproute_and_send_counts_the_replicas_behind_it(
+    shop: Cluster,
+) -> None:
+    route = shop.route("catalog-api")
+
+    assert (route.via, route.rule, route.path) == ("ingress", "HTTPRoute catalog-api", "/api/catalog")
+    assert (route.target_namespace, route.target, route.port) == ("traefik", "traefik", "web")
+    tally = shop.send("catalog-api", 4)
+    assert set(tally.counts) == {r.name for r in shop.pods({"app.kubernetes.io/name": "catalog-api"})}
+    assert str(tally).startswith(
+        "4 requests through the ingress (HTTPRoute catalog-api: /api/catalog → Service traefik/traefik): "
+    )
+
+
+def test_a_service_no_route_reaches_is_kept_out_and_the_error_says_why(
+    shop: Cluster,
+) -> None:
+    route = shop.route("queue")
+    assert (route.via, route.port) == ("service proxy", "tcp-5672")
+
+    with pytest.raises(UnreachableError) as kept_out:
+        shop.send("queue", 1)
+
+    message = str(kept_out.value)
+    assert "the API server's proxy could not reach the Pods of queue" in message
+    assert "NetworkPolicies network-backend, shop-default-deny, shop-from-ingress" in message
+    assert "(this is correct: the backend stays private)" in message
+    assert "kubectl exec <pod> -- wget -qO- http://queue" in message
+    cause = kept_out.value.__cause__
+    assert isinstance(cause, ApiError) and cause.code == 503 and "i/o timeout" in cause.message
+
+
+def test_the_service_proxy_is_used_where_no_policy_guards_the_pods(shop: Cluster) -> None:
+    shop.apply(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "open"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "open"}},
+                "template": {
+                    "metadata": {"labels": {"app": "open"}},
+                    "spec": {"containers": [{"name": "whoami", "image": "traefik/whoami:v1.10.1"}]},
+                },
+            },
+        }
+    )
+    shop.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "open"},
+                "spec": {"selector": {"app": "open"}, "ports": [{"name": "http", "port": 80}]}})  # fmt: skip
+    shop.wait_ready("open", timeout=30)
+    shop.wait_for(lambda: bool(shop.endpoints("open")), 30, "the endpoint of open")
+
+    tally = shop.send("open", 2)
+
+    assert tally.route.via == "service proxy" and tally.route.port == "http"
+    assert str(tally).startswith("2 requests through the API server's service proxy (Service open:http): open-")
+    shop.delete("deployment", "open")
+    shop.delete("service", "open")
+
+
+def test_the_ingress_controllers_own_refusals_are_told_apart_from_a_pods_answer() -> None:
+    route = Route("web", "default", "ingress", "traefik", "traefik", "web", "/shop", "Ingress shop")
+
+    assert _from_the_controller(Reply(404, "404 page not found\n"))
+    assert _from_the_controller(Reply(502, "Bad Gateway"))
+    assert not _from_the_controller(Reply(404, "<html><h1>404 Not Found</h1></html>"))
+    said = _why_the_ingress_said_no(route, Reply(404, "404 page not found\n"))
+    assert said.startswith("the ingress controller has no route for /shop yet (404 page not found)")

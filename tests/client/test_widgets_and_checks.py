@@ -10,7 +10,7 @@ import pytest
 
 from kubecourse.checks import check
 from kubecourse.client import Cluster
-from kubecourse.errors import CheckFailed
+from kubecourse.errors import ArgumentError, CheckFailed
 from kubecourse.widgets import scaler
 
 
@@ -76,5 +76,69 @@ def test_worker_strategy_check_wants_the_real_strategy(shop: Cluster) -> None:
 
 
 def test_unknown_check_names_the_known_ones(shop: Cluster) -> None:
-    with pytest.raises(KeyError, match="shop-applied"):
+    with pytest.raises(ArgumentError, match="the checks are: orders-api-scaled, shop-applied"):
         check("no-such-check", shop)
+
+
+def test_send_requests_goes_through_the_ingress_and_every_replica_answers(shop: Cluster) -> None:
+    """What lesson 01 shows: the shop's policies keep the API server's proxy out, so
+    the button sends through the Ingress that routes /api/orders, as a browser would."""
+    view = scaler(shop, "orders-api")
+    try:
+        view.scale_to(3)
+        view.wait_until(lambda v: v.settled(3), timeout=30)
+        pods = {p.name for p in view.pods}
+
+        shop.wait_for(lambda: set(view.send_requests()) == pods, 30, "every replica answering")
+
+        assert view.last is not None and view.last.route.via == "ingress"
+        assert view.answered.value.startswith(
+            "10 requests through the ingress (Ingress shop: /api/orders → Service traefik/traefik): "
+        )
+        assert sorted(view.last.counts.values()) == [3, 3, 4]  # Traefik's round robin
+        view.scale_to(1)
+        view.wait_until(lambda v: v.settled(1), timeout=30)
+    finally:
+        view.close()
+
+
+def test_send_requests_says_why_when_no_pod_is_ready(shop: Cluster) -> None:
+    view = scaler(shop, "catalog-api")
+    try:
+        view.scale_to(0)
+        view.wait_until(lambda v: v.settled(0), timeout=30)
+
+        assert view.send_requests() == {}
+
+        assert view.answered.value == (
+            "could not send: catalog-api has no ready Pod to answer: scale it up (the slider, "
+            "or cluster.scale) or wait until its Pods are Ready"
+        )
+        view.scale_to(1)
+        view.wait_until(lambda v: v.settled(1), timeout=30)
+    finally:
+        view.close()
+
+
+def test_a_worker_without_a_service_scales_and_the_view_says_nothing_sends_it_traffic(shop: Cluster) -> None:
+    view = scaler(shop, "orders-worker")
+    try:
+        assert view.service is None and view.send.disabled
+        view.wait_until(lambda v: v.settled(1), timeout=30)
+        assert "no Service selects these Pods" in view.summary.value
+        assert "No Service selects these Pods" in view.endpoints_view.value
+        assert view.send_requests() == {}
+        assert "no Service sends traffic to the Pods of orders-worker" in view.answered.value
+    finally:
+        view.close()
+
+
+def test_the_service_is_found_by_its_selector_when_its_name_differs(shop: Cluster) -> None:
+    shop.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "orders-front"},
+                "spec": {"selector": {"app.kubernetes.io/name": "orders-worker"}, "ports": [{"port": 80}]}})  # fmt: skip
+    view = scaler(shop, "orders-worker")
+    try:
+        assert view.service == "orders-front"
+    finally:
+        view.close()
+        shop.delete("service", "orders-front")
