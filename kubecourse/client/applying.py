@@ -36,11 +36,14 @@ def applied_by_course(live: Obj | None) -> bool:
     """Whether the course's field manager has applied this object before."""
     entries = ((live or {}).get("metadata") or {}).get("managedFields") or []
     return any(
-        e.get("manager") == FIELD_MANAGER and e.get("operation") == "Apply" for e in entries
+        e.get("manager") == FIELD_MANAGER and e.get("operation") == "Apply"
+        for e in entries
     )
 
 
-def field_conflict(err: ConflictError, kind: str, name: str, namespace: str | None) -> ApiError:
+def field_conflict(
+    err: ConflictError, kind: str, name: str, namespace: str | None
+) -> ApiError:
     """A blocked apply's 409, retold: the object, the fields, their managers, what to do.
 
     Any other 409 comes back as it was."""
@@ -52,8 +55,12 @@ def field_conflict(err: ConflictError, kind: str, name: str, namespace: str | No
     ]
     if not conflicts:
         return err
-    owners = {manager: [f for m, f in conflicts if m == manager] for manager, _ in conflicts}
-    owned = "; ".join(f'{", ".join(fields)} (owned by "{m}")' for m, fields in owners.items())
+    owners = {
+        manager: [f for m, f in conflicts if m == manager] for manager, _ in conflicts
+    }
+    owned = "; ".join(
+        f'{", ".join(fields)} (owned by "{m}")' for m, fields in owners.items()
+    )
     where = f' in namespace "{namespace}"' if namespace else ""
     ns_flag = f" -n {namespace}" if namespace else ""
     message = (
@@ -89,7 +96,9 @@ class ApplyError(ClusterError):
         self.failures = failures
         listing = "\n".join(f"  - {f}" for f in failures)
         total = len(applied) + len(failures)
-        super().__init__(f"{len(failures)} of {total} objects were not applied:\n{listing}")
+        super().__init__(
+            f"{len(failures)} of {total} objects were not applied:\n{listing}"
+        )
 
 
 def load_objects(source: Any) -> list[Obj]:
@@ -136,10 +145,16 @@ def _parse_yaml(text: str, where: str) -> list[Obj]:
     for doc in docs:
         if doc is None:
             continue
-        if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") and "items" in doc:
+        if (
+            isinstance(doc, dict)
+            and str(doc.get("kind", "")).endswith("List")
+            and "items" in doc
+        ):
             objects.extend(doc["items"])
         elif isinstance(doc, dict):
             objects.append(doc)
         else:
-            raise ClusterError(f"{where} holds a {type(doc).__name__}, not a Kubernetes object")
+            raise ClusterError(
+                f"{where} holds a {type(doc).__name__}, not a Kubernetes object"
+            )
     return objects

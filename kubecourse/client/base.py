@@ -91,7 +91,9 @@ class ClusterBase:
         try:
             with translated_errors():
                 if api_version:
-                    return self.dynamic.resources.get(api_version=api_version, kind=kind)
+                    return self.dynamic.resources.get(
+                        api_version=api_version, kind=kind
+                    )
                 return self._resource_by_any_name(kind)
         except ResourceNotFoundError as err:
             raise ClusterError(
@@ -107,7 +109,9 @@ class ClusterBase:
         except ResourceNotUniqueError:
             found = self.dynamic.resources.search(kind=word)
         except ResourceNotFoundError:
-            found = [r for r in self.dynamic.resources.search() if _called(r, word.lower())]
+            found = [
+                r for r in self.dynamic.resources.search() if _called(r, word.lower())
+            ]
         found = [r for r in found if not isinstance(r, ResourceList)]
         preferred = [r for r in found if r.preferred] or found
         groups = sorted({r.group_version for r in preferred})
@@ -136,7 +140,13 @@ class ClusterBase:
     # -- what a 404 means ------------------------------------------------------------------
 
     @contextmanager
-    def _looking_for(self, resource: Any, name: str, namespace: str | None, argument: str | None = None) -> Iterator[None]:
+    def _looking_for(
+        self,
+        resource: Any,
+        name: str,
+        namespace: str | None,
+        argument: str | None = None,
+    ) -> Iterator[None]:
         """Translate API errors; a 404 names what is missing, where, and what is there."""
         try:
             with translated_errors():
@@ -144,7 +154,14 @@ class ClusterBase:
         except NotFoundError as err:
             raise self._missing(err, resource, name, namespace, argument) from err
 
-    def _missing(self, err: NotFoundError, resource: Any, name: str, namespace: str | None, argument: str | None = None) -> NotFoundError:
+    def _missing(
+        self,
+        err: NotFoundError,
+        resource: Any,
+        name: str,
+        namespace: str | None,
+        argument: str | None = None,
+    ) -> NotFoundError:
         ns = namespace if resource.namespaced else None
         exists = ns is None or self._namespace_exists(ns)
         names: Names = []
@@ -155,7 +172,15 @@ class ClusterBase:
                 names = [item["metadata"]["name"] for item in listed]
             except ClusterError:  # the 404 is what matters; the listing is a courtesy
                 pass
-        return not_found(err, resource.kind, name, ns, namespace_exists=exists, existing=names, argument=argument)
+        return not_found(
+            err,
+            resource.kind,
+            name,
+            ns,
+            namespace_exists=exists,
+            existing=names,
+            argument=argument,
+        )
 
     def _namespace_exists(self, namespace: str) -> bool:
         try:

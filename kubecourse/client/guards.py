@@ -20,26 +20,38 @@ SHOWN_NAMES = 12  # more than this many existing names are cut off with "…"
 def name_arg(value: Any, argument: str, what: str = "an object") -> str:
     """A Kubernetes name: a string that is not empty."""
     if not isinstance(value, str) or not value.strip():
-        raise ArgumentError(f"{argument} must be the name of {what} (a string), not {value!r}")
+        raise ArgumentError(
+            f"{argument} must be the name of {what} (a string), not {value!r}"
+        )
     return value
 
 
-def optional_name_arg(value: Any, argument: str, what: str = "a namespace") -> str | None:
+def optional_name_arg(
+    value: Any, argument: str, what: str = "a namespace"
+) -> str | None:
     return None if value is None else name_arg(value, argument, what)
 
 
-def count_arg(value: Any, argument: str, *, minimum: int = 0, maximum: int | None = None) -> int:
+def count_arg(
+    value: Any, argument: str, *, minimum: int = 0, maximum: int | None = None
+) -> int:
     """A whole number within bounds (`True` is not a count)."""
     ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
     if ok and (maximum is None or value <= maximum):
         return int(value)
-    bounds = f"from {minimum} to {maximum}" if maximum is not None else f"of {minimum} or more"
+    bounds = (
+        f"from {minimum} to {maximum}"
+        if maximum is not None
+        else f"of {minimum} or more"
+    )
     raise ArgumentError(f"{argument} must be a whole number {bounds}, not {value!r}")
 
 
 def seconds_arg(value: Any, argument: str = "timeout") -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ArgumentError(f"{argument} must be a number of seconds (0 or more), not {value!r}")
+        raise ArgumentError(
+            f"{argument} must be a number of seconds (0 or more), not {value!r}"
+        )
     return float(value)
 
 

@@ -64,7 +64,9 @@ class Route:
     target_namespace: str
     port: int | str | None
     path: str = "/"
-    rule: str = ""  # the object that routes them ("Ingress shop", "HTTPRoute account-api")
+    rule: str = (
+        ""  # the object that routes them ("Ingress shop", "HTTPRoute account-api")
+    )
     host: str | None = None
     note: str = ""  # why a route was found but not used
 
@@ -82,7 +84,9 @@ class _Candidate:
     rule: str
     path: str
     host: str | None
-    controller: str | None  # the class's controller name, None when the class is missing
+    controller: (
+        str | None
+    )  # the class's controller name, None when the class is missing
     labels: str | None  # the class's own app.kubernetes.io labels, as a selector
     port: int | None  # the Gateway listener's port
 
@@ -113,18 +117,29 @@ def _proxy_port(service: Obj) -> int | str | None:
     return _port_of(ports[0])
 
 
-def _candidates(api_client: k8s.ApiClient, service: str, namespace: str) -> list[_Candidate]:
-    found = [*_http_routes(api_client, service, namespace), *_ingresses(api_client, service, namespace)]
-    return sorted(found, key=lambda c: (not c.rule.startswith("HTTPRoute"), c.host is not None))
+def _candidates(
+    api_client: k8s.ApiClient, service: str, namespace: str
+) -> list[_Candidate]:
+    found = [
+        *_http_routes(api_client, service, namespace),
+        *_ingresses(api_client, service, namespace),
+    ]
+    return sorted(
+        found, key=lambda c: (not c.rule.startswith("HTTPRoute"), c.host is not None)
+    )
 
 
 # -- Ingress ---------------------------------------------------------------------------
 
 
-def _ingresses(api_client: k8s.ApiClient, service: str, namespace: str) -> Iterator[_Candidate]:
+def _ingresses(
+    api_client: k8s.ApiClient, service: str, namespace: str
+) -> Iterator[_Candidate]:
     networking = k8s.NetworkingV1Api(api_client)
     with translated_errors():
-        ingresses = api_client.sanitize_for_serialization(networking.list_namespaced_ingress(namespace))["items"]
+        ingresses = api_client.sanitize_for_serialization(
+            networking.list_namespaced_ingress(namespace)
+        )["items"]
     for ingress in ingresses:
         controller, labels = _ingress_class(networking, ingress)
         rule = f"Ingress {ingress['metadata']['name']}"
@@ -147,7 +162,9 @@ def _ingress_paths(spec: Obj, service: str) -> Iterator[tuple[str, str | None]]:
         yield "/", None
 
 
-def _ingress_class(networking: k8s.NetworkingV1Api, ingress: Obj) -> tuple[str | None, str | None]:
+def _ingress_class(
+    networking: k8s.NetworkingV1Api, ingress: Obj
+) -> tuple[str | None, str | None]:
     """(controller, the class's labels as a selector) of the Ingress's class."""
     meta = ingress["metadata"]
     wanted = (ingress.get("spec") or {}).get("ingressClassName") or (
@@ -158,7 +175,11 @@ def _ingress_class(networking: k8s.NetworkingV1Api, ingress: Obj) -> tuple[str |
     if wanted:
         chosen = [c for c in classes if c["metadata"]["name"] == wanted]
     else:
-        chosen = [c for c in classes if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"]
+        chosen = [
+            c
+            for c in classes
+            if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"
+        ]
         chosen = chosen or (classes if len(classes) == 1 else [])
     if not chosen:
         return None, None
@@ -168,13 +189,17 @@ def _ingress_class(networking: k8s.NetworkingV1Api, ingress: Obj) -> tuple[str |
 # -- Gateway API -----------------------------------------------------------------------
 
 
-def _http_routes(api_client: k8s.ApiClient, service: str, namespace: str) -> Iterator[_Candidate]:
+def _http_routes(
+    api_client: k8s.ApiClient, service: str, namespace: str
+) -> Iterator[_Candidate]:
     custom = k8s.CustomObjectsApi(api_client)
     for route in _custom_list(custom, namespace, "httproutes"):
         spec = route.get("spec") or {}
         hosts = [h for h in spec.get("hostnames") or [] if not h.startswith("*")]
         host = hosts[0] if hosts else None
-        parents = [_gateway_class(custom, p, namespace) for p in spec.get("parentRefs") or []]
+        parents = [
+            _gateway_class(custom, p, namespace) for p in spec.get("parentRefs") or []
+        ]
         controller, port = next((p for p in parents if p[0]), (None, None))
         rule = f"HTTPRoute {route['metadata']['name']}"
         for path in _route_paths(spec, service, namespace):
@@ -188,7 +213,9 @@ def _route_paths(spec: Obj, service: str, namespace: str) -> Iterator[str]:
             continue
         for match in rule.get("matches") or [{}]:
             path = match.get("path") or {"type": "PathPrefix", "value": "/"}
-            plain = not (match.get("headers") or match.get("method") or match.get("queryParams"))
+            plain = not (
+                match.get("headers") or match.get("method") or match.get("queryParams")
+            )
             if plain and path.get("type", "PathPrefix") in ("PathPrefix", "Exact"):
                 yield str(path.get("value") or "/")
 
@@ -202,31 +229,47 @@ def _is_the_service(ref: Obj, service: str, namespace: str) -> bool:
     )
 
 
-def _gateway_class(custom: k8s.CustomObjectsApi, parent: Obj, namespace: str) -> tuple[str | None, int | None]:
+def _gateway_class(
+    custom: k8s.CustomObjectsApi, parent: Obj, namespace: str
+) -> tuple[str | None, int | None]:
     """(controllerName, listener port) of the Gateway a parentRef names."""
     if parent.get("kind", "Gateway") != "Gateway":
         return None, None
-    gateway = _custom_get(custom, parent.get("namespace", namespace), "gateways", parent["name"])
+    gateway = _custom_get(
+        custom, parent.get("namespace", namespace), "gateways", parent["name"]
+    )
     spec = (gateway or {}).get("spec") or {}
-    listeners = [x for x in spec.get("listeners") or [] if parent.get("sectionName") in (None, x.get("name"))]
+    listeners = [
+        x
+        for x in spec.get("listeners") or []
+        if parent.get("sectionName") in (None, x.get("name"))
+    ]
     port = parent.get("port") or (listeners[0].get("port") if listeners else None)
-    gateway_class = _custom_get(custom, None, "gatewayclasses", spec.get("gatewayClassName") or "")
+    gateway_class = _custom_get(
+        custom, None, "gatewayclasses", spec.get("gatewayClassName") or ""
+    )
     controller = ((gateway_class or {}).get("spec") or {}).get("controllerName")
     return controller, port
 
 
-def _custom_list(custom: k8s.CustomObjectsApi, namespace: str, plural: str) -> list[Obj]:
+def _custom_list(
+    custom: k8s.CustomObjectsApi, namespace: str, plural: str
+) -> list[Obj]:
     """The Gateway API's objects; none when the cluster does not serve them (kind)."""
     group, version = GATEWAY_API
     try:
         with translated_errors():
-            found: Any = custom.list_namespaced_custom_object(group, version, namespace, plural)
+            found: Any = custom.list_namespaced_custom_object(
+                group, version, namespace, plural
+            )
     except NotFoundError:
         return []
     return list(found.get("items") or [])
 
 
-def _custom_get(custom: k8s.CustomObjectsApi, namespace: str | None, plural: str, name: str) -> Obj | None:
+def _custom_get(
+    custom: k8s.CustomObjectsApi, namespace: str | None, plural: str, name: str
+) -> Obj | None:
     group, version = GATEWAY_API
     if not name:
         return None
@@ -235,7 +278,9 @@ def _custom_get(custom: k8s.CustomObjectsApi, namespace: str | None, plural: str
             found: Any = (
                 custom.get_cluster_custom_object(group, version, plural, name)
                 if namespace is None
-                else custom.get_namespaced_custom_object(group, version, namespace, plural, name)
+                else custom.get_namespaced_custom_object(
+                    group, version, namespace, plural, name
+                )
             )
     except NotFoundError:
         return None
@@ -245,7 +290,9 @@ def _custom_get(custom: k8s.CustomObjectsApi, namespace: str | None, plural: str
 # -- the controller's own Service ------------------------------------------------------
 
 
-def _controller_service(api_client: k8s.ApiClient, candidate: _Candidate) -> tuple[str, str, int | str] | None:
+def _controller_service(
+    api_client: k8s.ApiClient, candidate: _Candidate
+) -> tuple[str, str, int | str] | None:
     """(namespace, name, port) of the Service in front of the candidate's controller."""
     selector = KNOWN_CONTROLLERS.get(candidate.controller or "") or candidate.labels
     if candidate.controller is None or not selector:
@@ -254,7 +301,9 @@ def _controller_service(api_client: k8s.ApiClient, candidate: _Candidate) -> tup
     with translated_errors():
         services = api_client.sanitize_for_serialization(
             core.list_service_for_all_namespaces(label_selector=selector))["items"]  # fmt: skip
-    for service in sorted(services, key=lambda s: (s["metadata"]["namespace"], s["metadata"]["name"])):
+    for service in sorted(
+        services, key=lambda s: (s["metadata"]["namespace"], s["metadata"]["name"])
+    ):
         port = _http_port(service, candidate.port)
         if port is not None:
             return service["metadata"]["namespace"], service["metadata"]["name"], port
@@ -280,5 +329,9 @@ def _port_of(port: Obj) -> int | str:
 
 def _label_selector(obj: Obj) -> str | None:
     labels = (obj.get("metadata") or {}).get("labels") or {}
-    wanted = {k: v for k, v in labels.items() if k in ("app.kubernetes.io/name", "app.kubernetes.io/instance")}
+    wanted = {
+        k: v
+        for k, v in labels.items()
+        if k in ("app.kubernetes.io/name", "app.kubernetes.io/instance")
+    }
     return ",".join(f"{k}={v}" for k, v in sorted(wanted.items())) or None

@@ -46,12 +46,14 @@ from kubecourse.client.rows import endpoint_rows
 from kubecourse.errors import (
     ApiError,
     ArgumentError,
+    ClusterError,
     NotFoundError,
     UnreachableError,
     api_error_from_status,
 )
 
 Obj = dict[str, Any]
+REQUEST_OPTIONS = ("port", "namespace", "method", "headers", "body")
 _HOSTNAME = re.compile(r"^Hostname: (\S+)$", re.M)
 
 
@@ -95,7 +97,9 @@ class Tally:
         if set(self.counts) == {"?"}:
             answered = "a server that does not say which Pod it is answered them all"
         else:
-            answered = ", ".join(f"{pod}: {n}" for pod, n in sorted(self.counts.items()))
+            answered = ", ".join(
+                f"{pod}: {n}" for pod, n in sorted(self.counts.items())
+            )
         return f"{total} requests {self.route}: {answered}"
 
 
@@ -125,13 +129,19 @@ class Traffic(ClusterBase):
         except NotFoundError as err:
             if self._live(self.resource("Service"), service, ns) is not None:
                 raise
-            raise self._missing(err, self.resource("Service"), service, ns, "service") from err
+            raise self._missing(
+                err, self.resource("Service"), service, ns, "service"
+            ) from err
 
     def answers(
         self, service: str, count: int = 10, path: str = "/", **options: Any
     ) -> Counter[str]:
         """How many of `count` requests each Pod answered (`?` when a reply names none)."""
         count_arg(count, "count", minimum=1)
+        unknown = set(options) - set(REQUEST_OPTIONS)
+        if unknown:
+            raise ArgumentError(f"answers() passes on only {', '.join(REQUEST_OPTIONS)} to request(), "
+                                f"not {', '.join(sorted(unknown))}")  # fmt: skip
         tally: Counter[str] = Counter()
         for _ in range(count):
             tally[self.request(service, path, **options).pod or "?"] += 1
@@ -143,7 +153,9 @@ class Traffic(ClusterBase):
         ns = optional_name_arg(namespace, "namespace") or self.namespace
         with self._looking_for(self.resource("Service"), service, ns, "service"):
             found = self.core.read_namespaced_service(service, ns)
-        return find_route(self.api_client, self.api_client.sanitize_for_serialization(found), ns)
+        return find_route(
+            self.api_client, self.api_client.sanitize_for_serialization(found), ns
+        )
 
     def send(
         self,
@@ -159,7 +171,9 @@ class Traffic(ClusterBase):
         Raises UnreachableError (why, and what to do) when they cannot get through."""
         count_arg(count, "count", minimum=1)
         if route is not None and not isinstance(route, Route):
-            raise ArgumentError(f"route must be what cluster.route() returns, not {route!r}")
+            raise ArgumentError(
+                f"route must be what cluster.route() returns, not {route!r}"
+            )
         route = route or self.route(service, namespace)
         self._require_a_ready_pod(route)
         tally: Counter[str] = Counter()
@@ -205,7 +219,10 @@ class Traffic(ClusterBase):
                     f"wait until its Pods are Ready ({text})")  # fmt: skip
         if "no service port" in text:
             return f"{text}; the Service's ports are in `kubectl get service {route.service}`"
-        guards = self._policies_guarding(route)
+        try:
+            guards = self._policies_guarding(route)
+        except ClusterError:  # the refusal is what matters; the reason is a courtesy
+            guards = []
         if guards and ("timeout" in text or "dial tcp" in text):
             return _kept_out(route, guards, text)
         return (f"the API server could not connect to the Pods of {route.service} ({text}): "
@@ -215,14 +232,30 @@ class Traffic(ClusterBase):
         """NetworkPolicies that select the Service's Pods for incoming traffic."""
         ns = route.namespace
         with translated_errors():
-            service = self.api_client.sanitize_for_serialization(self.core.read_namespaced_service(route.service, ns))
+            service = self.api_client.sanitize_for_serialization(
+                self.core.read_namespaced_service(route.service, ns)
+            )
             selector = _selector((service.get("spec") or {}).get("selector") or {})
-            pods = self.core.list_namespaced_pod(ns, label_selector=selector) if selector else None
-            listed = k8s.NetworkingV1Api(self.api_client).list_namespaced_network_policy(ns)
-        first = self.api_client.sanitize_for_serialization(pods.items[0]) if pods and pods.items else {}
+            pods = (
+                self.core.list_namespaced_pod(ns, label_selector=selector)
+                if selector
+                else None
+            )
+            listed = k8s.NetworkingV1Api(
+                self.api_client
+            ).list_namespaced_network_policy(ns)
+        first = (
+            self.api_client.sanitize_for_serialization(pods.items[0])
+            if pods and pods.items
+            else {}
+        )
         labels = (first.get("metadata") or {}).get("labels") or {}
         policies = self.api_client.sanitize_for_serialization(listed)["items"]
-        return sorted(p["metadata"]["name"] for p in policies if _guards(p.get("spec") or {}, labels))
+        return sorted(
+            p["metadata"]["name"]
+            for p in policies
+            if _guards(p.get("spec") or {}, labels)
+        )
 
     def _call(
         self,
@@ -260,12 +293,12 @@ def _raise_for_status(reply: Reply) -> None:
         raise api_error_from_status(status)
 
 
-def _check_request(
-    path: Any, port: Any, method: Any, headers: Any, body: Any
-) -> None:
+def _check_request(path: Any, port: Any, method: Any, headers: Any, body: Any) -> None:
     if not isinstance(path, str) or not path.startswith("/"):
         raise ArgumentError(f"the path must start with '/': {path!r}")
-    if port is not None and (isinstance(port, bool) or not isinstance(port, (int, str))):
+    if port is not None and (
+        isinstance(port, bool) or not isinstance(port, (int, str))
+    ):
         raise ArgumentError(f"port must be a port number or name, not {port!r}")
     if not isinstance(method, str) or not method.isalpha():
         raise ArgumentError(f"method must be an HTTP method like 'GET', not {method!r}")
@@ -285,7 +318,9 @@ def _from_the_controller(reply: Reply) -> bool:
 
 
 def _why_the_ingress_said_no(route: Route, reply: Reply) -> str:
-    said = reply.text.strip().splitlines()[0] if reply.text.strip() else str(reply.status)
+    said = (
+        reply.text.strip().splitlines()[0] if reply.text.strip() else str(reply.status)
+    )
     if reply.status == 404:
         return (f"the ingress controller has no route for {route.path} yet ({said}): a new "
                 f"{route.rule} takes a moment to be picked up; try again")  # fmt: skip

@@ -39,7 +39,12 @@ Workload = k8s.V1Deployment | k8s.V1StatefulSet
 class Waiting(ClusterBase):
     """The waiting and watching helpers of `Cluster`."""
 
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 60, what: str = "the condition") -> None:
+    def wait_for(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float = 60,
+        what: str = "the condition",
+    ) -> None:
         """Poll `predicate` until it holds; raise WaitTimeout naming `what` if it never does."""
         callable_arg(predicate, "predicate")
         seconds_arg(timeout)
@@ -50,7 +55,9 @@ class Waiting(ClusterBase):
             time.sleep(0.2)
         raise WaitTimeout(f"timed out after {timeout:.0f} s waiting for {what}")
 
-    def wait_ready(self, deployment: str, timeout: float = 120, namespace: str | None = None) -> None:
+    def wait_ready(
+        self, deployment: str, timeout: float = 120, namespace: str | None = None
+    ) -> None:
         """Wait until a Deployment's desired replicas are all updated and ready."""
         name_arg(deployment, "deployment", "a Deployment")
         ns = optional_name_arg(namespace, "namespace") or self.namespace
@@ -73,7 +80,9 @@ class Waiting(ClusterBase):
 
         self.wait_for(done, timeout, f"deployment {deployment} to be ready")
 
-    def wait_workloads_ready(self, timeout: float = 180, namespace: str | None = None) -> Names:
+    def wait_workloads_ready(
+        self, timeout: float = 180, namespace: str | None = None
+    ) -> Names:
         """Wait until every Deployment and StatefulSet in the namespace has all its
         replicas ready; returns their names.  The error names the ones still waiting."""
         seconds_arg(timeout)
@@ -81,12 +90,15 @@ class Waiting(ClusterBase):
 
         def waiting() -> Names:
             with translated_errors():
-                workloads: Iterable[Workload] = [*self.apps.list_namespaced_deployment(ns).items,
-                                                 *self.apps.list_namespaced_stateful_set(ns).items]
+                workloads: Iterable[Workload] = [
+                    *self.apps.list_namespaced_deployment(ns).items,
+                    *self.apps.list_namespaced_stateful_set(ns).items,
+                ]
             return [
                 f"{_name(w)} ({_ready_replicas(w)}/{w.spec.replicas} ready)"
                 for w in workloads
-                if _ready_replicas(w) < (w.spec.replicas if w.spec.replicas is not None else 1)
+                if _ready_replicas(w)
+                < (w.spec.replicas if w.spec.replicas is not None else 1)
                 or _observed_generation(w) < _generation(w)
             ]
 
@@ -94,10 +106,14 @@ class Waiting(ClusterBase):
         while (left := waiting()) and time.monotonic() < deadline:
             time.sleep(0.3)
         if left:
-            raise WaitTimeout(f"still not ready after {timeout:.0f} s: {', '.join(left)}")
+            raise WaitTimeout(
+                f"still not ready after {timeout:.0f} s: {', '.join(left)}"
+            )
         with translated_errors():
             names = [_name(d) for d in self.apps.list_namespaced_deployment(ns).items]
-            names += [_name(s) for s in self.apps.list_namespaced_stateful_set(ns).items]
+            names += [
+                _name(s) for s in self.apps.list_namespaced_stateful_set(ns).items
+            ]
         if not names:
             self._require_namespace(ns)
         return sorted(names)
@@ -128,13 +144,31 @@ class Waiting(ClusterBase):
                 log.debug("watch of %s interrupted (%s); retrying", kind, err)
                 stop.wait(1.0)
 
-    def _stream_once(self, list_fn: Any, ns: str, selector: str | None, stop: threading.Event, on_event: Callable[[str, Obj], None], timeout_seconds: int) -> None:
+    def _stream_once(
+        self,
+        list_fn: Any,
+        ns: str,
+        selector: str | None,
+        stop: threading.Event,
+        on_event: Callable[[str, Obj], None],
+        timeout_seconds: int,
+    ) -> None:
         initial = list_fn(ns, label_selector=selector)
-        on_event("SYNC", {"items": self.api_client.sanitize_for_serialization(initial)["items"]})
+        on_event(
+            "SYNC",
+            {"items": self.api_client.sanitize_for_serialization(initial)["items"]},
+        )
         rv = initial.metadata.resource_version
         watcher = k8s_watch.Watch()
         while not stop.is_set():
-            for event in watcher.stream(list_fn, ns, label_selector=selector, resource_version=rv, timeout_seconds=timeout_seconds, allow_watch_bookmarks=True):
+            for event in watcher.stream(
+                list_fn,
+                ns,
+                label_selector=selector,
+                resource_version=rv,
+                timeout_seconds=timeout_seconds,
+                allow_watch_bookmarks=True,
+            ):
                 if stop.is_set():
                     watcher.stop()
                     return
@@ -154,7 +188,9 @@ class Waiting(ClusterBase):
         name_arg(kind, "kind", "a kind")
         resolved = ALIASES.get(kind.lower(), ("", kind))[1]
         if resolved not in functions:
-            raise ClusterError(f"streaming {kind} is not supported; use one of {sorted(functions)}")
+            raise ClusterError(
+                f"streaming {kind} is not supported; use one of {sorted(functions)}"
+            )
         return functions[resolved]
 
 

@@ -29,9 +29,11 @@ import ipywidgets as widgets
 
 from kubecourse.client import Cluster
 from kubecourse.client.guards import (
+    callable_arg,
     count_arg,
     name_arg,
     optional_name_arg,
+    seconds_arg,
     selector_arg,
 )
 from kubecourse.client.routes import INGRESS, SERVICE_PROXY, Route
@@ -133,6 +135,8 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
 
     def wait_until(self, predicate: Callable[[ScaleWidget], bool], timeout: float = 60) -> None:
         """Block until `predicate(widget)` holds (for notebooks that assert what they show)."""
+        callable_arg(predicate, "predicate")
+        seconds_arg(timeout)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate(self):
@@ -153,9 +157,7 @@ class ScaleWidget(widgets.VBox):  # type: ignore[misc]
 
     def scale_to(self, replicas: int) -> None:
         """What dragging the slider does."""
-        if isinstance(replicas, bool) or not isinstance(replicas, int) or not 0 <= replicas <= self.slider.max:
-            raise ValueError(f"replicas must be a whole number from 0 to {self.slider.max}, not {replicas!r}")
-        self.slider.value = replicas
+        self.slider.value = count_arg(replicas, "replicas", maximum=self.slider.max)
 
     def send_requests(self, count: int = 10) -> dict[str, int]:
         """What the button does: `count` requests, and which Pods answered them.

@@ -34,7 +34,11 @@ from kubecourse.widgets import mermaid, scaler
 def web(name: str, replicas: int = 1) -> list[dict[str, Any]]:
     """The course's Deployment and Service `name`, as a lesson would apply them."""
     labels = {"app.kubernetes.io/name": name}
-    container = {"name": "web", "image": "nginx:1.27-alpine", "ports": [{"name": "http", "containerPort": 80}]}
+    container = {
+        "name": "web",
+        "image": "nginx:1.27-alpine",
+        "ports": [{"name": "http", "containerPort": 80}],
+    }
     return [
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
          "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
@@ -47,7 +51,9 @@ def web(name: str, replicas: int = 1) -> list[dict[str, Any]]:
 # -- apply and ownership -------------------------------------------------------------
 
 
-def test_apply_refuses_a_service_the_learner_exposed_and_names_fields_and_manager(cluster: Cluster) -> None:
+def test_apply_refuses_a_service_the_learner_exposed_and_names_fields_and_manager(
+    cluster: Cluster,
+) -> None:
     cluster.kubectl("create", "deployment", "mine", "--image=nginx:1.27-alpine")
     cluster.kubectl("expose", "deployment", "mine", "--port=80")
 
@@ -55,15 +61,22 @@ def test_apply_refuses_a_service_the_learner_exposed_and_names_fields_and_manage
         cluster.apply(web("mine")[1])
 
     message = str(refused.value)
-    assert 'Service "mine" in namespace "default" already exists and was not made by the course' in message
-    assert '.spec.selector' in message and '(owned by "kubectl-expose")' in message
+    assert (
+        'Service "mine" in namespace "default" already exists and was not made by the course'
+        in message
+    )
+    assert ".spec.selector" in message and '(owned by "kubectl-expose")' in message
     assert "kubectl delete service mine -n default" in message
     assert ("kubectl-expose", ".spec.selector") in refused.value.conflicts
     assert refused.value.code == 409 and refused.value.__cause__ is not None
-    assert cluster.get("service", "mine")["spec"]["selector"] == {"app": "mine"}  # untouched
+    assert cluster.get("service", "mine")["spec"]["selector"] == {
+        "app": "mine"
+    }  # untouched
 
 
-def test_a_whole_apply_goes_on_past_the_learners_object_and_lists_it(cluster: Cluster) -> None:
+def test_a_whole_apply_goes_on_past_the_learners_object_and_lists_it(
+    cluster: Cluster,
+) -> None:
     cluster.kubectl("create", "deployment", "theirs", "--image=nginx:1.27-alpine")
     cluster.kubectl("expose", "deployment", "theirs", "--port=80")
 
@@ -73,11 +86,18 @@ def test_a_whole_apply_goes_on_past_the_learners_object_and_lists_it(cluster: Cl
     assert len(partly.value.failures) == 2  # the Deployment's selector is theirs too
     assert all("was not made by the course" in f for f in partly.value.failures)
     assert partly.value.applied == []
-    assert cluster.get("deployment", "theirs")["spec"]["selector"]["matchLabels"] == {"app": "theirs"}
+    assert cluster.get("deployment", "theirs")["spec"]["selector"]["matchLabels"] == {
+        "app": "theirs"
+    }
 
 
-def test_reapplying_restores_an_object_the_course_applied_even_after_kubectl_scale(cluster: Cluster) -> None:
-    assert cluster.apply(web("ours")) == ["deployment.apps/ours created", "service/ours created"]
+def test_reapplying_restores_an_object_the_course_applied_even_after_kubectl_scale(
+    cluster: Cluster,
+) -> None:
+    assert cluster.apply(web("ours")) == [
+        "deployment.apps/ours created",
+        "service/ours created",
+    ]
     cluster.scale("ours", 3)
     cluster.kubectl("scale", "deployment", "ours", "--replicas=4")
     cluster.kubectl("label", "service", "ours", "learner=was-here")
@@ -86,7 +106,9 @@ def test_reapplying_restores_an_object_the_course_applied_even_after_kubectl_sca
 
     assert again == ["deployment.apps/ours configured", "service/ours unchanged"]
     assert cluster.get("deployment", "ours")["spec"]["replicas"] == 1
-    assert cluster.get("service", "ours")["metadata"]["labels"] == {"learner": "was-here"}  # merged, not lost
+    assert cluster.get("service", "ours")["metadata"]["labels"] == {
+        "learner": "was-here"
+    }  # merged, not lost
     cluster.delete("deployment", "ours")
     cluster.delete("service", "ours")
 
@@ -159,7 +181,9 @@ def test_scaling_through_the_facade_is_recorded_as_the_course(cluster: Cluster) 
         (lambda c: mermaid(None), ArgumentError, "diagram must be Mermaid text"),
     ],
 )  # fmt: skip
-def test_bad_input_names_what_is_wrong(facade_web: Cluster, call: Any, error: type[Exception], words: str) -> None:
+def test_bad_input_names_what_is_wrong(
+    facade_web: Cluster, call: Any, error: type[Exception], words: str
+) -> None:
     with pytest.raises(error) as raised:
         call(facade_web)
 
@@ -167,7 +191,9 @@ def test_bad_input_names_what_is_wrong(facade_web: Cluster, call: Any, error: ty
     assert isinstance(raised.value, KubecourseError)
 
 
-def test_a_missing_object_keeps_the_api_servers_404_chained(facade_web: Cluster) -> None:
+def test_a_missing_object_keeps_the_api_servers_404_chained(
+    facade_web: Cluster,
+) -> None:
     with pytest.raises(NotFoundError) as missing:
         facade_web.request("nope", "/")
 
@@ -183,7 +209,9 @@ def test_kinds_are_found_by_any_name_kubectl_knows(facade_web: Cluster) -> None:
 
 
 def test_every_helper_says_the_cluster_is_down(tmp_path: Path) -> None:
-    down = Cluster(_client_of_a_closed_port(), name="gone", flavor="embedded", namespace="default")
+    down = Cluster(
+        _client_of_a_closed_port(), name="gone", flavor="embedded", namespace="default"
+    )
     calls = [
         down.server_version, down.nodes, down.pods, lambda: down.get("pod", "x"),
         lambda: down.list("deployments"), lambda: down.apply(web("x")[1]),

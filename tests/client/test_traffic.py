@@ -9,10 +9,14 @@ import pytest
 
 import kubecourse
 from kubecourse.client import Cluster
+from kubecourse.client.routes import Route
+from kubecourse.client.traffic import (
+    Reply,
+    _from_the_controller,
+    _why_the_ingress_said_no,
+)
 from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
 from kubecourse.embedded.controllers.base import Timings
-from kubecourse.client.routes import Route
-from kubecourse.client.traffic import Reply, _from_the_controller, _why_the_ingress_said_no
 from kubecourse.errors import ApiError, NotFoundError, UnreachableError
 from tests.api.conftest import FAST
 
