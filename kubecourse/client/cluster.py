@@ -219,8 +219,15 @@ class Cluster(Waiting, Traffic):
         if tail is not None:
             count_arg(tail, "tail")
         ns = optional_name_arg(namespace, "namespace") or self.namespace
-        with self._looking_for(self.resource("Pod"), pod, ns, "pod"):
-            return str(self.core.read_namespaced_pod_log(pod, ns, container=container, tail_lines=tail))
+        try:
+            with self._looking_for(self.resource("Pod"), pod, ns, "pod"):
+                return str(self.core.read_namespaced_pod_log(pod, ns, container=container, tail_lines=tail))
+        except ApiError as err:
+            if err.code != 400 or container is None:
+                raise
+            spec = (self._live(self.resource("Pod"), pod, ns) or {}).get("spec") or {}
+            names = [c["name"] for c in [*spec.get("initContainers", []), *spec.get("containers", [])]]
+            raise ApiError({**err.status, "message": f"{err.message}; its containers are: {', '.join(names)}"}) from err
 
     def kubectl(self, *args: str, check: bool = True, timeout: float = 120) -> str:
         """Run the real kubectl against this cluster and return what it printed.

@@ -132,6 +132,18 @@ class Traffic(ClusterBase):
             raise self._missing(
                 err, self.resource("Service"), service, ns, "service"
             ) from err
+        except ApiError as err:
+            named = self._port_names(service, ns) if port is None else []
+            if err.code != 503 or "no endpoints available" not in err.message or not named:
+                raise
+            hint = f'; its ports are named ({", ".join(named)}): pass port="{named[0]}"'
+            raise type(err)({**err.status, "message": err.message + hint}) from err
+
+    def _port_names(self, service: str, namespace: str) -> list[str]:
+        """The names of a Service's ports (the proxy needs `name:port` for them)."""
+        live = self._live(self.resource("Service"), service, namespace) or {}
+        ports = (live.get("spec") or {}).get("ports") or []
+        return [str(p["name"]) for p in ports if p.get("name")]
 
     def answers(
         self, service: str, count: int = 10, path: str = "/", **options: Any

@@ -374,5 +374,11 @@ def _requests_route(requests: dict[str, Any] | None, service: str | None, namesp
 
 
 def scaler(cluster: Cluster, deployment: str, service: str | None = None, **kwargs: Any) -> ScaleWidget:
-    """Shorthand used by the notebooks."""
+    """Shorthand used by the notebooks: `scaler(cluster, "account-api")`."""
+    unknown = sorted(set(kwargs) - set(SCALER_OPTIONS))
+    if unknown:
+        raise ArgumentError(f"scaler() takes the options {', '.join(SCALER_OPTIONS)}, not {', '.join(unknown)}")
     return ScaleWidget(cluster, deployment, service, **kwargs)
+
+
+SCALER_OPTIONS = ("max_replicas", "namespace", "requests")

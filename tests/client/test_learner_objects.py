@@ -20,6 +20,7 @@ from kubecourse.checks import check
 from kubecourse.client import Cluster
 from kubecourse.client.applying import ApplyError
 from kubecourse.errors import (
+    ApiError,
     ArgumentError,
     ClusterError,
     FieldConflictError,
@@ -178,6 +179,11 @@ def test_scaling_through_the_facade_is_recorded_as_the_course(cluster: Cluster) 
         (lambda c: check("orders-api-scaled", c, replica=3), ArgumentError, "check 'orders-api-scaled' takes replicas=, not replica"),
         (lambda c: check("shop-applied", "cluster"), ArgumentError, "cluster must be what kubecourse.connect() returns"),
         (lambda c: check("shop-applied", c, wait=-1), ArgumentError, "wait must be a number of seconds"),
+        (lambda c: c.logs(c.pods({"app.kubernetes.io/name": "facade-web"})[0].name, container="nope"), ApiError, "is not valid for pod facade-web-"),
+        (lambda c: c.logs(c.pods({"app.kubernetes.io/name": "facade-web"})[0].name, container="nope"), ApiError, "; its containers are: web"),
+        (lambda c: c.request("facade-web", "/"), ApiError, 'no endpoints available for service "facade-web"; its ports are named (http): pass port="http"'),
+        (lambda c: c.answers("facade-web", 2, bogus=1), ArgumentError, "answers() passes on only port, namespace, method, headers, body to request(), not bogus"),
+        (lambda c: scaler(c, "facade-web", maxreplicas=3), ArgumentError, "scaler() takes the options max_replicas, namespace, requests, not maxreplicas"),
         (lambda c: mermaid(None), ArgumentError, "diagram must be Mermaid text"),
     ],
 )  # fmt: skip
