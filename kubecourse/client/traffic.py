@@ -134,7 +134,11 @@ class Traffic(ClusterBase):
             ) from err
         except ApiError as err:
             named = self._port_names(service, ns) if port is None else []
-            if err.code != 503 or "no endpoints available" not in err.message or not named:
+            if (
+                err.code != 503
+                or "no endpoints available" not in err.message
+                or not named
+            ):
                 raise
             hint = f'; its ports are named ({", ".join(named)}): pass port="{named[0]}"'
             raise type(err)({**err.status, "message": err.message + hint}) from err
