@@ -51,14 +51,19 @@ def idle_cpu(system: bool, seconds: float) -> float:
     try:
         with _client(cluster) as api:
             core = k8s.CoreV1Api(api)
-            wanted = 15 if system else 0
-            _wait(lambda: sum(1 for p in core.list_pod_for_all_namespaces().items if p.status.phase == "Running") == wanted, 60)
+            _wait(lambda: _settled(core, system), 60)
         time.sleep(3)  # let the first scrapes and heartbeats pass
         cpu, wall = time.process_time(), time.perf_counter()
         time.sleep(seconds)
         return (time.process_time() - cpu) / (time.perf_counter() - wall)
     finally:
         cluster.stop()
+
+
+def _settled(core: k8s.CoreV1Api, system: bool) -> bool:
+    """Every Pod Running, and some Pods exactly when the system workloads are on."""
+    pods = core.list_pod_for_all_namespaces().items
+    return bool(pods) == system and all(p.status.phase == "Running" for p in pods)
 
 
 def daemon_start() -> float:
