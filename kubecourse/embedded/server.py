@@ -11,6 +11,7 @@ a service-account token), may impersonate, and is authorized by RBAC (rbac/).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -84,14 +85,27 @@ class Target:
 AggregatedHandler = Callable[[web.Request, Target], Awaitable[web.StreamResponse]]
 
 
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
+# Go's json.Encoder, which kube-apiserver encodes with, writes UTF-8 as it is but escapes
+# these characters inside strings, and ends each value with a newline.
+_GO_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+
+
+def dumps(obj: Any) -> bytes:
+    """`obj` as kube-apiserver's JSON serializer writes it."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    for char, escaped in _GO_ESCAPES:
+        if char in text:
+            text = text.replace(char, escaped)
+    try:
+        return (text + "\n").encode()
+    except UnicodeEncodeError:  # a lone surrogate from a "\ud800" escape: keep it escaped
+        return (json.dumps(obj, separators=(",", ":")) + "\n").encode()
 
 
 def json_response(obj: Any, code: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     # A bytes body, so that the Content-Type is `application/json` without a charset.
     return web.Response(
-        body=dumps(obj).encode(), status=code, content_type="application/json", headers=headers
+        body=dumps(obj), status=code, content_type="application/json", headers=headers
     )
 
 
@@ -228,7 +242,7 @@ class ApiHttp:
             if "as=APIGroupDiscoveryList" in accept and "g=apidiscovery.k8s.io" in accept:
                 body = discovery.aggregated_discovery(self.registry, parts[0] == "api")
                 ctype = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
-                return web.Response(text=dumps(body), headers={"Content-Type": ctype})
+                return web.Response(body=dumps(body), headers={"Content-Type": ctype})
             if parts[0] == "api":
                 return json_response(discovery.api_versions(self.server_address))
             return json_response(discovery.api_group_list(self.registry))
@@ -361,7 +375,12 @@ class ApiHttp:
     async def _get(self, request: web.Request, t: Target) -> web.StreamResponse:
         assert t.name is not None
         if t.subresource == "scale":
-            return json_response(self.api.get_scale(t.rt, t.namespace, t.name))
+            scale = self.api.get_scale(t.rt, t.namespace, t.name)
+            if _wants_table(request):
+                scale_rt = dataclasses.replace(t.rt, group="autoscaling", version="v1", kind="Scale")
+                rv = scale["metadata"].get("resourceVersion", "")
+                return json_response(self._table(request, scale_rt, [scale], rv))
+            return json_response(scale)
         if t.subresource == "log":
             return await self._log(request, t)
         if t.subresource not in (None, "status", "ephemeralcontainers"):
@@ -511,7 +530,7 @@ class ApiHttp:
         await self._send(response, {"type": kind, "object": obj})
 
     async def _send(self, response: web.StreamResponse, event: Obj) -> None:
-        await response.write((dumps(event) + "\n").encode())
+        await response.write(dumps(event))
 
     # -- writes ------------------------------------------------------------------------
 

@@ -319,6 +319,15 @@ def test_scale_patches_the_scale_subresource_and_names_pods_like_upstream(
         assert pattern.fullmatch(row[0]), row[0]
 
 
+def test_get_subresource_scale_prints_desired_and_available(kubectl: Kubectl) -> None:
+    apply_web(kubectl, "scaled", 2)
+    eventually(lambda: len(running_pods(kubectl, "scaled")) == 2, what="2 running pods")
+
+    printed = kubectl("get", "deploy", "scaled", "--subresource=scale").stdout.split()
+
+    assert printed == ["NAME", "DESIRED", "AVAILABLE", "scaled", "2", "2"]
+
+
 # ---- items 10, 11: rollouts -------------------------------------------------------------
 
 

@@ -254,6 +254,20 @@ def test_responses_carry_kube_apiservers_headers(cluster: EmbeddedCluster) -> No
         uuid.UUID(reply.header(name)[0])
 
 
+def test_bodies_are_encoded_as_gos_json_encoder_writes_them(
+    cluster: EmbeddedCluster,
+) -> None:
+    data = {"greeting": "h\u00e9llo <b>&</b>"}
+    request(cluster, "POST", CM_PATH, {"metadata": {"name": "go-json"}, "data": data})
+
+    body = request(cluster, "GET", CM_PATH + "/go-json").body
+
+    assert "h\u00e9llo".encode() in body  # UTF-8 as it is, not \u00e9
+    assert b"\\u003cb\\u003e\\u0026\\u003c/b\\u003e" in body
+    assert body.endswith(b"}\n")
+    assert json.loads(body)["data"] == data
+
+
 def test_list_items_carry_no_api_version_or_kind_and_kubectl_still_prints_them(
     cluster: EmbeddedCluster, kubectl: Kubectl
 ) -> None:

@@ -123,9 +123,27 @@ def _controller_revision_cells(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
+# `kubectl get deploy web --subresource=scale`: upstream's printer for autoscaling/v1
+# Scale, whose AVAILABLE is the Scale's status.replicas.
+_SCALE_COLUMNS = (
+    NAME,
+    Column("Desired", "integer", ("autoscaling", "v1", "Scale", "spec", "replicas")),
+    Column("Available", "integer", ("autoscaling", "v1", "Scale", "status", "replicas")),
+)
+
+
+def _scale_cells(obj: Obj, now: datetime) -> list[Cell]:
+    return [
+        _get(obj, "metadata", "name", default=""),
+        _int(_get(obj, "spec", "replicas")),
+        _int(_get(obj, "status", "replicas")),
+    ]
+
+
 PRINTERS: dict[tuple[str, str], Printer] = {
     ("apps", "ControllerRevision"): (_CONTROLLER_REVISION_COLUMNS, _controller_revision_cells),
     ("apps", "Deployment"): (_DEPLOYMENT_COLUMNS, _deployment_cells),
     ("apps", "ReplicaSet"): (_REPLICASET_COLUMNS, _replicaset_cells),
     ("apps", "StatefulSet"): (_STATEFULSET_COLUMNS, _statefulset_cells),
+    ("autoscaling", "Scale"): (_SCALE_COLUMNS, _scale_cells),
 }
