@@ -28,9 +28,9 @@ from kubecourse.embedded import (
     deletion,
     ephemeralcontainers,
     generation,
-    ipaddresses,
     metrics,
     plugins,
+    services,
     ssa,
     status,
     storage,
@@ -60,8 +60,6 @@ Backlog = list[WatchEvent]
 Texts = list[str]
 
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-SERVICE_NETWORK = (10 << 24) | (96 << 16)  # 10.96.0.0/12
-SERVICE_NETWORK_SIZE = 1 << 20
 # Kinds whose DELETE answers with the deleted object rather than a Status, as upstream
 # (the official client's return types say which: V1Service, V1PersistentVolumeClaim, ...).
 RETURNS_DELETED_OBJECT = {
@@ -78,10 +76,6 @@ def now_iso() -> str:
 
 def random_suffix(n: int = 5) -> str:
     return "".join(random.choice(NAME_ALPHABET) for _ in range(n))
-
-
-def ip_str(value: int) -> str:
-    return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
 
 
 @dataclass
@@ -287,7 +281,7 @@ class Api:
     def _admit_create(self, rt: ResourceType, obj: Obj) -> None:
         plugins.mutate_create(self.store, rt, obj)
         if rt.kind == "Service":
-            self._allocate_service_ips(obj)
+            services.allocate_create(self.store, obj)
         if rt.kind == "Pod":
             meta = obj["metadata"]
             self._check_pod_quota(meta["namespace"], meta.get("name") or meta.get("generateName") or "")
@@ -312,39 +306,6 @@ class Api:
                 f"limited: pods={limit}",
                 {"name": name, "kind": "pods"},
             )
-
-    def _allocate_service_ips(self, obj: Obj) -> None:
-        spec = obj["spec"]
-        if spec["type"] != "ExternalName" and not spec.get("clusterIP"):
-            spec["clusterIP"] = self._free_cluster_ip()
-        if spec.get("clusterIP") and spec["clusterIP"] != "None":
-            spec["clusterIPs"] = [spec["clusterIP"]]
-        elif spec.get("clusterIP") == "None":
-            spec["clusterIPs"] = ["None"]
-        if spec["type"] in ("NodePort", "LoadBalancer"):
-            used = self._used_node_ports()
-            for port in spec.get("ports") or []:
-                if not port.get("nodePort"):
-                    port["nodePort"] = next(p for p in range(30000, 32768) if p not in used)
-                    used.add(port["nodePort"])
-
-    def _free_cluster_ip(self) -> str:
-        used = {s["spec"].get("clusterIP") for s in self.store.items("services")}
-        used |= ipaddresses.allocated(self.store)  # addresses IPAddress objects hold
-        reserved = min(max(16, SERVICE_NETWORK_SIZE // 16), 256)
-        for _ in range(1000):
-            candidate = ip_str(SERVICE_NETWORK + random.randrange(reserved, SERVICE_NETWORK_SIZE - 1))
-            if candidate not in used:
-                return candidate
-        raise status.StatusError(500, "InternalError", "no free ClusterIP in 10.96.0.0/12")
-
-    def _used_node_ports(self) -> set[int]:
-        return {
-            p["nodePort"]
-            for s in self.store.items("services")
-            for p in s["spec"].get("ports") or []
-            if p.get("nodePort")
-        }
 
     def _validate(self, rt: ResourceType, obj: Obj) -> Causes:
         causes = validation.validate_metadata(rt, obj)
@@ -449,7 +410,7 @@ class Api:
             redefault(new)
         plugins.default_update(rt, new)
         if rt.kind == "Service":
-            self._keep_service_allocations(old, new)
+            services.prepare_update(self.store, old, new)
         if rt.kind == "Pod":
             defaults.default_pod_spec(new.setdefault("spec", {}))
             ephemeralcontainers.keep(old, new)
@@ -457,15 +418,6 @@ class Api:
             defaults.bump_template_generation(old, new)
         generation.on_update(rt, old, new)
         return new
-
-    def _keep_service_allocations(self, old: Obj, new: Obj) -> None:
-        spec = new.setdefault("spec", {})
-        for field in ("clusterIP", "clusterIPs", "type", "sessionAffinity", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy"):
-            if field not in spec and field in old["spec"]:
-                spec[field] = copy.deepcopy(old["spec"][field])
-        for port in spec.get("ports") or []:
-            port.setdefault("protocol", "TCP")
-            port.setdefault("targetPort", port.get("port"))
 
     def _commit_update(
         self,
@@ -486,7 +438,9 @@ class Api:
             return new
         if self._finalized(old, new):
             return self._remove(rt, new)
-        return copy.deepcopy(self.store.write(rt.key, new))
+        stored = copy.deepcopy(self.store.write(rt.key, new))
+        plugins.after_update(self, rt, old, stored)
+        return stored
 
     def _validate_update(self, rt: ResourceType, old: Obj, new: Obj) -> Causes:
         causes: Causes = []
@@ -500,7 +454,7 @@ class Api:
             )
         if rt.kind == "StorageClass":
             causes += storage.validate_storage_class_update(old, new)
-        if rt.kind == "Service" and old["spec"].get("clusterIP") != "None":
+        if rt.kind == "Service" and _keeps_its_cluster_ip(old, new):
             causes += validation.immutable(
                 "spec.clusterIPs[0]", old["spec"].get("clusterIP"), new["spec"].get("clusterIP")
             )
@@ -996,6 +950,13 @@ def _keep_annotations(merged: Obj, sent: Obj) -> None:
         merged["metadata"]["annotations"] = copy.deepcopy(annotations)
     else:
         merged["metadata"].pop("annotations", None)
+
+
+def _keeps_its_cluster_ip(old: Obj, new: Obj) -> bool:
+    """A Service's address is immutable, unless it is headless or the Service is
+    changed from or to ExternalName (upstream's validateUpgradeDowngradeClusterIPs)."""
+    types = {old["spec"].get("type"), (new.get("spec") or {}).get("type")}
+    return old["spec"].get("clusterIP") != "None" and "ExternalName" not in types
 
 
 def _same_content(old: Obj, new: Obj) -> bool:

@@ -98,7 +98,9 @@ def default_pod(pod: dict[str, Any]) -> None:
     """Admission on Pod create: spec defaults, service account, default tolerations."""
     spec = pod.setdefault("spec", {})
     default_pod_spec(spec)
-    if not _is_mirror(pod):  # ServiceAccount admission leaves a kubelet's mirror pod alone
+    if not _is_mirror(
+        pod
+    ):  # ServiceAccount admission leaves a kubelet's mirror pod alone
         spec.setdefault("serviceAccountName", "default")
         spec["serviceAccount"] = spec["serviceAccountName"]
     spec.setdefault("enableServiceLinks", True)
@@ -111,7 +113,9 @@ def default_pod(pod: dict[str, Any]) -> None:
 
 
 def _is_mirror(pod: dict[str, Any]) -> bool:
-    return "kubernetes.io/config.mirror" in ((pod.get("metadata") or {}).get("annotations") or {})
+    return "kubernetes.io/config.mirror" in (
+        (pod.get("metadata") or {}).get("annotations") or {}
+    )
 
 
 def _covers(toleration: dict[str, Any], default: dict[str, Any]) -> bool:
@@ -182,7 +186,13 @@ def default_statefulset(obj: dict[str, Any]) -> None:
 
 
 def default_service(obj: dict[str, Any]) -> None:
-    spec = obj.setdefault("spec", {})
+    default_service_spec(obj.setdefault("spec", {}))
+    obj["status"] = {"loadBalancer": {}}
+
+
+def default_service_spec(spec: dict[str, Any]) -> None:
+    """`SetDefaults_Service` (every decode: create and update), with the IP family
+    fields the registry's allocator sets."""
     spec.setdefault("type", "ClusterIP")
     spec.setdefault("sessionAffinity", "None")
     if spec["type"] != "ExternalName":
@@ -191,10 +201,12 @@ def default_service(obj: dict[str, Any]) -> None:
         spec.setdefault("internalTrafficPolicy", "Cluster")
     if spec["type"] in ("NodePort", "LoadBalancer"):
         spec.setdefault("externalTrafficPolicy", "Cluster")
+    if spec["type"] == "LoadBalancer":
+        spec.setdefault("allocateLoadBalancerNodePorts", True)
     for port in spec.get("ports") or []:
-        port.setdefault("protocol", "TCP")
-        port.setdefault("targetPort", port.get("port"))
-    obj["status"] = {"loadBalancer": {}}
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
 
 
 def default_namespace(obj: dict[str, Any]) -> None:
@@ -449,14 +461,19 @@ DEFAULTERS = {
     "HTTPRoute": default_http_route,
 }
 
+
 def bump_template_generation(old: dict[str, Any], new: dict[str, Any]) -> None:
     """DaemonSet update: a changed template is a new templateGeneration (the pods'
     `pod-template-generation` label); the annotation cannot be edited by hand."""
     before = (old.get("metadata") or {}).get("annotations") or {}
     generation = int(before.get(DS_TEMPLATE_GENERATION) or "1")
-    if (old.get("spec") or {}).get("template") != (new.get("spec") or {}).get("template"):
+    if (old.get("spec") or {}).get("template") != (new.get("spec") or {}).get(
+        "template"
+    ):
         generation += 1
-    new["metadata"].setdefault("annotations", {})[DS_TEMPLATE_GENERATION] = str(generation)
+    new["metadata"].setdefault("annotations", {})[DS_TEMPLATE_GENERATION] = str(
+        generation
+    )
 
 
 # On update only templates are re-defaulted (a real server defaults every decode).

@@ -1,5 +1,5 @@
 """ServiceCIDRs and IPAddresses (`networking.k8s.io/v1`, GA in 1.33), kept in step
-with the ClusterIP allocator in api.py.
+with the ClusterIP allocator in services.py.
 
 Since 1.33 kube-apiserver allocates ClusterIPs from the ServiceCIDR objects and
 records each allocated address as an IPAddress object, so `kubectl get ipaddresses`
@@ -12,7 +12,8 @@ lists one per ClusterIP.  Faithful:
   `ipaddress.kubernetes.io/ip-family: IPv4` and
   `ipaddress.kubernetes.io/managed-by: ipallocator.k8s.io`, whose `parentRef` is the
   Service (`services/default/kubernetes` in `kubectl get ip`); it goes when the
-  Service goes;
+  Service goes or is turned ExternalName, and a Service turned back from ExternalName
+  gets a new one (services.py allocates the address);
 - an address that already has an IPAddress (another Service's, or one a user made)
   is never handed out, and asking for it is `Service "b" is invalid: spec.clusterIPs:
   Invalid value: []string{"10.96.0.50"}: failed to allocate IP 10.96.0.50: provided

@@ -8,7 +8,7 @@ checklist, in kube-apiserver's order, behind a few hooks that `Api` calls.
 | `kind_causes` / `kind_update_causes` (validation) | the new kinds' validation (422), RBAC's (`roleRef` immutable) |
 | `validate_create` / `validate_update` (validating admission) | LimitRanger limits, PriorityClass single default, CRD refusal, ClusterIP already held, RBAC escalation prevention (the rbac registry's), then ResourceQuota |
 | `check_delete` | system PriorityClasses and the installed CRDs are not deletable |
-| `after_create` / `after_remove` | a Service's IPAddresses recorded and released |
+| `after_create` / `after_update` / `after_remove` | a Service's IPAddresses recorded and released (on update when its ClusterIPs change: to or from ExternalName) |
 | `computed_get` / `computed_list` | ComponentStatus, answered on each read |
 | `ensure_builtin_objects` (at start) | system PriorityClasses, the `kubernetes` ServiceCIDR and its repair pass, the Gateway API CRDs, the RBAC bootstrap policy and kubeadm's bindings |
 
@@ -29,6 +29,7 @@ from kubecourse.embedded import (
     limitranger,
     priority,
     quota,
+    services,
     validation,
 )
 from kubecourse.embedded.rbac import escalation as rbac_escalation
@@ -155,6 +156,12 @@ def check_delete(rt: ResourceType, obj: Obj) -> None:
 def after_create(api: Api, rt: ResourceType, obj: Obj) -> None:
     if rt.kind == "Service":
         ipaddresses.record(api, obj)
+
+
+def after_update(api: Api, rt: ResourceType, old: Obj, new: Obj) -> None:
+    if rt.kind == "Service" and services.cluster_ips_changed(old, new):
+        ipaddresses.release(api, old)
+        ipaddresses.record(api, new)
 
 
 def after_remove(api: Api, rt: ResourceType, obj: Obj) -> None:

@@ -5,9 +5,13 @@ Faithful, with upstream's field paths, cause reasons and messages:
   unique in the pod), `env` entries with both `value` and `valueFrom`, volume mounts
   of volumes the pod does not have, resource quantities that are negative, and
   requests above limits;
-- Services: port protocols, `(port, protocol)` pairs and names that repeat,
-  `targetPort` names, `nodePort` outside 30000-32767, a `clusterIP` outside the
-  service range, selector keys and values;
+- Services: port protocols, `(port, protocol)` and `(nodePort, protocol)` pairs and
+  names that repeat, `targetPort` names, a `nodePort` on a ClusterIP Service, a
+  `clusterIP` outside the service range, selector keys and values, `sessionAffinity`
+  and `externalTrafficPolicy` values (the latter only on NodePort/LoadBalancer
+  Services or ones with `externalIPs`), an ExternalName Service's `externalName`
+  (required) and its address fields (forbidden); a `nodePort` outside 30000-32767 or
+  already held is the allocator's refusal (nodeports.py), before validation;
 - Deployments: strategy type, `rollingUpdate` under Recreate, maxSurge and
   maxUnavailable both 0 (or a percentage above 100%);
 - ConfigMaps and Secrets: data keys, the 1 MiB total, `immutable` (data and the flag
@@ -45,7 +49,8 @@ Obj = dict[str, Any]
 
 PROTOCOLS = ("SCTP", "TCP", "UDP")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
-NODE_PORTS = (30000, 32767)
+SESSION_AFFINITIES = ("ClientIP", "None")
+TRAFFIC_POLICIES = ("Cluster", "Local")
 SERVICE_RANGE = ipaddress.ip_network("10.96.0.0/12")
 MAX_DATA_BYTES = 1024 * 1024
 IMMUTABLE = "field is immutable when `immutable` is set"
@@ -162,8 +167,62 @@ def service_causes(spec: Obj) -> Causes:
     causes = validate_labels(spec.get("selector"), "spec.selector")
     causes += _service_port_causes(ports, spec.get("type") or "ClusterIP")
     causes += _duplicate_port_causes(ports)
+    causes += _duplicate_node_port_causes(ports)
     causes += _cluster_ip_causes(spec)
+    causes += _external_name_causes(spec)
+    causes += _session_affinity_causes(spec)
+    causes += _external_traffic_policy_causes(spec)
     return causes
+
+
+def _duplicate_node_port_causes(ports: list[Obj]) -> Causes:
+    causes: Causes = []
+    seen: set[tuple[Any, Any]] = set()
+    for i, port in enumerate(ports):
+        if not port.get("nodePort"):
+            continue
+        key = (port.get("protocol") or "TCP", port["nodePort"])
+        if key in seen:
+            causes.append(duplicate(f"spec.ports[{i}]", port["nodePort"]))
+        seen.add(key)
+    return causes
+
+
+def _external_name_causes(spec: Obj) -> Causes:
+    """An ExternalName Service has a CNAME and no address or IP families."""
+    if spec.get("type") != "ExternalName":
+        return []
+    causes = [
+        forbidden(f"spec.{field}", "may not be set for ExternalName services")
+        for field in ("clusterIPs", "ipFamilies", "ipFamilyPolicy")
+        if spec.get(field)
+    ]
+    if not str(spec.get("externalName") or "").rstrip("."):
+        causes.append(required("spec.externalName"))
+    return causes
+
+
+def _session_affinity_causes(spec: Obj) -> Causes:
+    affinity = spec.get("sessionAffinity")
+    if affinity in SESSION_AFFINITIES:
+        return []
+    return [not_supported("spec.sessionAffinity", affinity, SESSION_AFFINITIES)]
+
+
+def _external_traffic_policy_causes(spec: Obj) -> Causes:
+    policy = spec.get("externalTrafficPolicy")
+    kind = spec.get("type")
+    accessible = kind in ("NodePort", "LoadBalancer") or (
+        kind == "ClusterIP" and bool(spec.get("externalIPs"))
+    )
+    if not accessible:
+        if not policy:
+            return []
+        detail = "may only be set for externally-accessible services"
+        return [invalid("spec.externalTrafficPolicy", policy, detail)]
+    if policy and policy not in TRAFFIC_POLICIES:
+        return [not_supported("spec.externalTrafficPolicy", policy, TRAFFIC_POLICIES)]
+    return []
 
 
 def _service_port_causes(ports: list[Obj], kind: str) -> Causes:
@@ -179,14 +238,7 @@ def _service_port_causes(ports: list[Obj], kind: str) -> Causes:
                 invalid(f"{at}.targetPort", target, message)
                 for message in port_name_errors(target)
             ]
-        node_port = port.get("nodePort")
-        if node_port and not NODE_PORTS[0] <= node_port <= NODE_PORTS[1]:
-            detail = (
-                "provided port is not in the valid range. The range of valid ports is "
-                f"{NODE_PORTS[0]}-{NODE_PORTS[1]}"
-            )
-            causes.append(invalid(f"{at}.nodePort", node_port, detail))
-        if node_port and kind not in ("NodePort", "LoadBalancer"):
+        if port.get("nodePort") and kind == "ClusterIP":
             causes.append(
                 forbidden(
                     f"{at}.nodePort", "may not be used when `type` is 'ClusterIP'"
