@@ -410,10 +410,15 @@ class Api:
                 f"the URL ({name})"
             )
         self._apply_namespace(rt, meta, namespace or old["metadata"].get("namespace"))
+        if options.patch_type is None:
+            _check_uid_precondition(rt, old, meta)
         given_rv = meta.get("resourceVersion")
         if given_rv and given_rv != old["metadata"]["resourceVersion"]:
             raise status.conflict(rt, name)
+        sent_uid = meta.get("uid")
         merged = self._merge_update(rt, old, new, subresource)
+        if sent_uid:  # upstream keeps the stored UID only when none is sent
+            merged["metadata"]["uid"] = sent_uid
         return self._commit_update(rt, old, merged, options, subresource)
 
     def _merge_update(
@@ -475,7 +480,10 @@ class Api:
         options: WriteOptions,
         subresource: str | None = None,
     ) -> Obj:
-        causes = self._validate(rt, new) + self._validate_update(rt, old, new)
+        causes = validation.immutable(
+            "metadata.uid", old["metadata"].get("uid"), new["metadata"].get("uid")
+        )
+        causes += self._validate(rt, new) + self._validate_update(rt, old, new)
         if causes:
             raise status.invalid(rt, old["metadata"]["name"], causes)
         plugins.validate_update(self.store, rt, old, new)
@@ -661,6 +669,7 @@ class Api:
         if not isinstance(scale, dict):
             raise status.bad_request("the request body must be a JSON or YAML object")
         decoding.check(decoding.SCALE, scale, options.patch_type, options.patch)
+        _check_scale_uid(rt, old, scale, patched=options.patch_type is not None)
         given_rv = (scale.get("metadata") or {}).get("resourceVersion")
         if given_rv and given_rv != old["metadata"]["resourceVersion"]:
             raise status.conflict(rt, name)
@@ -926,6 +935,34 @@ class WatchStream:
 
     def close(self) -> None:
         self._store.unsubscribe(self._sub)
+
+
+def _check_uid_precondition(rt: ResourceType, old: Obj, meta: Obj) -> None:
+    """A PUT body's `metadata.uid` is a precondition (`rest.DefaultUpdatedObjectInfo`'s
+    Preconditions), checked against the stored object before anything else: a client
+    holding an object that was deleted and re-created under the same name gets a 409
+    instead of overwriting the new one.  A patch carries no precondition; a UID it
+    changes fails validation instead (`metadata.uid: field is immutable`)."""
+    given = meta.get("uid")
+    if given and given != old["metadata"]["uid"]:
+        raise status.uid_precondition_failed(
+            rt, old["metadata"]["name"], str(given), old["metadata"]["uid"]
+        )
+
+
+def _check_scale_uid(rt: ResourceType, old: Obj, scale: Obj, patched: bool) -> None:
+    """A Scale's UID must be its object's: a PUT fails the storage precondition
+    (naming the resource), a patch fails the scale registry's own check (naming
+    `<resource>/scale`), both with the same words."""
+    given = (scale.get("metadata") or {}).get("uid")
+    if given and given != old["metadata"]["uid"]:
+        raise status.uid_precondition_failed(
+            rt,
+            old["metadata"]["name"],
+            str(given),
+            old["metadata"]["uid"],
+            resource=f"{rt.plural}/scale" if patched else None,
+        )
 
 
 def _initial_events_end(rt: ResourceType, rv: int) -> Obj:

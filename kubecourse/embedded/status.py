@@ -92,6 +92,23 @@ def precondition_conflict(rt: ResourceType, name: str, detail: str) -> StatusErr
     return StatusError(409, "Conflict", message, details)
 
 
+def uid_precondition_failed(
+    rt: ResourceType, name: str, given: str, stored: str, resource: str | None = None
+) -> StatusError:
+    """`storage.Preconditions.Check` failing on a PUT whose body names another UID: the
+    storage's invalid-object error, which the registry turns into a 409 Conflict."""
+    plural = resource or rt.plural
+    qualified = f"{plural}.{rt.group}" if rt.group else plural
+    details: dict[str, Any] = {"name": name, "kind": plural}
+    if rt.group:
+        details["group"] = rt.group
+    message = (
+        f'Operation cannot be fulfilled on {qualified} "{name}": Precondition failed: '
+        f"UID in precondition: {given}, UID in object meta: {stored}"
+    )
+    return StatusError(409, "Conflict", message, details)
+
+
 def namespace_terminating(rt: ResourceType, name: str, namespace: str) -> StatusError:
     """The NamespaceLifecycle admission plugin's refusal."""
     message = (
