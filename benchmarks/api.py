@@ -80,7 +80,7 @@ def at_size(size: int, samples: int) -> None:
             lists = _time(lambda: core.list_namespaced_pod("default", _preload_content=False).data, max(5, samples // 5))
             n = iter(range(10**9))
             patch = _time(lambda: core.patch_namespaced_pod("p-00000", "default", {"metadata": {"labels": {"n": str(next(n))}}}), samples)
-            items, _, _ = cluster.call(lambda: cluster.api.list(pods, "default"))
+            items = cluster.call(lambda: cluster.api.list(pods, "default")).items
             encode = _time(lambda: json.dumps({"kind": "PodList", "items": items}, separators=(",", ":")), 5)
         print(f"{size:>6} pods | GET p50 {_ms(get, .5):6.1f} ms p99 {_ms(get, .99):6.1f} | "
               f"LIST p50 {_ms(lists, .5):7.1f} ms p99 {_ms(lists, .99):7.1f} | "

@@ -9,10 +9,8 @@ Failures raise `StatusError` carrying the exact Status body a real server would 
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
 import dataclasses
-import json
 import random
 import time
 import uuid
@@ -29,6 +27,7 @@ from kubecourse.embedded import (
     ephemeralcontainers,
     generation,
     ipaddresses,
+    listing,
     metrics,
     plugins,
     ssa,
@@ -36,6 +35,7 @@ from kubecourse.embedded import (
     storage,
     validation,
 )
+from kubecourse.embedded.listing import ListPage
 from kubecourse.embedded.patch import (
     PatchError,
     apply_json_patch,
@@ -127,28 +127,34 @@ class Api:
         field_selector: str | None = None,
         limit: int | None = None,
         continue_token: str | None = None,
-    ) -> tuple[list[Obj], str, str | None]:
-        """Matching objects (read-only), the list resourceVersion, and a continue token."""
+        resource_version: str | None = None,
+        resource_version_match: str | None = None,
+    ) -> ListPage:
+        """One page of matching objects (read-only) at the revision the options ask
+        for (listing.py): the list's resourceVersion, a continue token, a count left."""
         labels = self._label_selector(label_selector)
         fields = self._field_selector(field_selector, rt)
         ns = self._ns(rt, namespace) if namespace else None
-        stored = plugins.computed_list(rt) if plugins.is_computed(rt) else None
-        items = [
-            obj
-            for obj in (stored if stored is not None else self.store.items(rt.key, ns))
-            if labels.matches(obj["metadata"].get("labels"))
-            and fields.matches(obj)
-        ]
-        if stored is None:  # computed lists keep their own order
-            items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
-        rv = str(self.store.rv)
-        if continue_token:
-            start_after, rv = _decode_continue(continue_token)
-            items = [o for o in items if _sort_key(o) > start_after]
-        if limit is not None and 0 < limit < len(items):  # limit <= 0: no paging
-            items = items[:limit]
-            return items, rv, _encode_continue(_sort_key(items[-1]), rv)
-        return items, rv, None
+        countable = not label_selector and not field_selector
+        if plugins.is_computed(rt):  # computed lists keep their own order, at no revision
+            computed = [o for o in plugins.computed_list(rt) or [] if _selected(o, labels, fields)]
+            point = listing.read_point(
+                self.store, continue_token=continue_token, resource_version=None,
+                match=None, limit=limit,
+            )
+            return listing.page(computed, point, limit, self.store.rv, countable)
+
+        point = listing.read_point(
+            self.store, continue_token=continue_token, resource_version=resource_version,
+            match=resource_version_match, limit=limit,
+        )
+        revision = self.store.rv if point.revision is None else point.revision
+        stored = self.store.items_at(rt.key, ns, revision)
+        if stored is None:  # compacted since read_point looked: as etcd, expired
+            raise status.expired(status.EXPIRED_LIST)
+        items = [o for o in stored if _selected(o, labels, fields)]
+        items.sort(key=listing.sort_key)
+        return listing.page(items, point, limit, revision, countable)
 
     def _label_selector(self, text: str | None) -> Any:
         try:
@@ -832,13 +838,19 @@ class Api:
     ) -> WatchStream:
         """A stream of (type, object) events: synthetic ADDED for the current state when
         no resourceVersion (or "0") is given, otherwise every change after it; then live.
-        Raises StatusError 410 when the resourceVersion is older than the history."""
+        Raises StatusError 410 when the resourceVersion is older than the history.
+
+        A resourceVersion the store has not reached yet is waited for, as the watch
+        cache does (events after it only), except by a WatchList (sendInitialEvents),
+        which the watch cache refuses as too large after waiting (the HTTP layer waits)."""
         labels = self._label_selector(label_selector)
         fields = self._field_selector(field_selector, rt)
         ns = self._ns(rt, namespace) if namespace else None
         sub = self.store.subscribe(rt.key, ns)
         try:
             start_from = None if send_initial_events else resource_version
+            if send_initial_events and listing.wanted_revision(resource_version) is not None:
+                listing.check_not_too_large(self.store, int(str(resource_version)))
             last_rv, backlog = self._watch_start(rt, ns, start_from, labels, fields)
             if send_initial_events:
                 backlog.append(("BOOKMARK", _initial_events_end(rt, last_rv)))
@@ -874,7 +886,7 @@ class Api:
             event = _filter_change(change, labels, fields)
             if event is not None:
                 backlog.append(event)
-        return self.store.rv, backlog
+        return max(since, self.store.rv), backlog
 
     # -- helpers for controllers -------------------------------------------------------
 
@@ -991,6 +1003,10 @@ def _selector_matches(selector: Obj, labels: dict[str, str]) -> bool:
         return False
 
 
+def _selected(obj: Obj, labels: Any, fields: Any) -> bool:
+    return bool(labels.matches(obj["metadata"].get("labels")) and fields.matches(obj))
+
+
 def _filter_change(change: Change, labels: Any, fields: Any) -> tuple[str, Obj] | None:
     def matches(obj: Obj | None) -> bool:
         return obj is not None and labels.matches(obj["metadata"].get("labels")) and fields.matches(obj)
@@ -1041,21 +1057,3 @@ def _same_content(old: Obj, new: Obj) -> bool:
         return {**obj, "metadata": meta}
 
     return strip(old) == strip(new) and ssa.same_ownership(old, new)
-
-
-def _sort_key(obj: Obj) -> str:
-    return f"{obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}"
-
-
-def _encode_continue(after: str, rv: str) -> str:
-    raw = json.dumps({"after": after, "rv": rv}).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_continue(token: str) -> tuple[str, str]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return str(data["after"]), str(data["rv"])
-    except (ValueError, KeyError, TypeError) as err:
-        raise status.bad_request("continue key is not valid: incorrect encoded start resourceVersion") from err
-
