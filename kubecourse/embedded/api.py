@@ -499,8 +499,17 @@ class Api:
         if options.dry_run:
             return new
         if self._finalized(old, new):
-            return self._remove(rt, new)
+            return self._delete_during_update(rt, old, new)
         return copy.deepcopy(self.store.write(rt.key, new))
+
+    def _delete_during_update(self, rt: ResourceType, old: Obj, new: Obj) -> Obj:
+        """Upstream's `deleteWithoutFinalizers`: the object goes (watchers see it as last
+        stored, finalizers and all), and the writer gets the object it wrote, at the
+        revision it was written against, whatever the kind's DELETE answers: "clients
+        are expecting an updated object if a PUT succeeded"."""
+        self._remove(rt, old)
+        new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        return new
 
     def _validate_update(self, rt: ResourceType, old: Obj, new: Obj) -> Causes:
         causes: Causes = []
