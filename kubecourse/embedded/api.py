@@ -152,9 +152,10 @@ class Api:
         stored = self.store.items_at(rt.key, ns, revision)
         if stored is None:  # compacted since read_point looked: as etcd, expired
             raise status.expired(status.EXPIRED_LIST)
-        items = [o for o in stored if _selected(o, labels, fields)]
-        items.sort(key=listing.sort_key)
-        return listing.page(items, point, limit, revision, countable)
+        if not countable:  # without selectors everything matches, as `pred.Empty()`
+            stored = [o for o in stored if _selected(o, labels, fields)]
+        keys, items = listing.in_key_order(stored)
+        return listing.page(items, point, limit, revision, countable, keys)
 
     def _label_selector(self, text: str | None) -> Any:
         try:

@@ -410,16 +410,23 @@ def test_a_watch_list_from_a_future_resource_version_ends_in_an_error_event(
 
 
 def _deleting_config_map(core: k8s.CoreV1Api, name: str) -> Any:
-    body = {"metadata": {"name": name, "finalizers": ["example.com/keep"]}, "data": {"a": "1"}}
+    body = {
+        "metadata": {"name": name, "finalizers": ["example.com/keep"]},
+        "data": {"a": "1"},
+    }
     core.create_namespaced_config_map(NS, body)
     core.delete_namespaced_config_map(name, NS)
     return core.read_namespaced_config_map(name, NS)
 
 
-def test_a_patch_removing_the_last_finalizer_answers_the_patched_object(core: k8s.CoreV1Api) -> None:
+def test_a_patch_removing_the_last_finalizer_answers_the_patched_object(
+    core: k8s.CoreV1Api,
+) -> None:
     deleting = _deleting_config_map(core, "lastfinalizer")
 
-    answer = core.patch_namespaced_config_map("lastfinalizer", NS, {"metadata": {"finalizers": None}})
+    answer = core.patch_namespaced_config_map(
+        "lastfinalizer", NS, {"metadata": {"finalizers": None}}
+    )
 
     assert isinstance(answer, k8s.V1ConfigMap)
     assert answer.metadata.finalizers is None
@@ -430,7 +437,9 @@ def test_a_patch_removing_the_last_finalizer_answers_the_patched_object(core: k8
     assert err.value.status == 404
 
 
-def test_a_replace_removing_the_last_finalizer_answers_the_replaced_object(core: k8s.CoreV1Api) -> None:
+def test_a_replace_removing_the_last_finalizer_answers_the_replaced_object(
+    core: k8s.CoreV1Api,
+) -> None:
     deleting = _deleting_config_map(core, "lastreplace")
     deleting.metadata.finalizers = []
     deleting.data = {"a": "2"}
@@ -440,4 +449,9 @@ def test_a_replace_removing_the_last_finalizer_answers_the_replaced_object(core:
     assert not answer.metadata.finalizers
     assert answer.data == {"a": "2"}
     assert answer.metadata.resource_version == deleting.metadata.resource_version
-    assert core.list_namespaced_config_map(NS, field_selector="metadata.name=lastreplace").items == []
+    assert (
+        core.list_namespaced_config_map(
+            NS, field_selector="metadata.name=lastreplace"
+        ).items
+        == []
+    )
