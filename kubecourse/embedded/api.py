@@ -9,10 +9,8 @@ Failures raise `StatusError` carrying the exact Status body a real server would 
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
 import dataclasses
-import json
 import random
 import time
 import uuid
@@ -28,6 +26,7 @@ from kubecourse.embedded import (
     deletion,
     ephemeralcontainers,
     generation,
+    listing,
     metrics,
     plugins,
     services,
@@ -36,6 +35,7 @@ from kubecourse.embedded import (
     storage,
     validation,
 )
+from kubecourse.embedded.listing import ListPage
 from kubecourse.embedded.patch import (
     PatchError,
     apply_json_patch,
@@ -121,28 +121,35 @@ class Api:
         field_selector: str | None = None,
         limit: int | None = None,
         continue_token: str | None = None,
-    ) -> tuple[list[Obj], str, str | None]:
-        """Matching objects (read-only), the list resourceVersion, and a continue token."""
+        resource_version: str | None = None,
+        resource_version_match: str | None = None,
+    ) -> ListPage:
+        """One page of matching objects (read-only) at the revision the options ask
+        for (listing.py): the list's resourceVersion, a continue token, a count left."""
         labels = self._label_selector(label_selector)
         fields = self._field_selector(field_selector, rt)
         ns = self._ns(rt, namespace) if namespace else None
-        stored = plugins.computed_list(rt) if plugins.is_computed(rt) else None
-        items = [
-            obj
-            for obj in (stored if stored is not None else self.store.items(rt.key, ns))
-            if labels.matches(obj["metadata"].get("labels"))
-            and fields.matches(obj)
-        ]
-        if stored is None:  # computed lists keep their own order
-            items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
-        rv = str(self.store.rv)
-        if continue_token:
-            start_after, rv = _decode_continue(continue_token)
-            items = [o for o in items if _sort_key(o) > start_after]
-        if limit is not None and 0 < limit < len(items):  # limit <= 0: no paging
-            items = items[:limit]
-            return items, rv, _encode_continue(_sort_key(items[-1]), rv)
-        return items, rv, None
+        countable = not label_selector and not field_selector
+        if plugins.is_computed(rt):  # computed lists keep their own order, at no revision
+            computed = [o for o in plugins.computed_list(rt) or [] if _selected(o, labels, fields)]
+            point = listing.read_point(
+                self.store, continue_token=continue_token, resource_version=None,
+                match=None, limit=limit,
+            )
+            return listing.page(computed, point, limit, self.store.rv, countable)
+
+        point = listing.read_point(
+            self.store, continue_token=continue_token, resource_version=resource_version,
+            match=resource_version_match, limit=limit,
+        )
+        revision = self.store.rv if point.revision is None else point.revision
+        stored = self.store.items_at(rt.key, ns, revision)
+        if stored is None:  # compacted since read_point looked: as etcd, expired
+            raise status.expired(status.EXPIRED_LIST)
+        if not countable:  # without selectors everything matches, as `pred.Empty()`
+            stored = [o for o in stored if _selected(o, labels, fields)]
+        keys, items = listing.in_key_order(stored)
+        return listing.page(items, point, limit, revision, countable, keys)
 
     def _label_selector(self, text: str | None) -> Any:
         try:
@@ -371,10 +378,15 @@ class Api:
                 f"the URL ({name})"
             )
         self._apply_namespace(rt, meta, namespace or old["metadata"].get("namespace"))
+        if options.patch_type is None:
+            _check_uid_precondition(rt, old, meta)
         given_rv = meta.get("resourceVersion")
         if given_rv and given_rv != old["metadata"]["resourceVersion"]:
             raise status.conflict(rt, name)
+        sent_uid = meta.get("uid")
         merged = self._merge_update(rt, old, new, subresource)
+        if sent_uid:  # upstream keeps the stored UID only when none is sent
+            merged["metadata"]["uid"] = sent_uid
         return self._commit_update(rt, old, merged, options, subresource)
 
     def _merge_update(
@@ -427,7 +439,10 @@ class Api:
         options: WriteOptions,
         subresource: str | None = None,
     ) -> Obj:
-        causes = self._validate(rt, new) + self._validate_update(rt, old, new)
+        causes = validation.immutable(
+            "metadata.uid", old["metadata"].get("uid"), new["metadata"].get("uid")
+        )
+        causes += self._validate(rt, new) + self._validate_update(rt, old, new)
         if causes:
             raise status.invalid(rt, old["metadata"]["name"], causes)
         plugins.validate_update(self.store, rt, old, new)
@@ -437,10 +452,19 @@ class Api:
         if options.dry_run:
             return new
         if self._finalized(old, new):
-            return self._remove(rt, new)
+            return self._delete_during_update(rt, old, new)
         stored = copy.deepcopy(self.store.write(rt.key, new))
         plugins.after_update(self, rt, old, stored)
         return stored
+
+    def _delete_during_update(self, rt: ResourceType, old: Obj, new: Obj) -> Obj:
+        """Upstream's `deleteWithoutFinalizers`: the object goes (watchers see it as last
+        stored, finalizers and all), and the writer gets the object it wrote, at the
+        revision it was written against, whatever the kind's DELETE answers: "clients
+        are expecting an updated object if a PUT succeeded"."""
+        self._remove(rt, old)
+        new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        return new
 
     def _validate_update(self, rt: ResourceType, old: Obj, new: Obj) -> Causes:
         causes: Causes = []
@@ -615,6 +639,7 @@ class Api:
         if not isinstance(scale, dict):
             raise status.bad_request("the request body must be a JSON or YAML object")
         decoding.check(decoding.SCALE, scale, options.patch_type, options.patch)
+        _check_scale_uid(rt, old, scale, patched=options.patch_type is not None)
         given_rv = (scale.get("metadata") or {}).get("resourceVersion")
         if given_rv and given_rv != old["metadata"]["resourceVersion"]:
             raise status.conflict(rt, name)
@@ -777,13 +802,19 @@ class Api:
     ) -> WatchStream:
         """A stream of (type, object) events: synthetic ADDED for the current state when
         no resourceVersion (or "0") is given, otherwise every change after it; then live.
-        Raises StatusError 410 when the resourceVersion is older than the history."""
+        Raises StatusError 410 when the resourceVersion is older than the history.
+
+        A resourceVersion the store has not reached yet is waited for, as the watch
+        cache does (events after it only), except by a WatchList (sendInitialEvents),
+        which the watch cache refuses as too large after waiting (the HTTP layer waits)."""
         labels = self._label_selector(label_selector)
         fields = self._field_selector(field_selector, rt)
         ns = self._ns(rt, namespace) if namespace else None
         sub = self.store.subscribe(rt.key, ns)
         try:
             start_from = None if send_initial_events else resource_version
+            if send_initial_events and listing.wanted_revision(resource_version) is not None:
+                listing.check_not_too_large(self.store, int(str(resource_version)))
             last_rv, backlog = self._watch_start(rt, ns, start_from, labels, fields)
             if send_initial_events:
                 backlog.append(("BOOKMARK", _initial_events_end(rt, last_rv)))
@@ -819,7 +850,7 @@ class Api:
             event = _filter_change(change, labels, fields)
             if event is not None:
                 backlog.append(event)
-        return self.store.rv, backlog
+        return max(since, self.store.rv), backlog
 
     # -- helpers for controllers -------------------------------------------------------
 
@@ -882,6 +913,34 @@ class WatchStream:
         self._store.unsubscribe(self._sub)
 
 
+def _check_uid_precondition(rt: ResourceType, old: Obj, meta: Obj) -> None:
+    """A PUT body's `metadata.uid` is a precondition (`rest.DefaultUpdatedObjectInfo`'s
+    Preconditions), checked against the stored object before anything else: a client
+    holding an object that was deleted and re-created under the same name gets a 409
+    instead of overwriting the new one.  A patch carries no precondition; a UID it
+    changes fails validation instead (`metadata.uid: field is immutable`)."""
+    given = meta.get("uid")
+    if given and given != old["metadata"]["uid"]:
+        raise status.uid_precondition_failed(
+            rt, old["metadata"]["name"], str(given), old["metadata"]["uid"]
+        )
+
+
+def _check_scale_uid(rt: ResourceType, old: Obj, scale: Obj, patched: bool) -> None:
+    """A Scale's UID must be its object's: a PUT fails the storage precondition
+    (naming the resource), a patch fails the scale registry's own check (naming
+    `<resource>/scale`), both with the same words."""
+    given = (scale.get("metadata") or {}).get("uid")
+    if given and given != old["metadata"]["uid"]:
+        raise status.uid_precondition_failed(
+            rt,
+            old["metadata"]["name"],
+            str(given),
+            old["metadata"]["uid"],
+            resource=f"{rt.plural}/scale" if patched else None,
+        )
+
+
 def _initial_events_end(rt: ResourceType, rv: int) -> Obj:
     """The bookmark that ends the initial events of a WatchList (sendInitialEvents)."""
     return {
@@ -906,6 +965,10 @@ def _selector_matches(selector: Obj, labels: dict[str, str]) -> bool:
         return bool(label_selector_from_spec(selector).matches(labels))
     except ValueError:
         return False
+
+
+def _selected(obj: Obj, labels: Any, fields: Any) -> bool:
+    return bool(labels.matches(obj["metadata"].get("labels")) and fields.matches(obj))
 
 
 def _filter_change(change: Change, labels: Any, fields: Any) -> tuple[str, Obj] | None:
@@ -965,21 +1028,3 @@ def _same_content(old: Obj, new: Obj) -> bool:
         return {**obj, "metadata": meta}
 
     return strip(old) == strip(new) and ssa.same_ownership(old, new)
-
-
-def _sort_key(obj: Obj) -> str:
-    return f"{obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}"
-
-
-def _encode_continue(after: str, rv: str) -> str:
-    raw = json.dumps({"after": after, "rv": rv}).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_continue(token: str) -> tuple[str, str]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return str(data["after"]), str(data["rv"])
-    except (ValueError, KeyError, TypeError) as err:
-        raise status.bad_request("continue key is not valid: incorrect encoded start resourceVersion") from err
-

@@ -45,6 +45,7 @@ from typing import Any
 from kubecourse.embedded import status, validation
 from kubecourse.embedded.api import Api, Causes, Texts, WatchStream, WriteOptions
 from kubecourse.embedded.defaults import cpu_metric
+from kubecourse.embedded.listing import ListPage
 from kubecourse.embedded.resources import ResourceType
 from kubecourse.embedded.selectors import label_selector_from_spec
 
@@ -336,21 +337,25 @@ class ConvertingApi(Api):
         field_selector: str | None = None,
         limit: int | None = None,
         continue_token: str | None = None,
-    ) -> tuple[list[Obj], str, str | None]:
+        resource_version: str | None = None,
+        resource_version_match: str | None = None,
+    ) -> ListPage:
         found = self._storage(rt)
         target = found[1] if found else rt
         selector = found[0].field_selector(field_selector) if found else field_selector
-        items, rv, token = super().list(
+        page = super().list(
             target,
             namespace,
             label_selector=label_selector,
             field_selector=selector,
             limit=limit,
             continue_token=continue_token,
+            resource_version=resource_version,
+            resource_version_match=resource_version_match,
         )
         if found is not None:
-            items = [found[0].from_storage(item) for item in items]
-        return items, rv, token
+            page.items = [found[0].from_storage(item) for item in page.items]
+        return page
 
     def watch(
         self,

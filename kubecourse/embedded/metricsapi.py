@@ -108,9 +108,9 @@ class MetricsApi:
         now: float,
     ) -> list[Obj]:
         source = self.api.registry.get("pods" if rt.kind == "PodMetrics" else "nodes")
-        objects, _, _ = self.api.list(
+        objects = self.api.list(
             source, namespace, label_selector=labels, field_selector=fields
-        )
+        ).items
         found = (self._metrics_of(rt, obj, now) for obj in objects)
         return [item for item in found if item is not None]
 

@@ -25,6 +25,7 @@ from aiohttp import web
 from kubecourse.embedded import (
     deprecation,
     discovery,
+    listing,
     negotiation,
     openapi,
     openapi_v2,
@@ -70,6 +71,7 @@ BOOKMARK_INTERVAL = 30.0
 # The negotiated answer type of a resource request (a typed key where aiohttp has them).
 MEDIA: Any = web.RequestKey("media", str) if hasattr(web, "RequestKey") else "media"
 LOG_FOLLOW_INTERVAL = 0.2  # how often a followed log looks for new lines
+FRESHNESS_POLL = 0.02  # how often a request for a future resourceVersion looks again
 
 
 @dataclass
@@ -110,7 +112,12 @@ def json_response(obj: Any, code: int = 200, headers: dict[str, str] | None = No
 
 
 def status_response(err: status.StatusError) -> web.Response:
-    return json_response(err.body(), err.code)
+    # Upstream sends any retryAfterSeconds as Retry-After too; here only a Timeout's
+    # (a too-large resourceVersion), which client-go then retries: the eviction API's
+    # 429s keep their older answer without the header.
+    retry = (err.details or {}).get("retryAfterSeconds")
+    headers = {"Retry-After": str(retry)} if retry and err.code == 504 else None
+    return json_response(err.body(), err.code, headers)
 
 
 class ApiHttp:
@@ -322,7 +329,7 @@ class ApiHttp:
             if method == "GET":
                 if _truthy(request.query.get("watch")):
                     return await self._watch(request, t)
-                return self._list(request, t)
+                return await self._list(request, t)
             if method == "POST":
                 return await self._create(request, t)
             if method == "DELETE" and "deletecollection" in t.rt.verbs:
@@ -345,28 +352,44 @@ class ApiHttp:
 
     # -- reads -------------------------------------------------------------------------
 
-    def _list(self, request: web.Request, t: Target) -> web.Response:
+    async def _list(self, request: web.Request, t: Target) -> web.Response:
         q = request.query
         _check_list_options(q, watch=False)
         limit = _int(q.get("limit"), "limit")
-        items, rv, cont = self.api.list(
+        if not q.get("continue"):
+            await self._until_fresh(q.get("resourceVersion"))
+        page = self.api.list(
             t.rt,
             t.namespace,
             label_selector=q.get("labelSelector"),
             field_selector=q.get("fieldSelector"),
             limit=limit,
             continue_token=q.get("continue"),
+            resource_version=q.get("resourceVersion"),
+            resource_version_match=q.get("resourceVersionMatch"),
         )
         if _wants_table(request):
-            table = self._table(request, t.rt, items, rv)
-            if cont:
-                table.setdefault("metadata", {})["continue"] = cont
+            table = self._table(request, t.rt, page.items, page.resource_version)
+            table.setdefault("metadata", {}).update(page.list_meta())
             return json_response(table)
-        meta: Obj = {"resourceVersion": rv}
-        if cont:
-            meta["continue"] = cont
-        body = {"kind": t.rt.list_kind, "apiVersion": t.rt.api_version, "metadata": meta, "items": _bare(items)}
+        body = {
+            "kind": t.rt.list_kind,
+            "apiVersion": t.rt.api_version,
+            "metadata": page.list_meta(),
+            "items": _bare(page.items),
+        }
         return json_response(body)
+
+    async def _until_fresh(self, resource_version: str | None) -> None:
+        """The watch cache's `waitUntilFreshAndBlock`: a request naming a revision the
+        store has not reached waits (at most `FRESHNESS_WAIT` s) before it is served
+        or refused as too large."""
+        wanted = listing.wanted_revision(resource_version)
+        if wanted is None or wanted <= self.api.store.rv:
+            return
+        deadline = time.monotonic() + listing.FRESHNESS_WAIT
+        while self.api.store.rv < wanted and time.monotonic() < deadline:
+            await asyncio.sleep(FRESHNESS_POLL)
 
     def _table(self, request: web.Request, rt: ResourceType, items: list[Obj], rv: str, headers: bool = True) -> Obj:
         include = request.query.get("includeObject", "Metadata")
@@ -385,6 +408,10 @@ class ApiHttp:
             return await self._log(request, t)
         if t.subresource not in (None, "status", "ephemeralcontainers"):
             raise status.method_not_allowed()
+        await self._until_fresh(request.query.get("resourceVersion"))
+        wanted = listing.wanted_revision(request.query.get("resourceVersion"))
+        if wanted is not None:  # a GET at a revision is served not older than it
+            listing.check_not_too_large(self.api.store, wanted)
         obj = self.api.get(t.rt, t.namespace, t.name)
         if _wants_table(request):
             rv = obj["metadata"].get("resourceVersion", "")  # computed kinds have none
@@ -460,6 +487,9 @@ class ApiHttp:
         table = _wants_table(request)
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
         response.enable_chunked_encoding()
+        initial_events = _truthy(q.get("sendInitialEvents"))
+        if initial_events:  # only a WatchList waits for its revision (then fails)
+            await self._until_fresh(q.get("resourceVersion"))
         try:
             stream = self.api.watch(
                 t.rt,
@@ -467,12 +497,12 @@ class ApiHttp:
                 resource_version=q.get("resourceVersion"),
                 label_selector=q.get("labelSelector"),
                 field_selector=q.get("fieldSelector"),
-                send_initial_events=_truthy(q.get("sendInitialEvents")),
+                send_initial_events=initial_events,
             )
         except status.StatusError as err:
-            if err.code != 410:
+            if err.code not in (410, 504):
                 raise
-            await response.prepare(request)  # upstream sends 410 as an ERROR event
+            await response.prepare(request)  # upstream sends these as an ERROR event
             await self._send(response, {"type": "ERROR", "object": err.body()})
             return response
         await response.prepare(request)
@@ -657,12 +687,12 @@ class ApiHttp:
 
     async def _delete_collection(self, request: web.Request, t: Target) -> web.Response:
         opts = await self._delete_options(request)
-        items, _, _ = self.api.list(
+        items = self.api.list(
             t.rt,
             t.namespace,
             label_selector=request.query.get("labelSelector"),
             field_selector=request.query.get("fieldSelector"),
-        )
+        ).items
         deleted = []
         warnings: list[str] = []
         for obj in list(items):

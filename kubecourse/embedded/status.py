@@ -19,18 +19,20 @@ class StatusError(Exception):
         reason: str,
         message: str,
         details: dict[str, Any] | None = None,
+        list_meta: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.reason = reason
         self.message = message
         self.details = details
+        self.list_meta = list_meta or {}  # a Status is a ListMeta holder (`continue`)
 
     def body(self) -> dict[str, Any]:
         status: dict[str, Any] = {
             "kind": "Status",
             "apiVersion": "v1",
-            "metadata": {},
+            "metadata": dict(self.list_meta),
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
@@ -90,6 +92,52 @@ def precondition_conflict(rt: ResourceType, name: str, detail: str) -> StatusErr
         details["group"] = rt.group
     message = f'Operation cannot be fulfilled on {qualified} "{name}": {detail}'
     return StatusError(409, "Conflict", message, details)
+
+
+def uid_precondition_failed(
+    rt: ResourceType, name: str, given: str, stored: str, resource: str | None = None
+) -> StatusError:
+    """`storage.Preconditions.Check` failing on a PUT whose body names another UID: the
+    storage's invalid-object error, which the registry turns into a 409 Conflict."""
+    plural = resource or rt.plural
+    qualified = f"{plural}.{rt.group}" if rt.group else plural
+    details: dict[str, Any] = {"name": name, "kind": plural}
+    if rt.group:
+        details["group"] = rt.group
+    message = (
+        f'Operation cannot be fulfilled on {qualified} "{name}": Precondition failed: '
+        f"UID in precondition: {given}, UID in object meta: {stored}"
+    )
+    return StatusError(409, "Conflict", message, details)
+
+
+EXPIRED_LIST = "The resourceVersion for the provided list is too old."
+EXPIRED_CONTINUE = (
+    "The provided continue parameter is too old to display a consistent list result. "
+    "You can start a new list without the continue parameter, or use the continue token "
+    "in this response to retrieve the remainder of the results. Continuing with the "
+    "provided token results in an inconsistent list - objects that were created, "
+    "modified, or deleted between the time the first chunk was returned and now may show "
+    "up in the list."
+)
+# The watch cache's `resourceVersionTooHighRetrySeconds`.
+TOO_LARGE_RETRY_SECONDS = 1
+
+
+def expired(message: str, list_meta: dict[str, Any] | None = None) -> StatusError:
+    """`errors.NewResourceExpired`: 410 with reason Expired and no details."""
+    return StatusError(410, "Expired", message, list_meta=list_meta)
+
+
+def too_large_resource_version(wanted: int, current: int) -> StatusError:
+    """`storage.NewTooLargeResourceVersionError`: a Timeout (504) whose cause says why,
+    and when to try again (sent as `Retry-After` as well)."""
+    details = {
+        "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+        "retryAfterSeconds": TOO_LARGE_RETRY_SECONDS,
+    }
+    message = f"Timeout: Too large resource version: {wanted}, current: {current}"
+    return StatusError(504, "Timeout", message, details)
 
 
 def namespace_terminating(rt: ResourceType, name: str, namespace: str) -> StatusError:

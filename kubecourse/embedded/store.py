@@ -7,6 +7,11 @@ the process being killed.  History is kept in memory only: after a restart a wat
 a resourceVersion older than the restart gets 410 Gone and the client relists, which is
 exactly what a real client does when etcd compacts.
 
+The same history answers reads at an older revision (`items_at`), as etcd's MVCC does
+for a paged list's later pages or a `resourceVersionMatch=Exact` list: the current
+objects with every later change undone.  A revision older than the history is
+compacted, as in etcd.
+
 Objects handed out by `get`/`items` are the stored dicts themselves and must be treated
 as read-only; the API layer copies before it changes anything.
 """
@@ -125,6 +130,50 @@ class Store:
         """The oldest resourceVersion a watch can resume from."""
         return self._history[0].rv - 1 if self._history else self._oldest_rv
 
+    def items_at(
+        self, resource: str, namespace: str | None, rv: int
+    ) -> list[dict[str, Any]] | None:
+        """The objects as they were at revision `rv` (in no particular order), or None
+        when that revision is older than the history (compacted)."""
+        if rv >= self.rv:
+            return list(self.items(resource, namespace))
+        if rv < self.oldest_rv:
+            return None
+        undone = self._undone_since(resource, namespace, rv)
+        if not undone:
+            return list(self.items(resource, namespace))
+        kept = [
+            obj
+            for obj in self.items(resource, namespace)
+            if _object_key(obj) not in undone
+        ]
+        return kept + [obj for obj in undone.values() if obj is not None]
+
+    def _undone_since(
+        self, resource: str, namespace: str | None, rv: int
+    ) -> dict[tuple[str, str], dict[str, Any] | None]:
+        """(namespace, name) -> the object at `rv` (None: it did not exist) for every
+        object changed after `rv`: walking back, the oldest later change wins."""
+        undone: dict[tuple[str, str], dict[str, Any] | None] = {}
+        for change in reversed(self._history):
+            if change.rv <= rv:
+                break
+            if change.resource != resource:
+                continue
+            key = _object_key(change.obj)
+            if namespace is not None and key[0] != namespace:
+                continue
+            undone[key] = change.old
+        return undone
+
+    def compact(self, rv: int) -> None:
+        """Forget the history up to revision `rv`, as etcd's compaction does: watches
+        and reads at older revisions are then 410 Gone.  The history also compacts
+        itself, by count (`history_limit`)."""
+        while self._history and self._history[0].rv <= rv:
+            self._history.popleft()
+        self._oldest_rv = max(self._oldest_rv, min(rv, self.rv))
+
     def changes_since(self, rv: int) -> list[Change]:
         return [c for c in self._history if c.rv > rv]
 
@@ -192,3 +241,8 @@ class Store:
     def close_subscriptions(self) -> None:
         for sub in list(self._subscriptions):
             sub.queue.put_nowait(None)
+
+
+def _object_key(obj: dict[str, Any]) -> tuple[str, str]:
+    meta = obj["metadata"]
+    return (meta.get("namespace") or "", meta["name"])

@@ -288,9 +288,9 @@ class HorizontalController(Controller):
 
     def _pods(self, hpa: Obj, scale: Obj) -> list[Obj]:
         selector = (scale.get("status") or {}).get("selector") or ""
-        pods, _, _ = self.api.list(
+        pods = self.api.list(
             self.ctx.rt("pods"), hpa["metadata"]["namespace"], label_selector=selector
-        )
+        ).items
         return list(pods)
 
     def _one_metric(
