@@ -189,6 +189,8 @@ class Store:
         old = self._objects.get(key)
         self.rv += 1
         meta["resourceVersion"] = str(self.rv)
+        _in_go_order(obj, _TYPE_ORDER)
+        _in_go_order(meta, _META_ORDER)
         self._persist(key, obj)
         self._put(key, obj)
         self._publish(Change(self.rv, resource, "MODIFIED" if old else "ADDED", obj, old))
@@ -246,3 +248,37 @@ class Store:
 def _object_key(obj: dict[str, Any]) -> tuple[str, str]:
     meta = obj["metadata"]
     return (meta.get("namespace") or "", meta["name"])
+
+
+# The order Go's encoder writes TypeMeta and ObjectMeta fields in (their struct order), so
+# a stored object reads as kube-apiserver's do; the other fields keep the writer's order.
+_TYPE_ORDER = ("kind", "apiVersion", "metadata")
+_META_ORDER = (
+    "name",
+    "generateName",
+    "namespace",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
+)
+
+
+def _in_go_order(fields: dict[str, Any], order: tuple[str, ...]) -> None:
+    """Reorder `fields` in place: the keys of `order` first, in that order."""
+    keys = list(fields)
+    wanted = [k for k in order if k in fields]
+    if keys[: len(wanted)] == wanted:
+        return
+    rest = [(k, v) for k, v in fields.items() if k not in order]
+    head = [(k, fields[k]) for k in wanted]
+    fields.clear()
+    fields.update(head + rest)

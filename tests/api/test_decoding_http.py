@@ -265,6 +265,10 @@ def test_bodies_are_encoded_as_gos_json_encoder_writes_them(
     assert "h\u00e9llo".encode() in body  # UTF-8 as it is, not \u00e9
     assert b"\\u003cb\\u003e\\u0026\\u003c/b\\u003e" in body
     assert body.endswith(b"}\n")
+    assert body.startswith(  # TypeMeta, then ObjectMeta in Go's struct order
+        b'{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"go-json",'
+        b'"namespace":"default","uid":'
+    )
     assert json.loads(body)["data"] == data
 
 
