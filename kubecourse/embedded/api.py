@@ -84,6 +84,15 @@ def ip_str(value: int) -> str:
     return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
 
 
+def check_apply_version(rt: ResourceType, intent: Obj) -> None:
+    """The field manager's first check of an apply intent (400 upstream)."""
+    if intent.get("apiVersion") != rt.api_version:
+        raise status.bad_request(
+            "Incorrect version specified in apply patch. Specified patch version: "
+            f"{intent.get('apiVersion') or ''}, expected: {rt.api_version}"
+        )
+
+
 @dataclass
 class WriteOptions:
     dry_run: bool = False
@@ -232,7 +241,7 @@ class Api:
         if not unknown:
             return
         if options.field_validation == "Strict":
-            raise decoding.strict_error(unknown, options.patch_type, obj, options.patch)
+            raise decoding.strict_error(rt, unknown, options.patch_type, obj, options.patch)
         if options.field_validation != "Ignore":
             options.warnings += [f'unknown field "{path}"' for path in unknown]
         for path in unknown:
@@ -575,6 +584,7 @@ class Api:
             )
         if not isinstance(intent, dict):
             raise status.bad_request("apply patch must be a YAML or JSON object")
+        check_apply_version(rt, intent)
         self._check_type(rt, intent)
         meta = intent.setdefault("metadata", {})
         if meta.get("name") not in (None, name):
