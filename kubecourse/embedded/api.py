@@ -300,9 +300,12 @@ class Api:
         if rt.kind == "Pod":
             meta = obj["metadata"]
             self._check_pod_quota(meta["namespace"], meta.get("name") or meta.get("generateName") or "")
+            admission.check_service_account(self.store, obj, plugins.shown_name(meta))
             admission.mount_service_account_token(self.store, obj)
         if rt.kind == "PersistentVolumeClaim":
             storage.admit_claim(self.store, obj)
+        if rt.kind == "Ingress":
+            admission.default_ingress_class(self.store, obj)
 
     def _check_pod_quota(self, namespace: str, name: str) -> None:
         """A guard, not an object: every namespace holds at most `max_pods_per_namespace`

@@ -211,6 +211,17 @@ def default_pvc(obj: dict[str, Any]) -> None:
     obj["status"] = {"phase": "Pending"}
 
 
+def default_pv(obj: dict[str, Any]) -> None:
+    """`SetDefaults_PersistentVolume`: reclaim policy Retain, volume mode Filesystem;
+    a hostPath source gets its `type` ("", no check)."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
+    spec.setdefault("volumeMode", "Filesystem")
+    host_path = spec.get("hostPath")
+    if isinstance(host_path, dict):
+        host_path.setdefault("type", "")
+
+
 def default_secret(obj: dict[str, Any]) -> None:
     """Secret create/update: type Opaque; `stringData` is written into `data` (base64),
     overriding the same keys there, and is not stored."""
@@ -437,6 +448,7 @@ DEFAULTERS = {
     "Service": default_service,
     "Namespace": default_namespace,
     "PersistentVolumeClaim": default_pvc,
+    "PersistentVolume": default_pv,
     "StorageClass": default_storage_class,
     "Secret": default_secret,
     "Job": default_job,

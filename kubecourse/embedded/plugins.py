@@ -99,7 +99,7 @@ def default_update(rt: ResourceType, obj: Obj) -> None:
 # ---------------------------------------------------------------- admission
 
 
-def _shown_name(meta: Obj) -> str:
+def shown_name(meta: Obj) -> str:
     """Mutating admission runs before name generation upstream: a generated name is
     still its `generateName` there."""
     name, prefix = str(meta.get("name") or ""), str(meta.get("generateName") or "")
@@ -112,7 +112,7 @@ def mutate_create(store: Store, rt: ResourceType, obj: Obj) -> None:
     if rt.kind != "Pod":
         return
     limitranger.apply_defaults(store, obj)
-    priority.admit_pod(store, obj, _shown_name(obj["metadata"]))
+    priority.admit_pod(store, obj, shown_name(obj["metadata"]))
     obj.setdefault("status", {})["qosClass"] = defaults.qos_class(obj.get("spec") or {})
 
 
