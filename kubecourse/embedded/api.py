@@ -506,7 +506,7 @@ class Api:
             causes += ephemeralcontainers.validate(old, new)
             unchanged = ephemeralcontainers.with_old_ones(old, new)
             causes += validation.validate_pod_update(old, unchanged)
-        if rt.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
+        if rt.kind in ("Deployment", "ReplicaSet"):  # a StatefulSet's: validation_update.py
             causes += validation.immutable(
                 "spec.selector", old["spec"].get("selector"), new["spec"].get("selector")
             )

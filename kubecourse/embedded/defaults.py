@@ -211,6 +211,11 @@ def default_pvc(obj: dict[str, Any]) -> None:
     obj["status"] = {"phase": "Pending"}
 
 
+def redefault_pvc(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("volumeMode", "Filesystem")
+
+
 def default_pv(obj: dict[str, Any]) -> None:
     """`SetDefaults_PersistentVolume`: reclaim policy Retain, volume mode Filesystem;
     a hostPath source gets its `type` ("", no check)."""
@@ -474,6 +479,8 @@ def bump_template_generation(old: dict[str, Any], new: dict[str, Any]) -> None:
 # On update only templates are re-defaulted (a real server defaults every decode).
 UPDATE_DEFAULTERS = {
     "Secret": default_secret,
+    "PersistentVolumeClaim": redefault_pvc,
+    "PersistentVolume": default_pv,
     "Deployment": default_deployment,
     "ReplicaSet": default_replicaset,
     "StatefulSet": default_statefulset,

@@ -6,7 +6,7 @@ checklist, in kube-apiserver's order, behind a few hooks that `Api` calls.
 | `default_create` / `default_update` (after the kind's defaulter) | ReplicationController, PodTemplate, ResourceQuota, LimitRange, PriorityClass, CRD, RBAC defaulting |
 | `mutate_create` (mutating admission) | LimitRanger defaults, then Priority, on Pods |
 | `kind_causes` / `kind_update_causes` (validation) | the new kinds' validation (422), RBAC's (`roleRef` immutable) |
-| `validate_create` / `validate_update` (validating admission) | LimitRanger limits, PriorityClass single default, CRD refusal, ClusterIP already held, RBAC escalation prevention (the rbac registry's), then ResourceQuota |
+| `validate_create` / `validate_update` (validating admission) | PersistentVolumeClaimResize (storage.py), LimitRanger limits, PriorityClass single default, CRD refusal, ClusterIP already held, RBAC escalation prevention (the rbac registry's), then ResourceQuota |
 | `check_delete` | system PriorityClasses and the installed CRDs are not deletable |
 | `after_create` / `after_remove` | a Service's IPAddresses recorded and released |
 | `computed_get` / `computed_list` | ComponentStatus, answered on each read |
@@ -29,6 +29,7 @@ from kubecourse.embedded import (
     limitranger,
     priority,
     quota,
+    storage,
     validation,
 )
 from kubecourse.embedded.rbac import escalation as rbac_escalation
@@ -134,7 +135,9 @@ def validate_create(store: Store, rt: ResourceType, obj: Obj) -> None:
 
 
 def validate_update(store: Store, rt: ResourceType, old: Obj, new: Obj) -> None:
-    if _is_rbac(rt):
+    if rt.kind == "PersistentVolumeClaim":
+        storage.check_claim_resize(store, old, new)
+    elif _is_rbac(rt):
         rbac_escalation.check(store, rt.kind, new, old)
     elif rt.kind == "PriorityClass":
         priority.check_single_default(store, new, creating=False)

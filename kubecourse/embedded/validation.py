@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from kubecourse.embedded import cron, validation_core, validation_meta
+from kubecourse.embedded import cron, validation_core, validation_meta, validation_update
 from kubecourse.embedded.resources import ResourceType
 from kubecourse.embedded.status import cause
 
@@ -579,8 +579,13 @@ def validate_kind(rt: ResourceType, obj: dict[str, Any], matches: Matcher) -> Ca
 def validate_kind_update(
     rt: ResourceType, old: dict[str, Any], new: dict[str, Any]
 ) -> Causes:
-    """Immutable fields: Job selector and template, DaemonSet selector,
-    ControllerRevision data, GatewayClass controllerName."""
+    """Immutable fields: these below, then validation_update.py's."""
+    return _kind_update(rt, old, new) + validation_update.update_causes(rt.kind, old, new)
+
+
+def _kind_update(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> Causes:
+    """Job selector and template, DaemonSet selector, ControllerRevision data,
+    GatewayClass controllerName, ConfigMap and Secret data when immutable."""
     old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
     if rt.kind == "ConfigMap":
         return validation_core.immutable_data_causes(old, new, ("data", "binaryData"))
