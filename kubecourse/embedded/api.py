@@ -366,7 +366,8 @@ class Api:
             causes += validation.validate_pod_spec(spec, "spec")
         elif rt.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
             causes += validation.validate_replicas(spec)
-            causes += validation.validate_selector_matches_template(spec, _selector_matches)
+            selects = "statefulset" if rt.kind == "StatefulSet" else "deployment"
+            causes += validation.validate_selector_matches_template(spec, _selector_matches, selects)
             claims = {str(c.get("metadata", {}).get("name")) for c in spec.get("volumeClaimTemplates") or [] if isinstance(c, dict)}
             causes += validation.validate_pod_spec(
                 (spec.get("template") or {}).get("spec"), "spec.template.spec", claims

@@ -227,6 +227,14 @@ def default_pv(obj: dict[str, Any]) -> None:
         host_path.setdefault("type", "")
 
 
+def default_endpoints(obj: dict[str, Any]) -> None:
+    """`SetDefaults_EndpointPort`: protocol TCP."""
+    for subset in obj.get("subsets") or []:
+        for port in (subset or {}).get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
+
+
 def default_secret(obj: dict[str, Any]) -> None:
     """Secret create/update: type Opaque; `stringData` is written into `data` (base64),
     overriding the same keys there, and is not stored."""
@@ -454,6 +462,7 @@ DEFAULTERS = {
     "Namespace": default_namespace,
     "PersistentVolumeClaim": default_pvc,
     "PersistentVolume": default_pv,
+    "Endpoints": default_endpoints,
     "StorageClass": default_storage_class,
     "Secret": default_secret,
     "Job": default_job,
@@ -481,6 +490,7 @@ UPDATE_DEFAULTERS = {
     "Secret": default_secret,
     "PersistentVolumeClaim": redefault_pvc,
     "PersistentVolume": default_pv,
+    "Endpoints": default_endpoints,
     "Deployment": default_deployment,
     "ReplicaSet": default_replicaset,
     "StatefulSet": default_statefulset,
