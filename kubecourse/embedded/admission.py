@@ -151,6 +151,9 @@ def default_ingress_class(store: Store, ingress: Obj) -> None:
     if defaults:
         newest = max(
             defaults,
-            key=lambda c: (c["metadata"].get("creationTimestamp") or "", c["metadata"]["name"]),
+            key=lambda c: (
+                c["metadata"].get("creationTimestamp") or "",
+                c["metadata"]["name"],
+            ),
         )
         spec["ingressClassName"] = newest["metadata"]["name"]

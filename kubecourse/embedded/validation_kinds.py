@@ -67,7 +67,9 @@ def _positive_quantity(field: str, value: Any) -> Causes:
 def _access_mode_causes(modes: Any, field: str, detail: str = "") -> Causes:
     if not modes:
         return [required(field, detail)]
-    causes = [not_supported(field, m, ACCESS_MODES) for m in modes if m not in ACCESS_MODES]
+    causes = [
+        not_supported(field, m, ACCESS_MODES) for m in modes if m not in ACCESS_MODES
+    ]
     known = [m for m in modes if m in ACCESS_MODES]
     if "ReadWriteOncePod" in known and any(m != "ReadWriteOncePod" for m in known):
         detail = "may not use ReadWriteOncePod with other access modes"
@@ -82,7 +84,9 @@ def pvc_causes(obj: Obj) -> Causes:
     """`ValidatePersistentVolumeClaimSpec`."""
     spec = _spec(obj)
     modes = spec.get("accessModes")
-    causes = _access_mode_causes(modes, "spec.accessModes", "at least 1 access mode is required")
+    causes = _access_mode_causes(
+        modes, "spec.accessModes", "at least 1 access mode is required"
+    )
     requests = (spec.get("resources") or {}).get("requests") or {}
     field = "spec.resources[storage]"
     if "storage" not in requests:
@@ -109,7 +113,10 @@ def pv_causes(obj: Obj) -> Causes:
 
 def _capacity_causes(capacity: Any) -> Causes:
     if not capacity:
-        return [required("spec.capacity"), not_supported("spec.capacity", capacity, ("storage",))]
+        return [
+            required("spec.capacity"),
+            not_supported("spec.capacity", capacity, ("storage",)),
+        ]
     causes: Causes = []
     if "storage" not in capacity or len(capacity) > 1:
         causes.append(not_supported("spec.capacity", capacity, ("storage",)))
@@ -130,7 +137,9 @@ def _source_causes(spec: Obj) -> Causes:
     if isinstance(host_path, dict) and not host_path.get("path"):
         causes.append(required("spec.hostPath.path"))
     if spec.get("local") is not None and spec.get("nodeAffinity") is None:
-        causes.append(required("spec.nodeAffinity", "Local volume requires node affinity"))
+        causes.append(
+            required("spec.nodeAffinity", "Local volume requires node affinity")
+        )
     return causes
 
 
@@ -146,8 +155,10 @@ def statefulset_causes(obj: Obj) -> Causes:
         detail = "must be 'OrderedReady' or 'Parallel'"
         causes.append(invalid("spec.podManagementPolicy", policy, detail))
     causes += _statefulset_strategy(spec.get("updateStrategy"))
-    return causes + _non_negative(spec, "minReadySeconds") + _non_negative(
-        spec, "revisionHistoryLimit"
+    return (
+        causes
+        + _non_negative(spec, "minReadySeconds")
+        + _non_negative(spec, "revisionHistoryLimit")
     )
 
 
@@ -204,10 +215,15 @@ def node_causes(obj: Obj) -> Causes:
 def lease_causes(obj: Obj) -> Causes:
     """`ValidateLeaseSpec`."""
     spec = _spec(obj)
-    duration, transitions = spec.get("leaseDurationSeconds"), spec.get("leaseTransitions")
+    duration, transitions = (
+        spec.get("leaseDurationSeconds"),
+        spec.get("leaseTransitions"),
+    )
     causes: Causes = []
     if isinstance(duration, int) and duration <= 0:
-        causes.append(invalid("spec.leaseDurationSeconds", duration, "must be greater than 0"))
+        causes.append(
+            invalid("spec.leaseDurationSeconds", duration, "must be greater than 0")
+        )
     if isinstance(transitions, int) and transitions < 0:
         causes.append(invalid("spec.leaseTransitions", transitions, NEGATIVE))
     return causes

@@ -65,7 +65,9 @@ _DNS1123_LABEL_MSG = (
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
     "or '-', and must start and end with an alphanumeric character"
 )
-_WILDCARD_FMT = r"\*\." + r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+_WILDCARD_FMT = (
+    r"\*\." + r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+)
 _WILDCARD = re.compile(f"^{_WILDCARD_FMT}$")
 _WILDCARD_MSG = (
     "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS "
@@ -146,7 +148,9 @@ def _rule_causes(rule: Obj, here: str) -> Causes:
     causes: Causes = []
     if isinstance(host, str) and host:
         if _is_ip(host):
-            causes.append(invalid(f"{here}.host", host, "must be a DNS name, not an IP address"))
+            causes.append(
+                invalid(f"{here}.host", host, "must be a DNS name, not an IP address")
+            )
         if "*" in host:
             causes += [invalid(f"{here}.host", host, m) for m in _wildcard_errors(host)]
         else:
@@ -233,7 +237,9 @@ def _service_backend_causes(service: Obj, here: str) -> Causes:
         causes.append(invalid(here, "", "cannot set both port name & port number"))
     elif port_name:
         field = f"{here}.service.port.name"
-        causes += [invalid(field, port_name, m) for m in port_name_errors(str(port_name))]
+        causes += [
+            invalid(field, port_name, m) for m in port_name_errors(str(port_name))
+        ]
     elif number:
         causes += port_number_causes(f"{here}.service.port.number", number)
     else:
@@ -277,7 +283,11 @@ def network_policy_causes(obj: Obj) -> Causes:
 
 def _policy_type_causes(types: list[Any]) -> Causes:
     if len(types) > len(POLICY_TYPES):
-        return [invalid("spec.policyTypes", types, "may not specify more than two policyTypes")]
+        return [
+            invalid(
+                "spec.policyTypes", types, "may not specify more than two policyTypes"
+            )
+        ]
     return [
         not_supported(f"spec.policyTypes[{i}]", kind, POLICY_TYPES)
         for i, kind in enumerate(types)
@@ -311,7 +321,11 @@ def _policy_port_causes(port: Obj, here: str) -> Causes:
 
 def _peer_causes(peer: Obj, here: str) -> Causes:
     """`ValidateNetworkPolicyPeer`."""
-    kinds = [k for k in ("podSelector", "namespaceSelector", "ipBlock") if peer.get(k) is not None]
+    kinds = [
+        k
+        for k in ("podSelector", "namespaceSelector", "ipBlock")
+        if peer.get(k) is not None
+    ]
     causes: Causes = []
     if "ipBlock" in kinds:
         causes += _ip_block_causes(_dict(peer["ipBlock"]), f"{here}.ipBlock")
@@ -365,7 +379,9 @@ def endpoints_causes(obj: Obj) -> Causes:
                 causes += _address_causes(_dict(address), f"{here}.{key}[{j}]")
         ports = _list(subset.get("ports"))
         for j, port in enumerate(ports):
-            causes += _endpoint_port_causes(_dict(port), f"{here}.ports[{j}]", len(ports) > 1)
+            causes += _endpoint_port_causes(
+                _dict(port), f"{here}.ports[{j}]", len(ports) > 1
+            )
     return causes
 
 
@@ -375,24 +391,34 @@ def _address_causes(address: Obj, here: str) -> Causes:
     try:
         parsed = ipaddress.ip_address(ip)
     except ValueError:
-        return [invalid(field, ip, IP_MSG), invalid(field, ip, "must be a valid IP address")]
+        return [
+            invalid(field, ip, IP_MSG),
+            invalid(field, ip, "must be a valid IP address"),
+        ]
     causes: Causes = []
     hostname = address.get("hostname")
     if hostname:
         causes += [
-            invalid(f"{here}.hostname", hostname, m) for m in dns1123_label_errors(str(hostname))
+            invalid(f"{here}.hostname", hostname, m)
+            for m in dns1123_label_errors(str(hostname))
         ]
     if parsed.is_unspecified:
         causes.append(invalid(field, ip, f"may not be unspecified ({ip})"))
     if parsed.is_loopback:
-        causes.append(invalid(field, ip, "may not be in the loopback range (127.0.0.0/8, ::1/128)"))
+        causes.append(
+            invalid(
+                field, ip, "may not be in the loopback range (127.0.0.0/8, ::1/128)"
+            )
+        )
     if parsed.is_link_local and not parsed.is_multicast:
         detail = "may not be in the link-local range (169.254.0.0/16, fe80::/10)"
         causes.append(invalid(field, ip, detail))
     if parsed in ipaddress.ip_network("224.0.0.0/24") or (
         parsed.version == 6 and parsed in ipaddress.ip_network("ff02::/16")
     ):
-        detail = "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"
+        detail = (
+            "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"
+        )
         causes.append(invalid(field, ip, detail))
     return causes
 
@@ -403,11 +429,15 @@ def _endpoint_port_causes(port: Obj, here: str, name_required: bool) -> Causes:
     if name_required and not name:
         causes.append(required(f"{here}.name"))
     elif name:
-        causes += [invalid(f"{here}.name", name, m) for m in dns1123_label_errors(str(name))]
+        causes += [
+            invalid(f"{here}.name", name, m) for m in dns1123_label_errors(str(name))
+        ]
     causes += port_number_causes(f"{here}.port", port.get("port"))
     protocol = port.get("protocol")
     if not protocol:
         causes.append(required(f"{here}.protocol"))
     elif protocol not in PROTOCOLS:
-        causes.append(not_supported(f"{here}.protocol", protocol, ("SCTP", "TCP", "UDP")))
+        causes.append(
+            not_supported(f"{here}.protocol", protocol, ("SCTP", "TCP", "UDP"))
+        )
     return causes

@@ -117,12 +117,19 @@ def _keep_bound_claim_fields(old_spec: Obj, new_spec: Obj) -> None:
             del resources["requests"]["storage"]
         new_spec["resources"] = resources
     if new_spec.get("volumeAttributesClassName") is not None:
-        new_spec["volumeAttributesClassName"] = old_spec.get("volumeAttributesClassName")
+        new_spec["volumeAttributesClassName"] = old_spec.get(
+            "volumeAttributesClassName"
+        )
 
 
 def _shrink_causes(old: Obj, new: Obj) -> Causes:
-    old_size, new_size = _quantity(_storage(_spec(old))), _quantity(_storage(_spec(new)))
-    capacity = _quantity(((old.get("status") or {}).get("capacity") or {}).get("storage"))
+    old_size, new_size = (
+        _quantity(_storage(_spec(old))),
+        _quantity(_storage(_spec(new))),
+    )
+    capacity = _quantity(
+        ((old.get("status") or {}).get("capacity") or {}).get("storage")
+    )
     if old_size is None or new_size is None or new_size >= old_size:
         return []
     if capacity is not None and new_size <= capacity:

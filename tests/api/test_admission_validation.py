@@ -14,7 +14,9 @@ from kubernetes.client.exceptions import ApiException
 from tests.api.conftest import deployment, eventually
 
 
-def test_a_pod_naming_a_missing_service_account_is_forbidden(core: k8s.CoreV1Api) -> None:
+def test_a_pod_naming_a_missing_service_account_is_forbidden(
+    core: k8s.CoreV1Api,
+) -> None:
     body = {
         "metadata": {"name": "nosa"},
         "spec": {
@@ -42,7 +44,9 @@ def test_a_deployment_naming_a_missing_service_account_reports_failed_create(
         events = core.list_namespaced_event(
             "default", field_selector="reason=FailedCreate"
         ).items
-        return [e.message for e in events if e.involved_object.name.startswith("ghostly-")]
+        return [
+            e.message for e in events if e.involved_object.name.startswith("ghostly-")
+        ]
 
     messages = eventually(failed, what="a FailedCreate event")
     assert messages[0].startswith('Error creating: pods "ghostly-')
@@ -78,3 +82,101 @@ def test_an_ingress_without_a_class_gets_the_system_traefik_class(kubectl: Any) 
     kubectl("apply", "-f", "-", input=yaml.safe_dump(ingress))
     shown = kubectl("get", "ingress", "classless").stdout
     assert shown.splitlines()[1].split()[:2] == ["classless", "traefik"]
+
+
+def test_kubectl_server_dry_run_reports_an_ingress_path_that_is_not_absolute(
+    kubectl: Any,
+) -> None:
+    ingress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "relative"},
+        "spec": {
+            "rules": [
+                {
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "foo",
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": "web"}},
+                            }
+                        ]
+                    }
+                }
+            ]
+        },
+    }
+    done = kubectl(
+        "apply",
+        "--dry-run=server",
+        "-f",
+        "-",
+        input=yaml.safe_dump(ingress),
+        check=False,
+    )
+    assert done.returncode != 0
+    assert (
+        'The Ingress "relative" is invalid: \n'
+        '* spec.rules[0].http.paths[0].path: Invalid value: "foo": must be an absolute path\n'
+        "* spec.rules[0].http.paths[0].backend: Required value: port name or number is required"
+        in done.stderr
+    )
+
+
+def test_a_claims_access_modes_cannot_change_after_creation(
+    core: k8s.CoreV1Api,
+) -> None:
+    claim = {
+        "metadata": {"name": "frozen"},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "1Gi"}},
+        },
+    }
+    core.create_namespaced_persistent_volume_claim("default", claim)
+    with pytest.raises(ApiException) as err:
+        core.patch_namespaced_persistent_volume_claim(
+            "frozen", "default", {"spec": {"accessModes": ["ReadWriteMany"]}}
+        )
+    assert err.value.status == 422
+    [cause] = json.loads(err.value.body)["details"]["causes"]
+    assert cause["field"] == "spec"
+    assert cause["message"].startswith(
+        "Forbidden: spec is immutable after creation except resources.requests and "
+        "volumeAttributesClassName for bound claims\n"
+    )
+
+
+def test_kubectl_cannot_change_a_statefulsets_service_name(kubectl: Any) -> None:
+    kubectl("create", "service", "clusterip", "db", "--clusterip=None")
+    sts = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "db"},
+        "spec": {
+            "serviceName": "db",
+            "replicas": 0,
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {
+                "metadata": {"labels": {"app": "db"}},
+                "spec": {"containers": [{"name": "db", "image": "nginx"}]},
+            },
+        },
+    }
+    kubectl("apply", "-f", "-", input=yaml.safe_dump(sts))
+    done = kubectl(
+        "patch",
+        "statefulset",
+        "db",
+        "-p",
+        '{"spec":{"serviceName":"other"}}',
+        check=False,
+    )
+    assert done.returncode != 0
+    assert (
+        'The StatefulSet "db" is invalid: spec: Forbidden: updates to statefulset spec '
+        "for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', "
+        "'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and "
+        "'minReadySeconds' are forbidden" in done.stderr
+    )

@@ -38,7 +38,9 @@ def refusal(call: Any) -> status.StatusError:
     return raised.value
 
 
-def test_a_pod_naming_a_missing_service_account_is_forbidden(api: ConvertingApi) -> None:
+def test_a_pod_naming_a_missing_service_account_is_forbidden(
+    api: ConvertingApi,
+) -> None:
     err = refusal(lambda: api.create(POD, "default", pod(serviceAccountName="ghost")))
     assert (err.code, err.reason, err.message) == (
         403,
@@ -58,7 +60,9 @@ def test_a_generated_pod_name_is_still_its_prefix_in_the_refusal(
     assert err.message.startswith('pods "web-7d4b9-" is forbidden: ')
 
 
-def test_a_pod_naming_an_existing_service_account_is_admitted(api: ConvertingApi) -> None:
+def test_a_pod_naming_an_existing_service_account_is_admitted(
+    api: ConvertingApi,
+) -> None:
     api.create(SA, "default", {"metadata": {"name": "builder"}})
     created = api.create(POD, "default", pod(serviceAccountName="builder"))
     assert created["spec"]["serviceAccountName"] == "builder"

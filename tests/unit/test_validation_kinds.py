@@ -111,7 +111,9 @@ def test_a_valid_ingress_is_accepted(api: ConvertingApi) -> None:
     assert api.create(INGRESS, "default", body)["metadata"]["name"] == "web"
 
 
-def test_an_ingress_class_controller_is_a_domain_prefixed_path(api: ConvertingApi) -> None:
+def test_an_ingress_class_controller_is_a_domain_prefixed_path(
+    api: ConvertingApi,
+) -> None:
     body = {"metadata": {"name": "c"}, "spec": {"controller": "traefik"}}
     assert causes_of(lambda: api.create(INGRESS_CLASS, None, body)) == [
         (
@@ -137,7 +139,11 @@ def test_network_policy_types_cidrs_and_ports_are_checked(api: ConvertingApi) ->
         },
     }
     assert causes_of(lambda: api.create(POLICY, "default", body)) == [
-        ("FieldValueInvalid", "spec.ingress[0].ports[0].port", f"Invalid value: 99999: {PORT_RANGE}"),
+        (
+            "FieldValueInvalid",
+            "spec.ingress[0].ports[0].port",
+            f"Invalid value: 99999: {PORT_RANGE}",
+        ),
         (
             "FieldValueInvalid",
             "spec.ingress[0].from[0].ipBlock.cidr",
@@ -177,7 +183,11 @@ def test_endpoints_addresses_may_not_be_invalid_or_loopback(api: ConvertingApi) 
             "subsets[0].addresses[1].ip",
             'Invalid value: "127.0.0.1": may not be in the loopback range (127.0.0.0/8, ::1/128)',
         ),
-        ("FieldValueInvalid", "subsets[0].ports[0].port", f"Invalid value: 0: {PORT_RANGE}"),
+        (
+            "FieldValueInvalid",
+            "subsets[0].ports[0].port",
+            f"Invalid value: 0: {PORT_RANGE}",
+        ),
     ]
 
 
@@ -261,7 +271,9 @@ def test_deployment_counters_may_not_be_negative(api: ConvertingApi) -> None:
 
 
 @pytest.mark.parametrize("rt", [DEPLOY, RS])
-def test_an_empty_selector_is_invalid_for_deployment(api: ConvertingApi, rt: Any) -> None:
+def test_an_empty_selector_is_invalid_for_deployment(
+    api: ConvertingApi, rt: Any
+) -> None:
     body = labelled("web")
     body["spec"]["selector"] = {}
     assert causes_of(lambda: api.create(rt, "default", body)) == [
@@ -273,7 +285,9 @@ def test_an_empty_selector_is_invalid_for_deployment(api: ConvertingApi, rt: Any
     ]
 
 
-def test_a_missing_selector_is_required_and_matches_no_template(api: ConvertingApi) -> None:
+def test_a_missing_selector_is_required_and_matches_no_template(
+    api: ConvertingApi,
+) -> None:
     body = labelled("web")
     del body["spec"]["selector"]
     assert causes_of(lambda: api.create(DEPLOY, "default", body)) == [

@@ -44,7 +44,9 @@ def edited(api: ConvertingApi, rt: Any, name: str, ns: str | None = "default") -
     return copy.deepcopy(api.get(rt, ns, name))
 
 
-def claim(name: str = "data", size: str = "1Gi", cls: str = "standard") -> dict[str, Any]:
+def claim(
+    name: str = "data", size: str = "1Gi", cls: str = "standard"
+) -> dict[str, Any]:
     return {
         "metadata": {"name": name},
         "spec": {
@@ -119,7 +121,9 @@ def test_growing_a_bound_claim_needs_a_class_that_allows_expansion(
     assert resized["spec"]["resources"]["requests"]["storage"] == "2Gi"
 
 
-def test_a_bound_claim_cannot_ask_for_less_than_its_capacity(api: ConvertingApi) -> None:
+def test_a_bound_claim_cannot_ask_for_less_than_its_capacity(
+    api: ConvertingApi,
+) -> None:
     api.create(PVC, "default", claim(size="2Gi"))
     bind(api, "data", capacity="2Gi")
     shrunk = edited(api, PVC, "data")
@@ -226,11 +230,17 @@ def test_a_non_indexed_jobs_completions_are_immutable(api: ConvertingApi) -> Non
             "containers": [{"name": "c", "image": "busybox"}],
         }
     }
-    api.create(JOB, "default", {"metadata": {"name": "j"}, "spec": {"template": template}})
+    api.create(
+        JOB, "default", {"metadata": {"name": "j"}, "spec": {"template": template}}
+    )
     changed = edited(api, JOB, "j")
     changed["spec"]["completions"] = 3
     assert causes_of(lambda: api.update(JOB, "default", "j", changed)) == [
-        ("FieldValueInvalid", "spec.completions", "Invalid value: 3: field is immutable")
+        (
+            "FieldValueInvalid",
+            "spec.completions",
+            "Invalid value: 3: field is immutable",
+        )
     ]
 
 
@@ -256,5 +266,9 @@ def test_an_endpoint_slices_address_type_is_immutable(api: ConvertingApi) -> Non
     changed = edited(api, SLICE, "s")
     changed["addressType"] = "IPv6"
     assert causes_of(lambda: api.update(SLICE, "default", "s", changed)) == [
-        ("FieldValueInvalid", "addressType", 'Invalid value: "IPv6": field is immutable')
+        (
+            "FieldValueInvalid",
+            "addressType",
+            'Invalid value: "IPv6": field is immutable',
+        )
     ]
