@@ -180,3 +180,43 @@ def test_kubectl_cannot_change_a_statefulsets_service_name(kubectl: Any) -> None
         "'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and "
         "'minReadySeconds' are forbidden" in done.stderr
     )
+
+
+def test_kubectl_create_ingress_rules_pass_validation_and_get_the_default_class(
+    kubectl: Any,
+) -> None:
+    kubectl(
+        "create", "ingress", "generated",
+        "--rule=foo.com/bar=svc1:8080", "--rule=*.example.com/*=svc2:http",
+    )  # fmt: skip
+    created = yaml.safe_load(
+        kubectl("get", "ingress", "generated", "-o", "yaml").stdout
+    )
+    assert created["spec"]["ingressClassName"] == "traefik"
+    paths = [r["http"]["paths"][0] for r in created["spec"]["rules"]]
+    assert [(p["path"], p["pathType"]) for p in paths] == [
+        ("/bar", "Exact"),
+        ("/", "Prefix"),
+    ]
+
+
+def test_kubectl_server_dry_run_reports_network_policy_mistakes(kubectl: Any) -> None:
+    policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "typo"},
+        "spec": {"podSelector": {}, "policyTypes": ["Inbound"]},
+    }
+    done = kubectl(
+        "apply",
+        "--dry-run=server",
+        "-f",
+        "-",
+        input=yaml.safe_dump(policy),
+        check=False,
+    )
+    assert done.returncode != 0
+    assert (
+        'The NetworkPolicy "typo" is invalid: spec.policyTypes[0]: Unsupported value: '
+        '"Inbound": supported values: "Ingress", "Egress"' in done.stderr
+    )
