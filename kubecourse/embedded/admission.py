@@ -1,6 +1,9 @@
-"""Admission that needs the store: what the ServiceAccount plugin adds to a new Pod.
+"""Admission that needs the store: the ServiceAccount plugin on a new Pod, the
+DefaultIngressClass plugin on a new Ingress.
 
-Faithful: unless the Pod is a kubelet's mirror pod, or the Pod or its ServiceAccount
+Faithful: a Pod naming a ServiceAccount that does not exist is refused, 403 `pods
+"nosa" is forbidden: error looking up service account default/ghost: serviceaccount
+"ghost" not found` (a controller's Pods show it in a FailedCreate event). unless the Pod is a kubelet's mirror pod, or the Pod or its ServiceAccount
 sets `automountServiceAccountToken: false`, or a container already mounts something at
 `/var/run/secrets/kubernetes.io/serviceaccount`, the Pod gets the projected volume
 `kube-api-access-<5 random>` (a bound token expiring in 3607 s, `ca.crt` from the
@@ -8,9 +11,16 @@ ConfigMap `kube-root-ca.crt`, and the namespace from the downward API, mode 420)
 every container and init container mounts it read-only there.  So `kubectl describe
 pod` lists it under Mounts and Volumes as on a real cluster.
 
-Simplified: a missing ServiceAccount does not refuse the Pod (upstream answers
-`serviceaccount "x" not found` until the service account controller made it), and no
-token is issued (no process reads it).
+DefaultIngressClass: a new Ingress with neither `spec.ingressClassName` nor the legacy
+`kubernetes.io/ingress.class` annotation gets the name of the IngressClass annotated
+`ingressclass.kubernetes.io/is-default-class: "true"` (the newest when several are,
+as since 1.28), so the system `traefik` class is written into it as on kind.
+
+Simplified: upstream waits (ten tries, about a second) for a namespace's `default`
+ServiceAccount, which the service account controller creates just after the
+namespace; here it is taken as there in a namespace that is not terminating, so a Pod
+in a brand-new namespace is never refused in that race (the namespace controller,
+namespace.py, creates it at once).  No token is issued (no process reads it).
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from kubecourse.embedded import status
 from kubecourse.embedded.store import Store
 
 Obj = dict[str, Any]
@@ -25,6 +36,23 @@ TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 TOKEN_VOLUME_PREFIX = "kube-api-access-"
 TOKEN_EXPIRATION_SECONDS = 3607
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+DEFAULT_ACCOUNT = "default"
+
+
+def check_service_account(store: Store, pod: Obj, shown_name: str) -> None:
+    """Refuse a Pod whose ServiceAccount does not exist (`shown_name` is the name as
+    admission sees it: a generated name is still its `generateName`)."""
+    account = pod.get("spec", {}).get("serviceAccountName")
+    namespace = pod["metadata"].get("namespace") or "default"
+    if _is_mirror(pod) or not account or account == DEFAULT_ACCOUNT:
+        return
+    if store.get("serviceaccounts", namespace, account) is not None:
+        return
+    raise status.forbidden(
+        f'pods "{shown_name}" is forbidden: error looking up service account '
+        f'{namespace}/{account}: serviceaccount "{account}" not found',
+        {"name": shown_name, "kind": "pods"},
+    )
 
 
 def mount_service_account_token(store: Store, pod: Obj) -> None:
@@ -102,3 +130,30 @@ def token_volume(name: str) -> Obj:
             ],
         },
     }
+
+
+INGRESS_CLASSES = "ingressclasses.networking.k8s.io"
+DEFAULT_INGRESS_CLASS = "ingressclass.kubernetes.io/is-default-class"
+LEGACY_INGRESS_CLASS = "kubernetes.io/ingress.class"
+
+
+def default_ingress_class(store: Store, ingress: Obj) -> None:
+    """Name the default IngressClass in a new Ingress that names none."""
+    spec = ingress.setdefault("spec", {})
+    annotations = ingress["metadata"].get("annotations") or {}
+    if spec.get("ingressClassName") is not None or LEGACY_INGRESS_CLASS in annotations:
+        return
+    defaults = [
+        c
+        for c in store.items(INGRESS_CLASSES)
+        if (c["metadata"].get("annotations") or {}).get(DEFAULT_INGRESS_CLASS) == "true"
+    ]
+    if defaults:
+        newest = max(
+            defaults,
+            key=lambda c: (
+                c["metadata"].get("creationTimestamp") or "",
+                c["metadata"]["name"],
+            ),
+        )
+        spec["ingressClassName"] = newest["metadata"]["name"]

@@ -78,6 +78,15 @@ def random_suffix(n: int = 5) -> str:
     return "".join(random.choice(NAME_ALPHABET) for _ in range(n))
 
 
+def check_apply_version(rt: ResourceType, intent: Obj) -> None:
+    """The field manager's first check of an apply intent (400 upstream)."""
+    if intent.get("apiVersion") != rt.api_version:
+        raise status.bad_request(
+            "Incorrect version specified in apply patch. Specified patch version: "
+            f"{intent.get('apiVersion') or ''}, expected: {rt.api_version}"
+        )
+
+
 @dataclass
 class WriteOptions:
     dry_run: bool = False
@@ -233,7 +242,7 @@ class Api:
         if not unknown:
             return
         if options.field_validation == "Strict":
-            raise decoding.strict_error(unknown, options.patch_type, obj, options.patch)
+            raise decoding.strict_error(rt, unknown, options.patch_type, obj, options.patch)
         if options.field_validation != "Ignore":
             options.warnings += [f'unknown field "{path}"' for path in unknown]
         for path in unknown:
@@ -292,9 +301,12 @@ class Api:
         if rt.kind == "Pod":
             meta = obj["metadata"]
             self._check_pod_quota(meta["namespace"], meta.get("name") or meta.get("generateName") or "")
+            admission.check_service_account(self.store, obj, plugins.shown_name(meta))
             admission.mount_service_account_token(self.store, obj)
         if rt.kind == "PersistentVolumeClaim":
             storage.admit_claim(self.store, obj)
+        if rt.kind == "Ingress":
+            admission.default_ingress_class(self.store, obj)
 
     def _check_pod_quota(self, namespace: str, name: str) -> None:
         """A guard, not an object: every namespace holds at most `max_pods_per_namespace`
@@ -322,7 +334,8 @@ class Api:
             causes += validation.validate_pod_spec(spec, "spec")
         elif rt.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
             causes += validation.validate_replicas(spec)
-            causes += validation.validate_selector_matches_template(spec, _selector_matches)
+            selects = "statefulset" if rt.kind == "StatefulSet" else "deployment"
+            causes += validation.validate_selector_matches_template(spec, _selector_matches, selects)
             claims = {str(c.get("metadata", {}).get("name")) for c in spec.get("volumeClaimTemplates") or [] if isinstance(c, dict)}
             causes += validation.validate_pod_spec(
                 (spec.get("template") or {}).get("spec"), "spec.template.spec", claims
@@ -472,7 +485,7 @@ class Api:
             causes += ephemeralcontainers.validate(old, new)
             unchanged = ephemeralcontainers.with_old_ones(old, new)
             causes += validation.validate_pod_update(old, unchanged)
-        if rt.kind in ("Deployment", "ReplicaSet", "StatefulSet"):
+        if rt.kind in ("Deployment", "ReplicaSet"):  # a StatefulSet's: validation_update.py
             causes += validation.immutable(
                 "spec.selector", old["spec"].get("selector"), new["spec"].get("selector")
             )
@@ -553,6 +566,7 @@ class Api:
             )
         if not isinstance(intent, dict):
             raise status.bad_request("apply patch must be a YAML or JSON object")
+        check_apply_version(rt, intent)
         self._check_type(rt, intent)
         meta = intent.setdefault("metadata", {})
         if meta.get("name") not in (None, name):

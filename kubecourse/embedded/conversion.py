@@ -43,7 +43,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubecourse.embedded import status, validation
-from kubecourse.embedded.api import Api, Causes, Texts, WatchStream, WriteOptions
+from kubecourse.embedded.api import (
+    Api,
+    Causes,
+    Texts,
+    WatchStream,
+    WriteOptions,
+    check_apply_version,
+)
 from kubecourse.embedded.defaults import cpu_metric
 from kubecourse.embedded.listing import ListPage
 from kubecourse.embedded.resources import ResourceType
@@ -523,6 +530,7 @@ def _apply_intent(
         )
     if not isinstance(intent, dict):
         raise status.bad_request("apply patch must be a YAML or JSON object")
+    check_apply_version(rt, intent)
     api._check_type(rt, intent)
     obj: Obj = copy.deepcopy(intent)
     meta = obj.setdefault("metadata", {})

@@ -21,7 +21,12 @@ words the type errors as each upstream path does:
   to string` (`unrecognized type: int32`, `cannot restore slice from string`);
 - server-side apply: the structured-merge-diff type check, every error at once;
   `failed to create typed patch object (ns/name; apps/v1, Kind=Deployment):
-  .spec.replicas: expected numeric (int or float), got string` (500, as upstream);
+  .spec.replicas: expected numeric (int or float), got string` (500, as upstream),
+  and with them the fields the schema does not declare (`.spec.replicaz: field not
+  declared in schema`, whatever `fieldValidation` says) and list-map keys that repeat
+  (`.spec.containers: duplicate entries for key [name="app"]`);
+- fieldValidation=Strict on a create or update body: 400 `Pod in version "v1" cannot
+  be handled as a Pod: strict decoding error: unknown field "spec.foo"`;
 - custom resources (the Gateway API kinds, CRDs upstream): the structural schema; 422
   `spec.listeners[0].port: Invalid value: "string": spec.listeners[0].port in body
   must be of type integer: "string"`, one cause per field.
@@ -91,6 +96,9 @@ class Problem:
 class Decoded:
     problems: list[Problem] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    # What structured-merge-diff adds under server-side apply: the unknown fields and
+    # repeated list-map keys, as its messages.
+    smd_errors: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -175,6 +183,8 @@ def _walk_struct(value: Obj, node: Node, where: _Where, found: Decoded) -> None:
         child_node = properties.get(key)
         if child_node is None:
             found.unknown.append(_join(where.path, str(key)))
+            unknown = ssa.path_string(where.smd + ("f:" + str(key),))
+            found.smd_errors.append(f"{unknown}: field not declared in schema")
         else:
             _walk(
                 child,
@@ -188,12 +198,19 @@ def _walk_struct(value: Obj, node: Node, where: _Where, found: Decoded) -> None:
 def _walk_array(value: list[Any], node: Node, where: _Where, found: Decoded) -> None:
     item = node.item
     assert item is not None
+    seen: set[str] = set()
     for i, child in enumerate(value):
         if child is None and item.kind == STRUCT:
             value[i] = child = {}  # Go decodes `null` into the zero struct
         element = None
         if node.list_type != "atomic":
             element = ssa._element_or_none(child, node.list_type, node.list_keys)
+        if element is not None and element in seen:
+            found.smd_errors.append(
+                f"{ssa.path_string(where.smd)}: duplicate entries for key "
+                f"{ssa._element_string(element)}"
+            )
+        seen.add(element or "")
         _walk(child, item, where.index(i, element), found, (value, i))
 
 
@@ -474,17 +491,20 @@ def check(
         return []
     found = decode(obj, node)
     if found.problems:
-        _refuse(rt, obj, found.problems, patch_type, patch)
+        _refuse(rt, obj, found, patch_type, patch)
+    if patch_type == "apply" and found.smd_errors:
+        raise typed_patch_failed(rt, obj, found.smd_errors)
     return found.unknown
 
 
 def _refuse(
     rt: ResourceType,
     obj: Obj,
-    problems: list[Problem],
+    found: Decoded,
     patch_type: str | None,
     patch: Any,
 ) -> None:
+    problems = found.problems
     if rt.custom:
         causes = list(structural_causes(problems))
         if causes:
@@ -499,9 +519,9 @@ def _refuse(
             _convert_number(problem)
         return
     if patch_type == "apply":
-        seen = [p for p in problems if smd_rejects(p)]
+        seen = [smd_message(p) for p in problems if smd_rejects(p)]
         if seen:
-            raise typed_patch_failed(rt, obj, [smd_message(p) for p in seen])
+            raise typed_patch_failed(rt, obj, seen + found.smd_errors)
     first = first_for_decoder(problems)
     assert first is not None
     if patch_type in ("json", "merge"):
@@ -510,13 +530,16 @@ def _refuse(
 
 
 def strict_error(
-    unknown: list[str], patch_type: str | None, obj: Obj, patch: Any
+    rt: ResourceType, unknown: list[str], patch_type: str | None, obj: Obj, patch: Any
 ) -> status.StatusError:
-    """fieldValidation=Strict: 400 for a body; a patch's result is 422 `patch: ...`."""
+    """fieldValidation=Strict: 400 `Pod in version "v1" cannot be handled as a Pod:
+    strict decoding error: ...` for a create or update body (`transformDecodeError`);
+    a patch's result is 422 `patch: Invalid value: ...`.  (Server-side apply refuses
+    unknown fields whatever fieldValidation says: `check`.)"""
     listed = ", ".join(f"unknown field {gowire.quote(path)}" for path in unknown)
     message = f"strict decoding error: {listed}"
     if patch_type == "strategic":
         return patch_invalid(gowire.sprint_v(patch), message)
     if patch_type in ("json", "merge"):
         return patch_invalid(go_json(obj), message)
-    return status.bad_request(message)
+    return cannot_handle(rt, obj, message)

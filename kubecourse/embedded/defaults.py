@@ -223,6 +223,30 @@ def default_pvc(obj: dict[str, Any]) -> None:
     obj["status"] = {"phase": "Pending"}
 
 
+def redefault_pvc(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("volumeMode", "Filesystem")
+
+
+def default_pv(obj: dict[str, Any]) -> None:
+    """`SetDefaults_PersistentVolume`: reclaim policy Retain, volume mode Filesystem;
+    a hostPath source gets its `type` ("", no check)."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
+    spec.setdefault("volumeMode", "Filesystem")
+    host_path = spec.get("hostPath")
+    if isinstance(host_path, dict):
+        host_path.setdefault("type", "")
+
+
+def default_endpoints(obj: dict[str, Any]) -> None:
+    """`SetDefaults_EndpointPort`: protocol TCP."""
+    for subset in obj.get("subsets") or []:
+        for port in (subset or {}).get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
+
+
 def default_secret(obj: dict[str, Any]) -> None:
     """Secret create/update: type Opaque; `stringData` is written into `data` (base64),
     overriding the same keys there, and is not stored."""
@@ -449,6 +473,8 @@ DEFAULTERS = {
     "Service": default_service,
     "Namespace": default_namespace,
     "PersistentVolumeClaim": default_pvc,
+    "PersistentVolume": default_pv,
+    "Endpoints": default_endpoints,
     "StorageClass": default_storage_class,
     "Secret": default_secret,
     "Job": default_job,
@@ -479,6 +505,9 @@ def bump_template_generation(old: dict[str, Any], new: dict[str, Any]) -> None:
 # On update only templates are re-defaulted (a real server defaults every decode).
 UPDATE_DEFAULTERS = {
     "Secret": default_secret,
+    "PersistentVolumeClaim": redefault_pvc,
+    "PersistentVolume": default_pv,
+    "Endpoints": default_endpoints,
     "Deployment": default_deployment,
     "ReplicaSet": default_replicaset,
     "StatefulSet": default_statefulset,

@@ -6,7 +6,7 @@ checklist, in kube-apiserver's order, behind a few hooks that `Api` calls.
 | `default_create` / `default_update` (after the kind's defaulter) | ReplicationController, PodTemplate, ResourceQuota, LimitRange, PriorityClass, CRD, RBAC defaulting |
 | `mutate_create` (mutating admission) | LimitRanger defaults, then Priority, on Pods |
 | `kind_causes` / `kind_update_causes` (validation) | the new kinds' validation (422), RBAC's (`roleRef` immutable) |
-| `validate_create` / `validate_update` (validating admission) | LimitRanger limits, PriorityClass single default, CRD refusal, ClusterIP already held, RBAC escalation prevention (the rbac registry's), then ResourceQuota |
+| `validate_create` / `validate_update` (validating admission) | PersistentVolumeClaimResize (storage.py), LimitRanger limits, PriorityClass single default, CRD refusal, ClusterIP already held, RBAC escalation prevention (the rbac registry's), then ResourceQuota |
 | `check_delete` | system PriorityClasses and the installed CRDs are not deletable |
 | `after_create` / `after_update` / `after_remove` | a Service's IPAddresses recorded and released (on update when its ClusterIPs change: to or from ExternalName) |
 | `computed_get` / `computed_list` | ComponentStatus, answered on each read |
@@ -30,6 +30,7 @@ from kubecourse.embedded import (
     priority,
     quota,
     services,
+    storage,
     validation,
 )
 from kubecourse.embedded.rbac import escalation as rbac_escalation
@@ -100,7 +101,7 @@ def default_update(rt: ResourceType, obj: Obj) -> None:
 # ---------------------------------------------------------------- admission
 
 
-def _shown_name(meta: Obj) -> str:
+def shown_name(meta: Obj) -> str:
     """Mutating admission runs before name generation upstream: a generated name is
     still its `generateName` there."""
     name, prefix = str(meta.get("name") or ""), str(meta.get("generateName") or "")
@@ -113,7 +114,7 @@ def mutate_create(store: Store, rt: ResourceType, obj: Obj) -> None:
     if rt.kind != "Pod":
         return
     limitranger.apply_defaults(store, obj)
-    priority.admit_pod(store, obj, _shown_name(obj["metadata"]))
+    priority.admit_pod(store, obj, shown_name(obj["metadata"]))
     obj.setdefault("status", {})["qosClass"] = defaults.qos_class(obj.get("spec") or {})
 
 
@@ -135,7 +136,9 @@ def validate_create(store: Store, rt: ResourceType, obj: Obj) -> None:
 
 
 def validate_update(store: Store, rt: ResourceType, old: Obj, new: Obj) -> None:
-    if _is_rbac(rt):
+    if rt.kind == "PersistentVolumeClaim":
+        storage.check_claim_resize(store, old, new)
+    elif _is_rbac(rt):
         rbac_escalation.check(store, rt.kind, new, old)
     elif rt.kind == "PriorityClass":
         priority.check_single_default(store, new, creating=False)

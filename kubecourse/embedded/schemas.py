@@ -401,7 +401,14 @@ def _gateway() -> SchemaDict:
         "The Gateway's class, listeners and addresses.",
         {
             "gatewayClassName": _s("Name of the GatewayClass to use."),
-            "listeners": _a("Where the Gateway accepts traffic.", _listener()),
+            "listeners": _a(
+                "Where the Gateway accepts traffic.",
+                _listener(),
+                **{
+                    "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["name"],
+                },
+            ),
             "addresses": _a("Requested network addresses.", _open("An address.")),
             "infrastructure": _open("Labels and annotations for generated resources."),
         },

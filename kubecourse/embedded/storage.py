@@ -9,6 +9,8 @@ PersistentVolumeClaim created without `spec.storageClassName` (nor the beta
 annotation) gets the default class's name: the class annotated
 `storageclass.kubernetes.io/is-default-class: "true"` (the newest when several are),
 none when there is no default.  `storageClassName: ""` asks for no class and stays.
+The PersistentVolumeClaimResize admission plugin: a larger storage request is refused
+(403) unless the claim is Bound and its class sets `allowVolumeExpansion: true`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from kubecourse.embedded import quantity, status
 from kubecourse.embedded.store import Store
 from kubecourse.embedded.validation import (
     forbidden,
@@ -127,3 +130,45 @@ def class_of(claim: Obj) -> str:
     if BETA_CLASS_ANNOTATION in annotations:
         return str(annotations[BETA_CLASS_ANNOTATION])
     return str((claim.get("spec") or {}).get("storageClassName") or "")
+
+
+RESIZE_FORBIDDEN = (
+    "only dynamically provisioned pvc can be resized and the storageclass that "
+    "provisions the pvc must support resize"
+)
+
+
+def check_claim_resize(store: Store, old: Obj, new: Obj) -> None:
+    """`PersistentVolumeClaimResize`: who may ask for more storage."""
+    if not _grows(old, new):
+        return
+    name = new["metadata"]["name"]
+    if (old.get("status") or {}).get("phase") != "Bound":
+        raise _forbidden(name, "Only bound persistent volume claims can be expanded")
+    if not _allows_resize(store, class_of(old), class_of(new)):
+        raise _forbidden(name, RESIZE_FORBIDDEN)
+
+
+def _grows(old: Obj, new: Obj) -> bool:
+    def size(claim: Obj) -> Any:
+        requests = ((claim.get("spec") or {}).get("resources") or {}).get("requests")
+        try:
+            return quantity.parse((requests or {}).get("storage") or "0")
+        except ValueError:
+            return 0
+
+    return bool(size(new) > size(old))
+
+
+def _allows_resize(store: Store, old_class: str, new_class: str) -> bool:
+    if not new_class or new_class != old_class:
+        return False
+    storage_class = store.get(STORAGE_CLASSES, "", new_class)
+    return bool((storage_class or {}).get("allowVolumeExpansion"))
+
+
+def _forbidden(name: str, detail: str) -> status.StatusError:
+    return status.forbidden(
+        f'persistentvolumeclaims "{name}" is forbidden: {detail}',
+        {"name": name, "kind": "persistentvolumeclaims"},
+    )

@@ -15,7 +15,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from kubecourse.embedded import cron, validation_core, validation_meta
+from kubecourse.embedded import (
+    cron,
+    validation_core,
+    validation_crd,
+    validation_kinds,
+    validation_meta,
+    validation_update,
+)
 from kubecourse.embedded.resources import ResourceType
 from kubecourse.embedded.status import cause
 
@@ -189,14 +196,28 @@ def validate_pod_spec(spec: Any, field: str, claims: set[str] | None = None) -> 
 
 
 def validate_selector_matches_template(
-    spec: dict[str, Any], matches: Callable[[dict[str, Any], dict[str, str]], bool]
+    spec: dict[str, Any],
+    matches: Callable[[dict[str, Any], dict[str, str]], bool],
+    kind: str = "deployment",
 ) -> Causes:
+    """The selector rules of `Validate{Deployment,ReplicaSet,StatefulSet,DaemonSet}Spec`:
+    a missing selector is required (not for a DaemonSet) and, selecting nothing, does
+    not match the template; an empty one is `empty selector is invalid for <kind>`
+    (a ReplicaSet's says `deployment`, as upstream's does)."""
     selector = spec.get("selector")
-    if not isinstance(selector, dict) or not (
-        selector.get("matchLabels") or selector.get("matchExpressions")
-    ):
-        return [required("spec.selector")]
-    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels")
+    if not isinstance(selector, dict):
+        mismatch = invalid_value(
+            "spec.template.metadata.labels",
+            template_labels,
+            "`selector` does not match template `labels`",
+        )
+        return ([] if kind == "daemonset" else [required("spec.selector")]) + [mismatch]
+    if not (selector.get("matchLabels") or selector.get("matchExpressions")):
+        shown = validation_meta.selector_value(selector)
+        detail = f"empty selector is invalid for {kind}"
+        return [cause("spec.selector", f"Invalid value: {shown}: {detail}")]
+    labels = template_labels or {}
     causes = validation_meta.validate_label_selector(selector, "spec.selector")
     causes += validate_labels(labels, "spec.template.metadata.labels")
     if validation_meta.selector_parse_error(selector):
@@ -461,7 +482,7 @@ def validate_cronjob(obj: dict[str, Any]) -> Causes:
 def validate_daemonset(obj: dict[str, Any], matches: Matcher) -> Causes:
     spec = obj.get("spec") or {}
     template = spec.get("template")
-    causes = validate_selector_matches_template(spec, matches)
+    causes = validate_selector_matches_template(spec, matches, "daemonset")
     causes += validate_pod_spec((template or {}).get("spec"), "spec.template.spec")
     causes += _daemonset_strategy(spec.get("updateStrategy") or {})
     return causes + _template_restart_policy(template, "spec.template", ("Always",))
@@ -571,16 +592,24 @@ KIND_VALIDATORS: dict[str, Callable[[dict[str, Any], Matcher], Causes]] = {
 
 
 def validate_kind(rt: ResourceType, obj: dict[str, Any], matches: Matcher) -> Causes:
-    """The spec rules of the kinds added for issue 3 (none for other kinds)."""
+    """The spec rules of the kinds added for issue 3, then validation_kinds.py's."""
     validator = KIND_VALIDATORS.get(rt.kind)
-    return validator(obj, matches) if validator is not None else []
+    causes = validator(obj, matches) if validator is not None else []
+    if rt.custom:
+        causes += validation_crd.causes(rt.group, rt.version, rt.kind, obj)
+    return causes + validation_kinds.causes(rt.kind, obj)
 
 
 def validate_kind_update(
     rt: ResourceType, old: dict[str, Any], new: dict[str, Any]
 ) -> Causes:
-    """Immutable fields: Job selector and template, DaemonSet selector,
-    ControllerRevision data, GatewayClass controllerName."""
+    """Immutable fields: these below, then validation_update.py's."""
+    return _kind_update(rt, old, new) + validation_update.update_causes(rt.kind, old, new)
+
+
+def _kind_update(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> Causes:
+    """Job selector and template, DaemonSet selector, ControllerRevision data,
+    GatewayClass controllerName, ConfigMap and Secret data when immutable."""
     old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
     if rt.kind == "ConfigMap":
         return validation_core.immutable_data_causes(old, new, ("data", "binaryData"))

@@ -222,3 +222,24 @@ def test_apply_without_a_field_manager_is_invalid_patch_options(apps: k8s.AppsV1
         'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
         "is required for apply patch"
     )
+
+
+def test_kubectl_server_side_apply_of_an_undeclared_field_is_refused_and_stores_nothing(
+    kubectl: Any,
+) -> None:
+    text = yaml.safe_dump(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "ssa-typo"},
+            "spec": {"replicaz": 1},
+        }
+    )
+    done = ssa(kubectl, text, check=False)
+    assert done.returncode != 0
+    assert (
+        "failed to create typed patch object (default/ssa-typo; apps/v1, Kind=Deployment): "
+        ".spec.replicaz: field not declared in schema" in done.stderr
+    )
+    gone = kubectl("get", "deploy", "ssa-typo", check=False)
+    assert "NotFound" in gone.stderr

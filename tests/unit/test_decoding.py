@@ -300,7 +300,10 @@ def test_unknown_fields_are_found_in_the_same_pass(api: ConvertingApi) -> None:
             WriteOptions(field_validation="Strict"),
         )
     )
-    assert err.message == 'strict decoding error: unknown field "dta"'
+    assert err.message == (
+        'ConfigMap in version "v1" cannot be handled as a ConfigMap: '
+        'strict decoding error: unknown field "dta"'
+    )
     api.create(DEPLOY, "default", deployment())
     err = refusal(
         lambda: api.patch(
@@ -323,3 +326,75 @@ def test_a_null_container_decodes_to_an_empty_one_and_fails_validation(
     body = {"metadata": {"name": "p"}, "spec": {"containers": [None]}}
     err = refusal(lambda: api.create(POD, "default", body))
     assert err.code == 422 and "spec.containers[0].name: Required value" in err.message
+
+
+def test_a_strict_create_names_the_kind_it_cannot_handle(api: ConvertingApi) -> None:
+    pod = {
+        "metadata": {"name": "p"},
+        "spec": {"foo": 1, "containers": [{"name": "a", "image": "nginx"}]},
+    }
+    err = refusal(
+        lambda: api.create(POD, "default", pod, WriteOptions(field_validation="Strict"))
+    )
+    assert (err.code, err.message) == (
+        400,
+        'Pod in version "v1" cannot be handled as a Pod: '
+        'strict decoding error: unknown field "spec.foo"',
+    )
+
+
+@pytest.mark.parametrize("validation", ["Strict", "Warn", "Ignore"])
+def test_server_side_apply_refuses_an_undeclared_field_whatever_field_validation(
+    api: ConvertingApi, validation: str
+) -> None:
+    intent = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "ssa"},
+        "spec": {"replicaz": 1},
+    }
+    options = WriteOptions(field_manager="me", field_validation=validation)
+    err = refusal(lambda: api.patch(DEPLOY, "default", "ssa", "apply", intent, options))
+    assert (err.code, err.message) == (
+        500,
+        "failed to create typed patch object (default/ssa; apps/v1, Kind=Deployment): "
+        ".spec.replicaz: field not declared in schema",
+    )
+    assert api.store.get("deployments.apps", "default", "ssa") is None
+
+
+def test_server_side_apply_refuses_a_repeated_list_map_key(api: ConvertingApi) -> None:
+    intent = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "twins"},
+        "spec": {
+            "containers": [
+                {"name": "app", "image": "nginx"},
+                {"name": "app", "image": "busybox", "imagee": "x"},
+            ]
+        },
+    }
+    options = WriteOptions(field_manager="me")
+    err = refusal(lambda: api.patch(POD, "default", "twins", "apply", intent, options))
+    assert err.message == (
+        "failed to create typed patch object (default/twins; /v1, Kind=Pod): errors:\n"
+        '  .spec.containers: duplicate entries for key [name="app"]\n'
+        '  .spec.containers[name="app"].imagee: field not declared in schema\n'
+    )
+
+
+@pytest.mark.parametrize("given", [None, "apps/v1beta2"])
+def test_server_side_apply_with_another_api_version_is_a_bad_request(
+    api: ConvertingApi, given: str | None
+) -> None:
+    intent: dict[str, Any] = {"kind": "Deployment", "metadata": {"name": "v"}}
+    if given:
+        intent["apiVersion"] = given
+    options = WriteOptions(field_manager="me")
+    err = refusal(lambda: api.patch(DEPLOY, "default", "v", "apply", intent, options))
+    assert (err.code, err.message) == (
+        400,
+        "Incorrect version specified in apply patch. "
+        f"Specified patch version: {given or ''}, expected: apps/v1",
+    )

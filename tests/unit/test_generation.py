@@ -67,7 +67,10 @@ def test_a_lease_never_has_a_generation_even_when_renewed(api: ConvertingApi) ->
             "persistentvolumeclaims",
             {
                 "metadata": {"name": "p"},
-                "spec": {"resources": {"requests": {"storage": "1Gi"}}},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": "1Gi"}},
+                },
             },
         ),
     ],
