@@ -465,7 +465,19 @@ def _copy(value: dict[str, Any]) -> dict[str, Any]:
     return {k: _copy(v) if isinstance(v, dict) else v for k, v in value.items()}
 
 
+def default_event(event: dict[str, Any]) -> None:
+    """A core v1 Event's struct-valued and required-string fields are never absent in
+    upstream's JSON: an empty `source`, null timestamps, empty reporting fields."""
+    event.setdefault("involvedObject", {})
+    event.setdefault("source", {})
+    for stamp in ("firstTimestamp", "lastTimestamp", "eventTime"):
+        event.setdefault(stamp, None)
+    event.setdefault("reportingComponent", "")
+    event.setdefault("reportingInstance", "")
+
+
 DEFAULTERS = {
+    "Event": default_event,
     "Pod": default_pod,
     "Deployment": default_deployment,
     "ReplicaSet": default_replicaset,

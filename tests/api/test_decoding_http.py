@@ -432,3 +432,20 @@ def test_kubectl_prints_pod_validation_causes_with_upstreams_fields(
         'The Pod "bad" is invalid: spec.containers[0].imagePullPolicy: Unsupported value: "Sometimes": '
         'supported values: "Always", "IfNotPresent", "Never"'
     )
+
+
+def test_a_core_event_reads_with_upstreams_zero_values(cluster: EmbeddedCluster) -> None:
+    path = "/api/v1/namespaces/default/events"
+    event = {
+        "metadata": {"name": "hand-made"},
+        "involvedObject": {"kind": "Pod", "name": "x", "namespace": "default"},
+        "reason": "Test",
+        "message": "hi",
+    }
+    assert request(cluster, "POST", path, event).status == 201
+
+    stored = request(cluster, "GET", path + "/hand-made").json()
+
+    assert stored["source"] == {}
+    assert stored["firstTimestamp"] is stored["lastTimestamp"] is stored["eventTime"] is None
+    assert stored["reportingComponent"] == stored["reportingInstance"] == ""
