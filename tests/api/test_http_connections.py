@@ -1,0 +1,114 @@
+"""The connection layer: Go's header limit, unreadable requests answered without echo,
+and watches whose client went away."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
+
+from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
+from kubecourse.embedded.connections import MAX_HEADER_BYTES
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[EmbeddedCluster]:
+    with EmbeddedCluster(
+        ClusterOptions(run_controllers=False, system_workloads=False)
+    ) as running:
+        yield running
+
+
+def tls_socket(cluster: EmbeddedCluster) -> ssl.SSLSocket:
+    context = ssl.create_default_context(cafile=str(cluster.ca_file))
+    raw = socket.create_connection(("127.0.0.1", cluster.port), timeout=10)
+    return context.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def exchange(cluster: EmbeddedCluster, data: bytes) -> bytes:
+    """Send `data` on a fresh connection and read until the server closes it."""
+    with tls_socket(cluster) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def get(path: str, *headers: str) -> bytes:
+    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def test_a_9_kb_label_selector_is_served(core: k8s.CoreV1Api) -> None:
+    labels = {"app": "value-0899"}
+    core.create_namespaced_config_map(
+        "default", {"metadata": {"name": "selected", "labels": labels}}
+    )
+    selector = "app in (" + ",".join(f"value-{i:04d}" for i in range(900)) + ")"
+    assert len(selector) > 9000
+
+    found = core.list_namespaced_config_map("default", label_selector=selector).items
+
+    assert [c.metadata.name for c in found] == ["selected"]
+
+
+def test_a_9_kb_authorization_header_is_read_and_judged(
+    cluster: EmbeddedCluster,
+) -> None:
+    answer = exchange(
+        cluster,
+        get("/api/v1/namespaces", f"Authorization: Bearer {cluster.token}{'x' * 9000}"),
+    )
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(
+        b"HTTP/1.1 40"
+    )  # refused as a wrong token, not as unreadable
+    assert b'"kind":"Status"' in body
+
+
+@pytest.mark.parametrize("where", ["header", "request line"])
+def test_a_request_over_1_mib_is_a_431_that_repeats_nothing_it_was_sent(
+    cluster: EmbeddedCluster, caplog: pytest.LogCaptureFixture, where: str
+) -> None:
+    padding = "x" * (MAX_HEADER_BYTES + 100)
+    auth = f"Authorization: Bearer {cluster.token}"
+    if where == "header":
+        request = get("/api/v1/namespaces", f"{auth}{padding}")
+    else:
+        request = get(f"/api/v1/namespaces?{cluster.token}={padding}", auth)
+
+    with caplog.at_level(logging.DEBUG):
+        answer = exchange(cluster, request)
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b" 431 Request Header Fields Too Large\r\n" in head
+    assert body == b"431 Request Header Fields Too Large"
+    assert cluster.token.encode() not in answer
+    assert cluster.token not in caplog.text
+    assert "refused an unreadable request" in caplog.text
+
+
+def test_a_request_that_is_not_http_is_a_plain_400_that_repeats_nothing(
+    cluster: EmbeddedCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        answer = exchange(
+            cluster, f"GET /api/v1 HTTP/1.1\r\nBearer {cluster.token}\r\n\r\n".encode()
+        )
+
+    assert answer.endswith(b"\r\n\r\n400 Bad Request")
+    assert cluster.token.encode() not in answer
+    assert cluster.token not in caplog.text
+
+
+def test_the_api_still_answers_after_refused_requests(core: k8s.CoreV1Api) -> None:
+    with pytest.raises(ApiException) as err:
+        core.read_namespaced_config_map("absent", "default")
+    assert err.value.status == 404
