@@ -33,6 +33,7 @@ from kubecourse.embedded import (
 )
 from kubecourse.embedded.api import Api, WatchStream, WriteOptions
 from kubecourse.embedded.auth import Authenticator, UserInfo
+from kubecourse.embedded.connections import peer_gone
 from kubecourse.embedded.protobuf import CONTENT_TYPE as PROTOBUF
 from kubecourse.embedded.protobuf import decode_request_body
 from kubecourse.embedded.rbac import context as rbac_context
@@ -66,6 +67,7 @@ PATCH_TYPES = {
     "application/apply-patch+yaml": "apply",
 }
 BOOKMARK_INTERVAL = 30.0
+PEER_CHECK_INTERVAL = 1.0  # how often an idle watch looks whether its client is still there
 # The negotiated answer type of a resource request (a typed key where aiohttp has them).
 MEDIA: Any = web.RequestKey("media", str) if hasattr(web, "RequestKey") else "media"
 LOG_FOLLOW_INTERVAL = 0.2  # how often a followed log looks for new lines
@@ -459,8 +461,8 @@ class ApiHttp:
         await response.prepare(request)
         try:
             await self._pump(request, response, t, stream, timeout, bookmarks, table)
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except (ConnectionError, asyncio.CancelledError):
+            pass  # the client left: the watch ends quietly
         finally:
             stream.close()
         return response
@@ -478,13 +480,15 @@ class ApiHttp:
         deadline = time.monotonic() + timeout if timeout else None
         last_bookmark = time.monotonic()
         first = True
-        while True:
-            wait = BOOKMARK_INTERVAL if bookmarks else 3600.0
+        while not peer_gone(request):
+            # Wake at least every PEER_CHECK_INTERVAL: a client that left a quiet watch
+            # releases its watcher then, not at the next event.
+            wait = BOOKMARK_INTERVAL if bookmarks else PEER_CHECK_INTERVAL
             if deadline is not None:
                 wait = min(wait, deadline - time.monotonic())
                 if wait <= 0:
                     return
-            event = await stream.next(wait)
+            event = await stream.next(min(wait, PEER_CHECK_INTERVAL))
             if event is WatchStream.CLOSED:
                 return
             if event is None:
@@ -494,6 +498,7 @@ class ApiHttp:
                 continue
             await self._send_event(request, response, t, event, table, first)
             first = False
+            await asyncio.sleep(0)  # let a lost connection be noticed before the next write
 
     async def _send_event(
         self,

@@ -176,6 +176,11 @@ class Store:
     def unsubscribe(self, sub: Subscription) -> None:
         self._subscriptions.discard(sub)
 
+    @property
+    def watchers(self) -> int:
+        """How many watch streams are subscribed (each costs a queue put per write)."""
+        return len(self._subscriptions)
+
     def add_listener(self, listener: Callable[[Change], None]) -> None:
         """Synchronous listeners (controllers' informers) see every change in order."""
         self._listeners.append(listener)

@@ -14,6 +14,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
 from kubecourse.embedded.connections import MAX_HEADER_BYTES
+from tests.api.conftest import eventually
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +107,32 @@ def test_a_request_that_is_not_http_is_a_plain_400_that_repeats_nothing(
     assert answer.endswith(b"\r\n\r\n400 Bad Request")
     assert cluster.token.encode() not in answer
     assert cluster.token not in caplog.text
+
+
+def test_watches_whose_client_left_a_quiet_namespace_are_released(
+    cluster: EmbeddedCluster,
+) -> None:
+    before = cluster.call(lambda: cluster.store.watchers)
+    path = "/api/v1/namespaces/quiet/configmaps?watch=true"
+    auth = f"Authorization: Bearer {cluster.token}"
+    sockets = [tls_socket(cluster) for _ in range(5)]
+    for sock in sockets:
+        sock.sendall(
+            (
+                "\r\n".join([f"GET {path} HTTP/1.1", "Host: 127.0.0.1", auth])
+                + "\r\n\r\n"
+            ).encode()
+        )
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200 OK")
+    assert cluster.call(lambda: cluster.store.watchers) == before + 5
+
+    for sock in sockets:
+        sock.close()
+
+    eventually(
+        lambda: cluster.call(lambda: cluster.store.watchers) == before,
+        what="watchers released",
+    )
 
 
 def test_the_api_still_answers_after_refused_requests(core: k8s.CoreV1Api) -> None:
