@@ -14,6 +14,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
 from kubecourse.embedded.connections import MAX_HEADER_BYTES
+from tests.api import rawhttp
 from tests.api.conftest import eventually
 
 
@@ -133,6 +134,44 @@ def test_watches_whose_client_left_a_quiet_namespace_are_released(
         lambda: cluster.call(lambda: cluster.store.watchers) == before,
         what="watchers released",
     )
+
+
+@pytest.mark.parametrize(
+    ("ctype", "head", "problem"),
+    [
+        (
+            "application/json",
+            b'{"metadata":{"name":"deep"},"x":',
+            "json parse error: invalid character '[' exceeded max depth",
+        ),
+        (
+            "application/yaml",
+            b"metadata: {name: deep}\nx: ",
+            "error converting YAML to JSON: yaml: exceeded max depth of 10000",
+        ),
+    ],
+)
+def test_a_body_nested_100000_deep_is_a_bad_request_not_an_internal_error(
+    cluster: EmbeddedCluster, ctype: str, head: bytes, problem: str
+) -> None:
+    body = (
+        head + b"[" * 100000 + b"]" * 100000 + (b"}" if ctype.endswith("json") else b"")
+    )
+
+    answer = rawhttp.request(
+        cluster,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        body,
+        {"Content-Type": ctype},
+    )
+
+    status = answer.json()
+    assert (answer.status, status["reason"]) == (400, "BadRequest")
+    assert status["message"].startswith(
+        "the object provided is unrecognized (must be of type ConfigMap): "
+    )
+    assert problem in status["message"]
 
 
 def test_the_api_still_answers_after_refused_requests(core: k8s.CoreV1Api) -> None:
