@@ -1,8 +1,10 @@
-"""The connection layer: Go's header limit, unreadable requests answered without echo,
-and watches whose client went away."""
+"""The server's limits and its connection layer: Go's header limit, unreadable requests
+answered without echo, watches whose client went away, bodies nested too deep, JSON
+patches of too many operations."""
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import ssl
@@ -172,6 +174,25 @@ def test_a_body_nested_100000_deep_is_a_bad_request_not_an_internal_error(
         "the object provided is unrecognized (must be of type ConfigMap): "
     )
     assert problem in status["message"]
+
+
+def test_a_json_patch_of_10001_operations_is_413_and_changes_nothing(
+    core: k8s.CoreV1Api,
+) -> None:
+    core.create_namespaced_config_map(
+        "default", {"metadata": {"name": "patched"}, "data": {}}
+    )
+    ops = [{"op": "add", "path": f"/data/k{i}", "value": "v"} for i in range(10001)]
+
+    with pytest.raises(ApiException) as err:
+        core.patch_namespaced_config_map("patched", "default", ops)
+
+    status = json.loads(err.value.body)
+    assert (err.value.status, status["reason"]) == (413, "RequestEntityTooLarge")
+    assert status["message"] == (
+        "Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001"
+    )
+    assert not core.read_namespaced_config_map("patched", "default").data
 
 
 def test_the_api_still_answers_after_refused_requests(core: k8s.CoreV1Api) -> None:
