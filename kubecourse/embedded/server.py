@@ -28,6 +28,7 @@ from kubecourse.embedded import (
     openapi,
     openapi_v2,
     podlogs,
+    queryparams,
     reviews,
     status,
 )
@@ -287,6 +288,7 @@ class ApiHttp:
         if rt is None or (namespace is not None and not rt.namespaced):
             raise status.path_not_found()
         name = rest[1] if len(rest) > 1 else None
+        queryparams.check_name(name)
         sub = rest[2] if len(rest) > 2 else None
         if sub is not None and sub not in rt.subresources:
             raise status.path_not_found()
@@ -335,8 +337,10 @@ class ApiHttp:
 
     def _list(self, request: web.Request, t: Target) -> web.Response:
         q = request.query
-        _check_list_options(q, watch=False)
         limit = _int(q.get("limit"), "limit")
+        _int(q.get("timeoutSeconds"), "timeoutSeconds")
+        _check_list_options(q, watch=False)
+        queryparams.resource_version(q.get("resourceVersion"))
         items, rv, cont = self.api.list(
             t.rt,
             t.namespace,
@@ -437,8 +441,9 @@ class ApiHttp:
 
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
         q = request.query
-        _check_list_options(q, watch=True)
         timeout = _int(q.get("timeoutSeconds"), "timeoutSeconds")
+        _int(q.get("limit"), "limit")
+        _check_list_options(q, watch=True)
         bookmarks = _truthy(q.get("allowWatchBookmarks"))
         table = _wants_table(request)
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
@@ -749,12 +754,8 @@ def _truthy(value: str | None) -> bool:
 
 
 def _int(value: str | None, name: str) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError as err:
-        raise status.bad_request(f'invalid value for {name}: "{value}" is not an integer') from err
+    """An int64 query parameter `name`, converted as the parameter codec does."""
+    return queryparams.int_param(value)
 
 
 def _bookmark(rt: ResourceType, rv: int) -> Obj:

@@ -195,6 +195,47 @@ def test_a_json_patch_of_10001_operations_is_413_and_changes_nothing(
     assert not core.read_namespaced_config_map("patched", "default").data
 
 
+@pytest.mark.parametrize(
+    ("query", "code", "message"),
+    [
+        ("timeoutSeconds=abc", 400, 'strconv.ParseInt: parsing "abc": invalid syntax'),
+        ("limit=1.5", 400, 'strconv.ParseInt: parsing "1.5": invalid syntax'),
+        (
+            "resourceVersion=abc",
+            500,
+            'resourceVersion: Invalid value: "abc": strconv.ParseUint: parsing "abc": invalid syntax',
+        ),
+        (
+            "watch=true&resourceVersion=abc",
+            500,
+            'resourceVersion: Invalid value: "abc": strconv.ParseUint: parsing "abc": invalid syntax',
+        ),
+    ],
+)
+def test_list_parameters_that_do_not_convert_are_refused_as_upstream_refuses_them(
+    cluster: EmbeddedCluster, query: str, code: int, message: str
+) -> None:
+    answer = rawhttp.request(
+        cluster, "GET", f"/api/v1/namespaces/default/configmaps?{query}"
+    )
+
+    assert (answer.status, answer.json()["message"]) == (code, message)
+
+
+@pytest.mark.parametrize("name", ["..", "..%2f"])
+def test_a_get_of_the_name_dot_dot_is_a_bad_request(
+    cluster: EmbeddedCluster, name: str
+) -> None:
+    answer = rawhttp.request(
+        cluster, "GET", f"/api/v1/namespaces/default/configmaps/{name}"
+    )
+
+    assert answer.status == 400
+    assert (
+        answer.json()["message"] == """Name parameter invalid: "..": may not be '..'"""
+    )
+
+
 def test_the_api_still_answers_after_refused_requests(core: k8s.CoreV1Api) -> None:
     with pytest.raises(ApiException) as err:
         core.read_namespaced_config_map("absent", "default")
