@@ -230,6 +230,9 @@ def _locked(path: Path) -> Iterator[None]:
 
 def _start(state: Path) -> ServerInfo:
     """Start a daemon; only called when none holds the state lock, so server.json is stale."""
+    from kubecourse.embedded.store import check_integrity
+
+    check_integrity(state / "state.sqlite")  # say so here, not in server.log
     (state / "server.json").unlink(missing_ok=True)
     log_fd = os.open(
         state / "server.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
