@@ -24,6 +24,7 @@ from aiohttp import web
 from kubecourse.embedded import (
     deprecation,
     discovery,
+    health,
     negotiation,
     openapi,
     openapi_v2,
@@ -49,17 +50,6 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-VERSION_INFO = {
-    "major": "1",
-    "minor": "37",
-    "gitVersion": "v1.37.0-kubecourse",
-    "gitCommit": "0000000000000000000000000000000000000000",
-    "gitTreeState": "clean",
-    "buildDate": "2026-11-01T00:00:00Z",
-    "goVersion": "go1.25.0",
-    "compiler": "gc",
-    "platform": "linux/amd64",
-}
 PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
 PATCH_TYPES = {
     "application/json-patch+json": "json",
@@ -210,10 +200,10 @@ class ApiHttp:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
         parts = [p for p in path.split("/") if p]
-        if path in ("/healthz", "/livez", "/readyz"):
-            return web.Response(text="ok", content_type="text/plain")
+        if health.is_health_path(parts):
+            return health.answer(request, parts)
         if path == "/version":
-            return json_response(VERSION_INFO)
+            return health.version()
         if parts and parts[0] == "openapi":
             return self._openapi(request, parts)
         if path in ("/api", "/apis") or (parts[:1] == ["api"] and len(parts) == 2) or (
