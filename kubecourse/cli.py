@@ -1,7 +1,8 @@
 """The `kubecourse` command: run the embedded cluster and translate compose files.
 
     kubecourse up                 start the embedded cluster in the background
-    kubecourse status             is it running, where, and what is on it
+    kubecourse status             is it running, where, and what is on it (exits 3 when
+                                  it is not running, 1 when it runs but does not answer)
     kubecourse kubeconfig         print the kubeconfig path (export KUBECONFIG=$(...));
                                   before `kubecourse up` it says so and exits 3
     kubecourse down               stop it (its state stays under $KUBECOURSE_HOME)
@@ -85,6 +86,11 @@ def _down(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     info = daemon.running(args.home)
     if info is None:
+        pid = daemon.holder(args.home)
+        if pid is not None:  # alive, holding the state, but silent
+            silent = daemon.NotAnswering(daemon.home(args.home), pid, daemon.READY_TIMEOUT)
+            print(f"kubecourse status: {silent}", file=sys.stderr)
+            return 1
         print(f"embedded cluster is not running (state folder {daemon.home(args.home)}); start it with: kubecourse up")
         return 3
     from kubecourse.client import connect

@@ -29,6 +29,7 @@ from kubecourse.embedded import (
     listing,
     metrics,
     plugins,
+    queryparams,
     services,
     ssa,
     status,
@@ -847,10 +848,7 @@ class Api:
                 if labels.matches(o["metadata"].get("labels")) and fields.matches(o)
             ]
             return self.store.rv, items
-        try:
-            since = int(str(rv))
-        except ValueError as err:
-            raise status.bad_request(f"invalid resource version: {rv}") from err
+        since = queryparams.resource_version(rv) or 0
         if since < self.store.oldest_rv:
             raise status.StatusError(
                 410, "Expired", f"too old resource version: {since} ({self.store.oldest_rv})"

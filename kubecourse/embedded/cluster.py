@@ -34,6 +34,7 @@ from aiohttp import web
 from kubecourse.embedded import eviction, metricsapi, plugins
 from kubecourse.embedded.api import now_iso
 from kubecourse.embedded.auth import Authenticator, TokenSigner
+from kubecourse.embedded.connections import ApiRunner
 from kubecourse.embedded.controllers import default_controllers, images
 from kubecourse.embedded.controllers.base import Context, Controller, Timings
 from kubecourse.embedded.controllers.bootstrap import (
@@ -180,7 +181,7 @@ class EmbeddedCluster:
             self.store.add_listener(controller.on_change)
             controller.start()
         await self._join(joining)
-        self._runner = web.AppRunner(
+        self._runner = ApiRunner(
             self.http.app(), access_log=None, handle_signals=False, shutdown_timeout=0.5
         )
         await self._runner.setup()

@@ -10,6 +10,13 @@ detached from the terminal (or notebook kernel), which writes, with mode 0600:
 
 The daemon keeps its previous port when it is free, so a kubeconfig or an open kubectl
 session stays valid across `kubecourse down` / `up`.
+
+A daemon holds an exclusive lock on `$KUBECOURSE_HOME/daemon.lock` (with its pid in it)
+for as long as it lives.  That lock, not an answer on /readyz, says whether one runs: a
+daemon that is alive but does not answer (stopped with SIGSTOP, or its loop busy with a
+huge request) is reported as running but not answering, is never replaced by a second
+one, keeps its `server.json`, and `kubecourse down` still stops it (SIGTERM, then SIGKILL
+after a grace period).
 """
 
 from __future__ import annotations
@@ -39,6 +46,26 @@ import yaml
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 60.0
+READY_TIMEOUT = 2.0  # one /readyz probe
+ANSWER_PATIENCE = 10.0  # how long `up` waits for a live daemon that does not answer
+# A daemon retries its state lock this long: `holder()` may be probing it.
+LOCK_RETRY = 1.0
+
+
+_DETACHED: list[subprocess.Popen[bytes]] = []
+
+
+class NotAnswering(RuntimeError):
+    """A daemon holds this home's state but did not answer /readyz in time."""
+
+    def __init__(self, state: Path, pid: int, waited: float) -> None:
+        self.pid = pid
+        self.waited = waited
+        super().__init__(
+            f"the embedded cluster of {state} is running (pid {pid}) but has not answered "
+            f"/readyz for {waited:.0f} s; it may be busy (wait and try again), or stop it "
+            f"with `kubecourse down` (see {state / 'server.log'})"
+        )
 
 
 def home(path: str | os.PathLike[str] | None = None) -> Path:
@@ -81,6 +108,9 @@ def read_info(state: Path) -> ServerInfo | None:
 
 
 def _alive(pid: int) -> bool:
+    for proc in _DETACHED:
+        if proc.pid == pid:
+            return proc.poll() is None  # our own child: reaped through its Popen
     try:
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
             return False  # our own child (started by ensure_running) has exited: reaped
@@ -98,7 +128,10 @@ def _alive(pid: int) -> bool:
 def _answers(state: Path, port: int) -> bool:
     try:
         context = ssl.create_default_context(cafile=str(state / "pki" / "ca.crt"))
-        with urllib.request.urlopen(f"https://127.0.0.1:{port}/readyz", timeout=2, context=context) as resp:
+        url = f"https://127.0.0.1:{port}/readyz"
+        with urllib.request.urlopen(
+            url, timeout=READY_TIMEOUT, context=context
+        ) as resp:
             return bool(resp.status == 200)
     except (urllib.error.URLError, OSError, ssl.SSLError):
         return False
@@ -113,11 +146,62 @@ def running(path: str | os.PathLike[str] | None = None) -> ServerInfo | None:
     return info
 
 
-def ensure_running(path: str | os.PathLike[str] | None = None) -> ServerInfo:
+def holder(path: str | os.PathLike[str] | None = None) -> int | None:
+    """The pid of the live daemon holding this home's state lock, answering or not."""
+    state = home(path)
+    try:
+        fd = os.open(state / "daemon.lock", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _holder_pid(state, fd)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _holder_pid(state: Path, fd: int) -> int | None:
+    """The pid the lock holder wrote in the lock file (a daemon of an older kubecourse
+    wrote none: then server.json's)."""
+    try:
+        pid = int(os.pread(fd, 32, 0).decode().strip())
+    except (OSError, ValueError):
+        info = read_info(state)
+        pid = info.pid if info is not None else 0
+    return pid if pid > 0 and _alive(pid) else None
+
+
+def wait_answering(state: Path, pid: int, patience: float) -> ServerInfo:
+    """Wait up to `patience` seconds for the live daemon `pid` to answer /readyz."""
+    started = time.monotonic()
+    while True:
+        info = read_info(state)
+        if info is not None and info.pid == pid and _answers(state, info.port):
+            return info
+        waited = time.monotonic() - started
+        if waited >= patience or not _alive(pid):
+            break
+        time.sleep(0.2)
+    if _alive(pid):
+        raise NotAnswering(state, pid, max(waited, READY_TIMEOUT))
+    raise RuntimeError(
+        f"the embedded cluster (pid {pid}) exited; see {state / 'server.log'}"
+    )
+
+
+def ensure_running(
+    path: str | os.PathLike[str] | None = None, patience: float | None = None
+) -> ServerInfo:
     """Start the embedded cluster for this home unless it is already up; wait for it.
 
     Safe to call from several processes at once (two notebook kernels, `make lab` and a
-    terminal): they take turns on a lock file, so only one cluster ever starts."""
+    terminal): they take turns on a lock file, so only one cluster ever starts.  A daemon
+    that lives but does not answer is waited for `patience` seconds (ANSWER_PATIENCE),
+    then reported (NotAnswering); it is never replaced."""
     state = home(path)
     state.mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o700)
@@ -125,6 +209,11 @@ def ensure_running(path: str | os.PathLike[str] | None = None) -> ServerInfo:
         info = running(state)
         if info is not None:
             return info
+        pid = holder(state)
+        if pid is not None:
+            return wait_answering(
+                state, pid, ANSWER_PATIENCE if patience is None else patience
+            )
         return _start(state)
 
 
@@ -140,8 +229,14 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _start(state: Path) -> ServerInfo:
+    """Start a daemon; only called when none holds the state lock, so server.json is stale."""
+    from kubecourse.embedded.store import check_integrity
+
+    check_integrity(state / "state.sqlite")  # say so here, not in server.log
     (state / "server.json").unlink(missing_ok=True)
-    log_fd = os.open(state / "server.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    log_fd = os.open(
+        state / "server.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
+    )
     os.chmod(state / "server.log", 0o600)
     with os.fdopen(log_fd, "ab") as logfile:
         proc = subprocess.Popen(
@@ -152,6 +247,8 @@ def _start(state: Path) -> ServerInfo:
             start_new_session=True,
             close_fds=True,
         )
+    # It outlives this call by design: kept so that Python does not warn it still runs.
+    _DETACHED.append(proc)
     return _wait_started(state, proc)
 
 
@@ -168,24 +265,43 @@ def _wait_started(state: Path, proc: subprocess.Popen[bytes]) -> ServerInfo:
             return info
         time.sleep(0.05)
     proc.terminate()
-    raise RuntimeError(f"the embedded cluster did not start within {START_TIMEOUT:.0f} s; see {state / 'server.log'}")
+    raise RuntimeError(
+        f"the embedded cluster did not start within {START_TIMEOUT:.0f} s; see {state / 'server.log'}"
+    )
 
 
 def stop(path: str | os.PathLike[str] | None = None, timeout: float = 15.0) -> bool:
-    """Stop the server of this home; True when one was running."""
+    """Stop the daemon of this home, answering or not; True when one was running.
+
+    SIGTERM (and SIGCONT, so a stopped one can act on it), then SIGKILL after
+    `timeout` seconds.  Only the pid holding the state lock is signalled: a stale
+    server.json may name a pid that now belongs to another program."""
     state = home(path)
-    info = read_info(state)
-    if info is None or not _alive(info.pid):
+    pid = holder(state)
+    if pid is None:
         (state / "server.json").unlink(missing_ok=True)
         return False
-    os.kill(info.pid, signal.SIGTERM)
+    _signal(pid, signal.SIGTERM)
+    _signal(pid, signal.SIGCONT)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _alive(info.pid):
+    while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.05)
-    if _alive(info.pid):
-        os.kill(info.pid, signal.SIGKILL)
+    if _alive(pid):
+        log.warning(
+            "the embedded cluster (pid %d) did not stop within %g s; killing it",
+            pid,
+            timeout,
+        )
+        _signal(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.05)
     (state / "server.json").unlink(missing_ok=True)
     return True
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
 
 
 def _previous(state: Path) -> tuple[int, str]:
@@ -195,7 +311,15 @@ def _previous(state: Path) -> tuple[int, str]:
         server = str(config["clusters"][0]["cluster"]["server"])
         token = str(config["users"][0]["user"]["token"])
         return int(server.rsplit(":", 1)[1]), token
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, yaml.YAMLError):
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        IndexError,
+        AttributeError,
+        yaml.YAMLError,
+    ):
         return 0, secrets.token_urlsafe(32)
 
 
@@ -203,11 +327,20 @@ def _hold_state_lock(state: Path) -> int:
     """Keep an exclusive lock on the state folder for this daemon's lifetime: a second
     daemon on the same state (started by hand, or by an old kubecourse) refuses to run."""
     fd = os.open(state / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise SystemExit(f"another embedded cluster is already using {state}; stop it with `kubecourse down`") from None
+    deadline = time.monotonic() + LOCK_RETRY
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise SystemExit(
+                    f"another embedded cluster is already using {state}; stop it with `kubecourse down`"
+                ) from None
+            time.sleep(0.05)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
     return fd
 
 
@@ -221,8 +354,12 @@ async def _serve(state: Path) -> None:
     except OSError:
         cluster.options.port = 0
         await cluster.start_async()
-    write_private(state / "kubeconfig", yaml.safe_dump(cluster.kubeconfig(), sort_keys=False))
-    write_private(state / "server.json", json.dumps({"pid": os.getpid(), "port": cluster.port}))
+    write_private(
+        state / "kubeconfig", yaml.safe_dump(cluster.kubeconfig(), sort_keys=False)
+    )
+    write_private(
+        state / "server.json", json.dumps({"pid": os.getpid(), "port": cluster.port})
+    )
     log.info("embedded cluster listening on %s (state in %s)", cluster.url, state)
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
@@ -237,7 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kubecourse.embedded.daemon")
     parser.add_argument("--home", required=True, help="state folder ($KUBECOURSE_HOME)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     state = home(args.home)
     os.umask(0o077)  # the store, certificates and log are the user's alone
     _hold_state_lock(state)
@@ -247,7 +386,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def describe(info: ServerInfo) -> dict[str, Any]:
-    return {"url": info.url, "pid": info.pid, "kubeconfig": str(info.kubeconfig), "home": str(info.home)}
+    return {
+        "url": info.url,
+        "pid": info.pid,
+        "kubeconfig": str(info.kubeconfig),
+        "home": str(info.home),
+    }
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ only (the one metav1.Time uses).
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from typing import Any
 
@@ -241,7 +242,47 @@ def json_syntax_error(data: bytes) -> str | None:
         _Scanner(data).document()
     except _SyntaxError as err:
         return str(err)
+    except RecursionError:
+        return nesting_error(data)
     return None
+
+
+MAX_NESTING_DEPTH = 10000  # encoding/json's maxNestingDepth
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def nesting_error(data: bytes, limit: int = MAX_NESTING_DEPTH) -> str:
+    """The scanner's error for a text nested deeper than `limit` (at the bracket that
+    goes past it); for a text that does not, at its deepest bracket."""
+    return exceeds_depth(data, limit) or exceeds_depth(data, _deepest(data) - 1) or ""
+
+
+def exceeds_depth(data: bytes, limit: int) -> str | None:
+    """`exceeded max depth` at the first bracket nested deeper than `limit`, or None."""
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return None  # cheap: too few brackets to nest that deep
+    depth = 0
+    for token in _TOKENS.finditer(data):
+        c = token.group()[0]
+        if c in b"[{":
+            depth += 1
+            if depth > limit:
+                return f"invalid character {quote_char(c)} exceeded max depth"
+        elif c in b"]}":
+            depth -= 1
+    return None
+
+
+def _deepest(data: bytes) -> int:
+    depth = deepest = 0
+    for token in _TOKENS.finditer(data):
+        c = token.group()[0]
+        if c in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in b"]}":
+            depth -= 1
+    return deepest
 
 
 # ---------------------------------------------------------------- encoding/base64

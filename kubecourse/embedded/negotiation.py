@@ -156,10 +156,27 @@ def _yaml_message(err: yaml.YAMLError) -> str:
     return f"error converting YAML to JSON: yaml: {line}{text}"
 
 
+# Go decodes 10000 levels of nesting; Python's recursion (here and in every later
+# step: validation, patches, apply) stops near 1000, so a body may nest this deep.
+DECODE_MAX_DEPTH = 400
+
+
+class _TooDeep(yaml.YAMLError):
+    """A document nested deeper than the server follows (go-yaml stops at 10000)."""
+
+    problem = "exceeded max depth of 10000"
+    problem_mark = None
+
+
 def load_yaml(raw: bytes) -> Any:
     """The first YAML document; yaml.YAMLError for what does not parse."""
+    if gowire.exceeds_depth(raw, DECODE_MAX_DEPTH):  # flow-style brackets
+        raise _TooDeep()
     documents = yaml.load_all(raw, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
-    return next(iter(documents), None)
+    try:
+        return next(iter(documents), None)
+    except RecursionError:
+        raise _TooDeep() from None
 
 
 def _no_constants(name: str) -> Any:
@@ -167,8 +184,15 @@ def _no_constants(name: str) -> Any:
 
 
 def load_json(raw: bytes) -> Any:
-    """JSON as Go reads it: NaN and Infinity are syntax errors."""
-    return json.loads(raw, parse_constant=_no_constants)
+    """JSON as Go reads it: NaN and Infinity are syntax errors; a text nested too deep
+    is the scanner's `exceeded max depth`."""
+    too_deep = gowire.exceeds_depth(raw, DECODE_MAX_DEPTH)
+    if too_deep:
+        raise ValueError(too_deep)
+    try:
+        return json.loads(raw, parse_constant=_no_constants)
+    except RecursionError:
+        raise ValueError(gowire.nesting_error(raw)) from None
 
 
 def summarize(raw: bytes, limit: int = 30) -> str:

@@ -33,6 +33,7 @@ from typing import Any
 from kubecourse.embedded import schemas
 
 JSONPATCH_REJECTED = "the server rejected our request due to an error in our request"
+MAX_JSON_PATCH_OPERATIONS = 10000  # kube-apiserver's maxJSONPatchOperations
 
 _DIRECTIVE = "$patch"
 _RETAIN_KEYS = "$retainKeys"
@@ -41,7 +42,8 @@ _DELETE_PRIMITIVES = "$deleteFromPrimitiveList/"
 
 
 class PatchError(Exception):
-    """A patch the API server rejects: 400 BadRequest or 422 Invalid."""
+    """A patch the API server rejects: 400 BadRequest, 422 Invalid, or 413 for a JSON
+    patch of more than 10000 operations."""
 
     def __init__(
         self, code: int, reason: str, message: str, detail: str | None = None
@@ -208,6 +210,13 @@ def apply_json_patch(doc: dict[str, Any], ops: list[Any]) -> dict[str, Any]:
     if not isinstance(ops, list) or not all(isinstance(op, Mapping) for op in ops):
         raise _bad_request(
             "json: cannot unmarshal object into Go value of type jsonpatch.Patch"
+        )
+    if len(ops) > MAX_JSON_PATCH_OPERATIONS:
+        raise PatchError(
+            413,
+            "RequestEntityTooLarge",
+            "Request entity too large: The allowed maximum operations in a JSON patch "
+            f"is {MAX_JSON_PATCH_OPERATIONS}, got {len(ops)}",
         )
     result: Any = copy.deepcopy(doc)
     for op in ops:

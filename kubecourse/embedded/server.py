@@ -25,16 +25,19 @@ from aiohttp import web
 from kubecourse.embedded import (
     deprecation,
     discovery,
+    health,
     listing,
     negotiation,
     openapi,
     openapi_v2,
     podlogs,
+    queryparams,
     reviews,
     status,
 )
 from kubecourse.embedded.api import Api, WatchStream, WriteOptions
 from kubecourse.embedded.auth import Authenticator, UserInfo
+from kubecourse.embedded.connections import peer_gone
 from kubecourse.embedded.protobuf import CONTENT_TYPE as PROTOBUF
 from kubecourse.embedded.protobuf import decode_request_body
 from kubecourse.embedded.rbac import context as rbac_context
@@ -49,17 +52,6 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-VERSION_INFO = {
-    "major": "1",
-    "minor": "37",
-    "gitVersion": "v1.37.0-kubecourse",
-    "gitCommit": "0000000000000000000000000000000000000000",
-    "gitTreeState": "clean",
-    "buildDate": "2026-11-01T00:00:00Z",
-    "goVersion": "go1.25.0",
-    "compiler": "gc",
-    "platform": "linux/amd64",
-}
 PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
 PATCH_TYPES = {
     "application/json-patch+json": "json",
@@ -68,6 +60,7 @@ PATCH_TYPES = {
     "application/apply-patch+yaml": "apply",
 }
 BOOKMARK_INTERVAL = 30.0
+PEER_CHECK_INTERVAL = 1.0  # how often an idle watch looks whether its client is still there
 # The negotiated answer type of a resource request (a typed key where aiohttp has them).
 MEDIA: Any = web.RequestKey("media", str) if hasattr(web, "RequestKey") else "media"
 LOG_FOLLOW_INTERVAL = 0.2  # how often a followed log looks for new lines
@@ -228,10 +221,10 @@ class ApiHttp:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
         parts = [p for p in path.split("/") if p]
-        if path in ("/healthz", "/livez", "/readyz"):
-            return web.Response(text="ok", content_type="text/plain")
+        if health.is_health_path(parts):
+            return health.answer(request, parts)
         if path == "/version":
-            return json_response(VERSION_INFO)
+            return health.version()
         if parts and parts[0] == "openapi":
             return self._openapi(request, parts)
         if path in ("/api", "/apis") or (parts[:1] == ["api"] and len(parts) == 2) or (
@@ -306,6 +299,7 @@ class ApiHttp:
         if rt is None or (namespace is not None and not rt.namespaced):
             raise status.path_not_found()
         name = rest[1] if len(rest) > 1 else None
+        queryparams.check_name(name)
         sub = rest[2] if len(rest) > 2 else None
         if sub is not None and sub not in rt.subresources:
             raise status.path_not_found()
@@ -354,8 +348,10 @@ class ApiHttp:
 
     async def _list(self, request: web.Request, t: Target) -> web.Response:
         q = request.query
-        _check_list_options(q, watch=False)
         limit = _int(q.get("limit"), "limit")
+        _int(q.get("timeoutSeconds"), "timeoutSeconds")
+        _check_list_options(q, watch=False)
+        queryparams.resource_version(q.get("resourceVersion"))
         if not q.get("continue"):
             await self._until_fresh(q.get("resourceVersion"))
         page = self.api.list(
@@ -481,8 +477,9 @@ class ApiHttp:
 
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
         q = request.query
-        _check_list_options(q, watch=True)
         timeout = _int(q.get("timeoutSeconds"), "timeoutSeconds")
+        _int(q.get("limit"), "limit")
+        _check_list_options(q, watch=True)
         bookmarks = _truthy(q.get("allowWatchBookmarks"))
         table = _wants_table(request)
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
@@ -508,8 +505,8 @@ class ApiHttp:
         await response.prepare(request)
         try:
             await self._pump(request, response, t, stream, timeout, bookmarks, table)
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except (ConnectionError, asyncio.CancelledError):
+            pass  # the client left: the watch ends quietly
         finally:
             stream.close()
         return response
@@ -527,13 +524,15 @@ class ApiHttp:
         deadline = time.monotonic() + timeout if timeout else None
         last_bookmark = time.monotonic()
         first = True
-        while True:
-            wait = BOOKMARK_INTERVAL if bookmarks else 3600.0
+        while not peer_gone(request):
+            # Wake at least every PEER_CHECK_INTERVAL: a client that left a quiet watch
+            # releases its watcher then, not at the next event.
+            wait = BOOKMARK_INTERVAL if bookmarks else PEER_CHECK_INTERVAL
             if deadline is not None:
                 wait = min(wait, deadline - time.monotonic())
                 if wait <= 0:
                     return
-            event = await stream.next(wait)
+            event = await stream.next(min(wait, PEER_CHECK_INTERVAL))
             if event is WatchStream.CLOSED:
                 return
             if event is None:
@@ -543,6 +542,7 @@ class ApiHttp:
                 continue
             await self._send_event(request, response, t, event, table, first)
             first = False
+            await asyncio.sleep(0)  # let a lost connection be noticed before the next write
 
     async def _send_event(
         self,
@@ -793,12 +793,8 @@ def _truthy(value: str | None) -> bool:
 
 
 def _int(value: str | None, name: str) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError as err:
-        raise status.bad_request(f'invalid value for {name}: "{value}" is not an integer') from err
+    """An int64 query parameter `name`, converted as the parameter codec does."""
+    return queryparams.int_param(value)
 
 
 def _bookmark(rt: ResourceType, rv: int) -> Obj:

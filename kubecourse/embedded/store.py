@@ -32,6 +32,36 @@ Key = tuple[str, str, str]  # (resource key, namespace or "", name)
 HISTORY_LIMIT = 20_000
 
 
+class StoreDamaged(RuntimeError):
+    """The SQLite file fails its integrity check: the cluster must not start on it."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path = path
+        super().__init__(
+            f"the embedded cluster's store {path} is damaged (SQLite: {problem}), so the "
+            "cluster will not start on it. Move it aside to start with a fresh cluster "
+            f"(its objects are lost): mv {path} {path}.damaged and remove {path.name}-wal "
+            f"and {path.name}-shm beside it, then run kubecourse up again"
+        )
+
+
+def check_integrity(path: Path) -> None:
+    """`PRAGMA quick_check` on an existing store file; StoreDamaged if it fails.  Without
+    it a damaged file still served reads, and every write was a 500."""
+    if not path.exists():
+        return
+    try:
+        db = sqlite3.connect(str(path))
+        try:
+            rows = db.execute("PRAGMA quick_check").fetchall()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as err:
+        raise StoreDamaged(path, str(err)) from err
+    if rows != [("ok",)]:
+        raise StoreDamaged(path, "; ".join(str(r[0]) for r in rows[:3]))
+
+
 @dataclass(frozen=True)
 class Change:
     rv: int
@@ -68,6 +98,7 @@ class Store:
 
     def _open(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        check_integrity(path)
         db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
@@ -226,6 +257,11 @@ class Store:
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subscriptions.discard(sub)
+
+    @property
+    def watchers(self) -> int:
+        """How many watch streams are subscribed (each costs a queue put per write)."""
+        return len(self._subscriptions)
 
     def add_listener(self, listener: Callable[[Change], None]) -> None:
         """Synchronous listeners (controllers' informers) see every change in order."""

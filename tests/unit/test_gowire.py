@@ -160,3 +160,17 @@ def test_go_formatting_of_decoded_json() -> None:
         "2",
     ]
     assert gowire.quote('say "hi"\n\x01é') == '"say \\"hi\\"\\n\\x01é"'
+
+
+def test_a_text_nested_past_go_s_limit_exceeds_max_depth_at_that_bracket() -> None:
+    deep = b'{"x":' + b"[" * 9999 + b"{}" + b"]" * 9999 + b"}"  # the { is level 10001
+
+    assert gowire.nesting_error(deep) == "invalid character '{' exceeded max depth"
+    assert gowire.json_syntax_error(deep) == "invalid character '{' exceeded max depth"
+
+
+def test_brackets_inside_strings_do_not_count_towards_the_depth() -> None:
+    text = b'["[[[[\\"[[", [[]]]'
+
+    assert gowire.exceeds_depth(text, 3) is None
+    assert gowire.exceeds_depth(text, 2) == "invalid character '[' exceeded max depth"

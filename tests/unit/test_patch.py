@@ -898,3 +898,24 @@ def test_patch_recorded_from_kubectl_1_37_client_side_apply() -> None:
         {"image": "busybox", "name": "sidecar"},
         {"name": "nginx", "image": "nginx:1.27", "env": [{"name": "B", "value": "2"}]},
     ]
+
+
+def test_a_json_patch_of_more_than_10000_operations_is_too_large() -> None:
+    ops = [
+        {"op": "add", "path": f"/metadata/labels/k{i}", "value": "v"}
+        for i in range(10001)
+    ]
+
+    with pytest.raises(PatchError) as err:
+        apply_json_patch({"metadata": {"labels": {}}}, ops)
+
+    assert (err.value.code, err.value.reason) == (413, "RequestEntityTooLarge")
+    assert err.value.message == (
+        "Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001"
+    )
+    assert (
+        apply_json_patch({"metadata": {"labels": {}}}, ops[:10000])["metadata"][
+            "labels"
+        ]["k9999"]
+        == "v"
+    )
