@@ -8,9 +8,14 @@ ConfigMap `kube-root-ca.crt`, and the namespace from the downward API, mode 420)
 every container and init container mounts it read-only there.  So `kubectl describe
 pod` lists it under Mounts and Volumes as on a real cluster.
 
-Simplified: a missing ServiceAccount does not refuse the Pod (upstream answers
-`serviceaccount "x" not found` until the service account controller made it), and no
-token is issued (no process reads it).
+A Pod naming a ServiceAccount that does not exist is refused as upstream refuses it,
+`pods "web-7d9f8-" is forbidden: error looking up service account ns/x: serviceaccount
+"x" not found` (the generateName, as the name is not generated yet), so a ReplicaSet
+reports FailedCreate and retries until the account exists.
+
+Simplified: a missing `default` account is not refused (upstream looks it up ten times
+over a second or two, while the service account controller makes it, which here always
+has), and no token is issued (no process reads it).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from kubecourse.embedded.status import forbidden
 from kubecourse.embedded.store import Store
 
 Obj = dict[str, Any]
@@ -25,6 +31,23 @@ TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 TOKEN_VOLUME_PREFIX = "kube-api-access-"
 TOKEN_EXPIRATION_SECONDS = 3607
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def check_service_account(store: Store, pod: Obj, name: str) -> None:
+    """Refuse a Pod whose ServiceAccount does not exist (but for `default`); `name` is
+    the requested name, or the generateName."""
+    account = (pod.get("spec") or {}).get("serviceAccountName") or "default"
+    if _is_mirror(pod) or account == "default":
+        return
+    namespace = pod["metadata"].get("namespace") or "default"
+    if store.get("serviceaccounts", namespace, account) is not None:
+        return
+    name = name or "Unknown"
+    raise forbidden(
+        f'pods "{name}" is forbidden: error looking up service account '
+        f'{namespace}/{account}: serviceaccount "{account}" not found',
+        {"name": name, "kind": "pods"},
+    )
 
 
 def mount_service_account_token(store: Store, pod: Obj) -> None:

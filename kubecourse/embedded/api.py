@@ -80,6 +80,14 @@ def random_suffix(n: int = 5) -> str:
     return "".join(random.choice(NAME_ALPHABET) for _ in range(n))
 
 
+def _admission_name(body: Obj) -> str:
+    """The name admission plugins refuse by: the requested name, else the generateName."""
+    meta = body.get("metadata") if isinstance(body, dict) else None
+    if not isinstance(meta, dict):
+        return ""
+    return str(meta.get("name") or meta.get("generateName") or "")
+
+
 def ip_str(value: int) -> str:
     return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
 
@@ -175,9 +183,10 @@ class Api:
         options: WriteOptions | None = None,
     ) -> Obj:
         options = options or WriteOptions()
-        obj = self._prepare_new(rt, namespace, self._decoded(rt, body, options))
+        decoded = self._decoded(rt, body, options)
+        obj = self._prepare_new(rt, namespace, decoded)
         self._check_namespace(rt, obj["metadata"].get("namespace"), obj["metadata"].get("name") or "")
-        self._admit_create(rt, obj)
+        self._admit_create(rt, obj, _admission_name(decoded))
         causes = self._validate(rt, obj)
         if causes:
             raise status.invalid(rt, obj["metadata"].get("name") or "", causes)
@@ -284,12 +293,15 @@ class Api:
         if ns["metadata"].get("deletionTimestamp"):
             raise status.namespace_terminating(rt, name, namespace)
 
-    def _admit_create(self, rt: ResourceType, obj: Obj) -> None:
+    def _admit_create(self, rt: ResourceType, obj: Obj, name: str) -> None:
+        """Mutating admission; `name` is what the plugins see: the generateName when the
+        name is still to be generated (upstream generates it after them)."""
         plugins.mutate_create(self.store, rt, obj)
         if rt.kind == "Service":
             self._allocate_service_ips(obj)
         if rt.kind == "Pod":
             meta = obj["metadata"]
+            admission.check_service_account(self.store, obj, name)
             self._check_pod_quota(meta["namespace"], meta.get("name") or meta.get("generateName") or "")
             admission.mount_service_account_token(self.store, obj)
         if rt.kind == "PersistentVolumeClaim":
