@@ -24,6 +24,7 @@ the system namespaces) is started by the cluster beside these, even when they ar
 | node-lifecycle | `nodelifecycle` | node lifecycle controller and taint-eviction controller |
 | endpoints | `endpoints` | endpoints controller |
 | endpointslice | `endpointslices` | endpointslice controller |
+| endpointslicemirroring | `endpointslicemirroring` | endpointslicemirroring controller (Endpoints of Services without a selector) |
 | metrics-server | `metricsserver` (+ `usage`) | metrics-server (its scrapes; the API is `metricsapi`) |
 | horizontal-pod-autoscaler | `horizontal` (+ `replicacalc`, `hpastatus`) | HPA controller |
 | resourcequota | `resourcequota` (counting: `kubecourse.embedded.quota`) | resource quota controller |
@@ -41,6 +42,9 @@ from kubecourse.embedded.controllers.daemonset import DaemonSetController
 from kubecourse.embedded.controllers.deployment import DeploymentController
 from kubecourse.embedded.controllers.disruption import DisruptionController
 from kubecourse.embedded.controllers.endpoints import EndpointsController
+from kubecourse.embedded.controllers.endpointslicemirroring import (
+    EndpointSliceMirroringController,
+)
 from kubecourse.embedded.controllers.endpointslices import EndpointSliceController
 from kubecourse.embedded.controllers.garbage import GarbageCollector
 from kubecourse.embedded.controllers.horizontal import HorizontalController
@@ -83,6 +87,7 @@ def default_controllers(ctx: Context) -> list[Controller]:
         NodeLifecycleController(ctx),
         EndpointsController(ctx),
         EndpointSliceController(ctx),
+        EndpointSliceMirroringController(ctx),
         MetricsServer(ctx),
         HorizontalController(ctx),
         ResourceQuotaController(ctx),
