@@ -24,6 +24,8 @@ CONTROLLER_TIMINGS = Timings(
     image_pull_backoff=0.2,
     daemon_failed_backoff=0.1,
     workqueue_max_delay=0.2,
+    podgc_period=0.2,
+    podgc_quarantine=0.3,
 )
 
 Eventually = Callable[..., Any]

@@ -289,6 +289,8 @@ class EmbeddedCluster:
             ensure_kubernetes_service(self.api, self.advertise_address)
             if self.options.ingress_controller and self.options.system_workloads:
                 ingress_controller.install(self.api)
+        else:
+            self._reregister_nodes()
         if not addons.installed(self.api):
             addons.install(self.api, CLUSTER_NAME, workloads=self.options.system_workloads)
         return joining
@@ -301,6 +303,13 @@ class EmbeddedCluster:
             if spec not in joining:
                 self.api.create(REGISTRY.get("nodes"), None, node_object(spec))
         return joining
+
+    def _reregister_nodes(self) -> None:
+        """A restart starts every node's kubelet, which registers its Node again if it
+        was deleted (a running kubelet never does: upstream's registration is once)."""
+        for spec in self.options.topology:
+            if self.store.get("nodes", "", spec.name) is None:
+                self.api.create(REGISTRY.get("nodes"), None, node_object(spec))
 
     async def _join(self, joining: list[NodeSpec], timeout: float = 10.0) -> None:
         """`kubeadm join`: the workers register once the addons' pods are placed."""

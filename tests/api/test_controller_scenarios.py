@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from tests.api.conftest import eventually
+import pytest
+
+from kubecourse.embedded.cluster import ClusterOptions, EmbeddedCluster
+from kubecourse.embedded.controllers.base import Timings
+from tests.api.conftest import FAST, eventually
+
+# PodGC's 40 s quarantine and 20 s period, shortened.
+SCENARIOS = Timings(**{**FAST.__dict__, "podgc_quarantine": 0.5, "podgc_period": 0.5})
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -30,6 +37,12 @@ spec:
   ports:
   - port: 5432
 """
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[EmbeddedCluster]:
+    with EmbeddedCluster(ClusterOptions(timings=SCENARIOS)) as running:
+        yield running
 
 
 def pod_names(kubectl: Kubectl, ns: str, selector: str) -> list[str]:
@@ -80,3 +93,31 @@ def test_endpoints_applied_before_their_selectorless_service_are_kept_and_descri
         "endpointslicemirroring-controller.k8s.io"
     )
     assert kubectl("get", "ep", "ext-db2", check=False).returncode == 0
+
+
+def test_pods_of_a_deleted_node_are_collected_and_replaced_elsewhere(
+    kubectl: Kubectl,
+) -> None:
+    kubectl("create", "ns", "gc")
+    kubectl("-n", "gc", "create", "deploy", "web", "--image=nginx", "--replicas=6")
+    eventually(
+        lambda: "6/6" in kubectl("-n", "gc", "get", "deploy", "web").stdout,
+        what="6 available",
+    )
+    wide = kubectl("-n", "gc", "get", "pods", "-o", "wide").stdout
+    on_worker3 = [line.split()[0] for line in wide.splitlines() if "kubecourse-worker3" in line]
+    assert on_worker3
+
+    kubectl("delete", "node", "kubecourse-worker3")
+
+    def placed() -> bool:
+        now = kubectl("-n", "gc", "get", "pods", "-o", "wide").stdout
+        return not any(name in now for name in on_worker3) and "kubecourse-worker3" not in now
+
+    eventually(placed, what="worker3's pods collected")
+    eventually(
+        lambda: "6/6" in kubectl("-n", "gc", "get", "deploy", "web").stdout,
+        what="6 available again, on the remaining workers",
+    )
+    nodes = kubectl("get", "nodes").stdout
+    assert "kubecourse-worker3" not in nodes  # a running kubelet does not re-register

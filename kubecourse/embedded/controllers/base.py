@@ -74,6 +74,8 @@ class Timings:
     # per consecutive failure up to 1000 s (and at most 10 retries a second, burst 100)
     workqueue_base_delay: float = 0.005
     workqueue_max_delay: float = 1000.0
+    podgc_period: float = 20.0  # pod GC: gcCheckPeriod
+    podgc_quarantine: float = 40.0  # pod GC: how long a Node is missing before its Pods go
     pv_sync_period: float = 15.0  # --pvclaimbinder-sync-period: a waiting claim is looked at again
     # The simulated network (kubecourse.embedded.network): how long a dropped connection
     # takes to fail.
