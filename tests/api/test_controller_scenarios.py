@@ -67,8 +67,10 @@ def test_a_deployment_over_its_quota_gets_its_pods_once_the_quota_is_raised(
 
     eventually(lambda: len(pod_names(kubectl, "qt", "app=x")) == 3, what="3 pods")
     eventually(
-        lambda: "ReplicaFailure"
-        not in kubectl("-n", "qt", "describe", "deploy", "x").stdout,
+        lambda: (
+            "ReplicaFailure"
+            not in kubectl("-n", "qt", "describe", "deploy", "x").stdout
+        ),
         what="the ReplicaFailure condition cleared",
     )
 
@@ -81,12 +83,16 @@ def test_endpoints_applied_before_their_selectorless_service_are_kept_and_descri
     got = json.loads(kubectl("get", "ep", "ext-db2", "-o", "json").stdout)
     assert got["subsets"][0]["addresses"] == [{"ip": "10.0.0.5"}]
     eventually(
-        lambda: "10.0.0.5:5432"
-        in kubectl("describe", "svc", "ext-db2").stdout,
+        lambda: "10.0.0.5:5432" in kubectl("describe", "svc", "ext-db2").stdout,
         what="describe showing the mirrored address",
     )
     slices = kubectl(
-        "get", "endpointslices", "-l", "kubernetes.io/service-name=ext-db2", "-o", "json"
+        "get",
+        "endpointslices",
+        "-l",
+        "kubernetes.io/service-name=ext-db2",
+        "-o",
+        "json",
     ).stdout
     (mirrored,) = json.loads(slices)["items"]
     assert mirrored["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"] == (
@@ -105,14 +111,19 @@ def test_pods_of_a_deleted_node_are_collected_and_replaced_elsewhere(
         what="6 available",
     )
     wide = kubectl("-n", "gc", "get", "pods", "-o", "wide").stdout
-    on_worker3 = [line.split()[0] for line in wide.splitlines() if "kubecourse-worker3" in line]
+    on_worker3 = [
+        line.split()[0] for line in wide.splitlines() if "kubecourse-worker3" in line
+    ]
     assert on_worker3
 
     kubectl("delete", "node", "kubecourse-worker3")
 
     def placed() -> bool:
         now = kubectl("-n", "gc", "get", "pods", "-o", "wide").stdout
-        return not any(name in now for name in on_worker3) and "kubecourse-worker3" not in now
+        return (
+            not any(name in now for name in on_worker3)
+            and "kubecourse-worker3" not in now
+        )
 
     eventually(placed, what="worker3's pods collected")
     eventually(

@@ -34,9 +34,11 @@ def test_pods_of_a_deleted_node_are_failed_deleted_and_replaced(
     kube.create("nodes", None, node)
     kube.create("replicasets.apps", ns, replicaset("x", 2, "gone"))
     first = eventually(
-        lambda: [p for p in kube.items("pods", ns) if podutil.is_ready(p)]
-        if len([p for p in kube.items("pods", ns) if podutil.is_ready(p)]) == 2
-        else None,
+        lambda: (
+            [p for p in kube.items("pods", ns) if podutil.is_ready(p)]
+            if len([p for p in kube.items("pods", ns) if podutil.is_ready(p)]) == 2
+            else None
+        ),
         what="two running pods on the new node",
     )
     names = {p["metadata"]["name"] for p in first}
@@ -48,7 +50,9 @@ def test_pods_of_a_deleted_node_are_failed_deleted_and_replaced(
         what="the orphaned pods deleted",
     )
     replacements = eventually(
-        lambda: [p for p in kube.items("pods", ns) if p["metadata"]["name"] not in names],
+        lambda: [
+            p for p in kube.items("pods", ns) if p["metadata"]["name"] not in names
+        ],
         what="replacement pods",
     )
     assert all(not p["spec"].get("nodeName") for p in replacements)  # no node fits
@@ -80,9 +84,11 @@ def test_a_pod_on_a_deleted_node_is_marked_failed_with_a_disruption_condition(
     kube.delete("nodes", None, "kubecourse-worker7")
 
     pod = eventually(
-        lambda: (found := kube.get("pods", ns, "p"))
-        and found["metadata"].get("deletionTimestamp")
-        and found,
+        lambda: (
+            (found := kube.get("pods", ns, "p"))
+            and found["metadata"].get("deletionTimestamp")
+            and found
+        ),
         what="the pod deleted by PodGC",
     )
     assert pod["status"]["phase"] == "Failed"

@@ -18,7 +18,10 @@ CONTAINERS = [{"name": "main", "image": "nginx:1.27-alpine"}]
 
 
 def template(app: str, **spec: Any) -> dict[str, Any]:
-    return {"metadata": {"labels": {"app": app}}, "spec": {"containers": CONTAINERS, **spec}}
+    return {
+        "metadata": {"labels": {"app": app}},
+        "spec": {"containers": CONTAINERS, **spec},
+    }
 
 
 def workload(name: str, replicas: int | None = None, **spec: Any) -> dict[str, Any]:
@@ -34,7 +37,9 @@ def workload(name: str, replicas: int | None = None, **spec: Any) -> dict[str, A
 
 def quota(kube: Any, ns: str, pods: int) -> None:
     hard = {"pods": str(pods)}
-    kube.create("resourcequotas", ns, {"metadata": {"name": "q"}, "spec": {"hard": hard}})
+    kube.create(
+        "resourcequotas", ns, {"metadata": {"name": "q"}, "spec": {"hard": hard}}
+    )
 
 
 def live(kube: Any, ns: str, app: str) -> list[dict[str, Any]]:
@@ -84,7 +89,9 @@ def test_the_tenth_similar_message_is_combined_and_a_source_may_send_25_events()
     events = EventCorrelator()
     similar = ("replicaset-controller", "", "ns", "uid", "Warning", "FailedCreate", "")
 
-    combined = [events.aggregate(similar, f"Error creating: pod {i}") for i in range(12)]
+    combined = [
+        events.aggregate(similar, f"Error creating: pod {i}") for i in range(12)
+    ]
 
     assert combined[:9] == [None] * 9
     assert combined[9:] == [COMBINED + f"Error creating: pod {i}" for i in (9, 10, 11)]
@@ -113,24 +120,28 @@ def test_a_deployment_over_its_pod_quota_gets_its_pods_once_the_quota_is_raised(
     events = failed_creates(kube, ns)
     assert len(events) == 10  # nine single ones, then one combining the rest
     assert all(e["involvedObject"]["name"] == rs["metadata"]["name"] for e in events)
-    assert "exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1" in (
-        combined[0]["message"]
+    assert (
+        "exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1"
+        in (combined[0]["message"])
     )
     eventually(
-        lambda: "ReplicaFailure"
-        in condition_types(kube.get(DEPLOYMENTS, ns, "x")),
+        lambda: "ReplicaFailure" in condition_types(kube.get(DEPLOYMENTS, ns, "x")),
         what="the Deployment's ReplicaFailure condition",
     )
-    failure = podutil.condition(kube.get(REPLICASETS, ns, rs["metadata"]["name"]), "ReplicaFailure")
+    failure = podutil.condition(
+        kube.get(REPLICASETS, ns, rs["metadata"]["name"]), "ReplicaFailure"
+    )
     assert failure is not None and failure["reason"] == "FailedCreate"
     assert "exceeded quota: q" in failure["message"]
 
     kube.patch("resourcequotas", ns, "q", {"spec": {"hard": {"pods": "5"}}})
     eventually(lambda: len(live(kube, ns, "x")) == 3, what="three pods")
     eventually(
-        lambda: "ReplicaFailure"
-        not in condition_types(kube.get(REPLICASETS, ns, rs["metadata"]["name"]))
-        and "ReplicaFailure" not in condition_types(kube.get(DEPLOYMENTS, ns, "x")),
+        lambda: (
+            "ReplicaFailure"
+            not in condition_types(kube.get(REPLICASETS, ns, rs["metadata"]["name"]))
+            and "ReplicaFailure" not in condition_types(kube.get(DEPLOYMENTS, ns, "x"))
+        ),
         what="ReplicaFailure removed after a successful sync",
     )
 
@@ -163,7 +174,11 @@ def test_a_job_refused_by_its_quota_creates_its_pods_once_the_quota_allows(
                 "spec": {
                     "restartPolicy": "Never",
                     "containers": [
-                        {"name": "main", "image": "busybox:1.36", "command": ["sleep", "60"]}
+                        {
+                            "name": "main",
+                            "image": "busybox:1.36",
+                            "command": ["sleep", "60"],
+                        }
                     ],
                 },
             },

@@ -319,7 +319,11 @@ def test_endpoints_of_a_selectorless_service_are_mirrored_into_a_slice(
     assert found["ports"] == [{"name": "pg", "port": 5432, "protocol": "TCP"}]
     assert found["endpoints"] == [
         {"addresses": ["10.0.0.5"], "conditions": {"ready": True}},
-        {"addresses": ["10.0.9.9"], "conditions": {"ready": False}, "hostname": "spare"},
+        {
+            "addresses": ["10.0.9.9"],
+            "conditions": {"ready": False},
+            "hostname": "spare",
+        },
     ]
 
 
@@ -331,10 +335,17 @@ def test_mirrored_slices_follow_the_endpoints_and_go_with_them(
     kube.create("endpoints", ns, external("db", "10.0.0.5"))
     eventually(lambda: mirrored(kube, ns, "db"), what="the mirrored slice")
 
-    kube.patch("endpoints", ns, "db", {"subsets": [{"addresses": [{"ip": "10.0.0.6"}], "ports": [{"port": 5432}]}]})
+    kube.patch(
+        "endpoints",
+        ns,
+        "db",
+        {"subsets": [{"addresses": [{"ip": "10.0.0.6"}], "ports": [{"port": 5432}]}]},
+    )
     eventually(
-        lambda: [e["addresses"] for s in mirrored(kube, ns, "db") for e in s["endpoints"]]
-        == [["10.0.0.6"]],
+        lambda: (
+            [e["addresses"] for s in mirrored(kube, ns, "db") for e in s["endpoints"]]
+            == [["10.0.0.6"]]
+        ),
         what="the slice following the new address",
     )
     kube.delete("endpoints", ns, "db")
@@ -352,7 +363,9 @@ def test_skip_mirror_and_a_selector_keep_endpoints_unmirrored(
     kube.create(
         "endpoints",
         ns,
-        external("cache", "10.0.0.7", **{"endpointslice.kubernetes.io/skip-mirror": "true"}),
+        external(
+            "cache", "10.0.0.7", **{"endpointslice.kubernetes.io/skip-mirror": "true"}
+        ),
     )
     kube.create("endpoints", ns, external("db", "10.0.0.5"))
     eventually(lambda: mirrored(kube, ns, "db"), what="db mirrored")
@@ -374,7 +387,9 @@ def test_deleting_a_selectorless_service_deletes_its_endpoints_and_slices(
     kube.delete("services", ns, "db")
 
     eventually(
-        lambda: kube.get("endpoints", ns, "db") is None and not mirrored(kube, ns, "db"),
+        lambda: (
+            kube.get("endpoints", ns, "db") is None and not mirrored(kube, ns, "db")
+        ),
         what="endpoints and slice gone",
     )
 

@@ -203,4 +203,3 @@ class EndpointsController(Controller):
             self.api.delete(self.ctx.rt("endpoints"), key[0], key[1])
         except StatusError:
             pass
-

@@ -154,7 +154,9 @@ class EndpointSliceMirroringController(Controller):
         labels, annotations = slice_meta(endpoints)
         for family, ports, addresses in mirrored_slices(endpoints):
             current = _take_match(existing, family, ports)
-            self._write(endpoints, current, family, ports, addresses, labels, annotations)
+            self._write(
+                endpoints, current, family, ports, addresses, labels, annotations
+            )
         for stale in existing:
             self._delete(stale)
         return None
@@ -180,7 +182,12 @@ class EndpointSliceMirroringController(Controller):
         body = copy.deepcopy(current) if current else _new_slice(endpoints, family)
         wanted = (addresses, ports, labels, annotations)
         meta = body["metadata"]
-        have = (body.get("endpoints"), body.get("ports"), meta.get("labels"), meta.get("annotations") or {})
+        have = (
+            body.get("endpoints"),
+            body.get("ports"),
+            meta.get("labels"),
+            meta.get("annotations") or {},
+        )
         if current is not None and have == wanted:
             return
         meta["labels"] = labels

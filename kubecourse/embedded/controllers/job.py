@@ -331,7 +331,9 @@ class JobController(Controller):
         if wait > 0:
             sync.requeue.append(wait)
             return len(active)
-        created, sync.error = self._create_pods(job, self._indexes_to_add(sync, missing))
+        created, sync.error = self._create_pods(
+            job, self._indexes_to_add(sync, missing)
+        )
         return len(active) + created
 
     def _wanted_active(self, sync: Sync) -> int:

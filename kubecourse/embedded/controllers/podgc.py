@@ -85,7 +85,9 @@ class PodGCController(Controller):
         return since + self.ctx.timings.podgc_quarantine - time.monotonic()
 
     def _pods_on(self, node: str) -> list[Obj]:
-        return [p for p in self.store.items("pods") if p["spec"].get("nodeName") == node]
+        return [
+            p for p in self.store.items("pods") if p["spec"].get("nodeName") == node
+        ]
 
     def _collect(self, pod: Obj, reason: tuple[str, str] | None) -> None:
         """Mark the Pod Failed (with the DisruptionTarget condition, if any), then
@@ -94,11 +96,14 @@ class PodGCController(Controller):
         pods = self.ctx.rt("pods")
         try:
             if not podutil.is_terminal(pod):
+                body = failed(pod, reason)
+                name = meta["name"]
                 self.api.update(
-                    pods, meta["namespace"], meta["name"], failed(pod, reason),
-                    subresource="status",
-                )  # fmt: skip
-            self.api.delete(pods, meta["namespace"], meta["name"], grace_period_seconds=0)
+                    pods, meta["namespace"], name, body, subresource="status"
+                )
+            self.api.delete(
+                pods, meta["namespace"], meta["name"], grace_period_seconds=0
+            )
         except StatusError as err:
             if err.code not in (404, 409):
                 raise

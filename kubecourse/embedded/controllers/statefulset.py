@@ -107,7 +107,9 @@ class StatefulSetController(Controller):
         except StatusError as err:
             if err.code == 409:
                 return
-            self._failed(sts, "FailedCreate", f"create {what} failed error: {err.message}")
+            self._failed(
+                sts, "FailedCreate", f"create {what} failed error: {err.message}"
+            )
             if podutil.namespace_terminating(err):
                 return
             raise
@@ -115,9 +117,7 @@ class StatefulSetController(Controller):
         self.ctx.record_event(sts, "SuccessfulCreate", message, component=COMPONENT)
 
     def _failed(self, sts: Obj, reason: str, message: str) -> None:
-        self.ctx.record_event(
-            sts, reason, message, component=COMPONENT, type="Warning"
-        )
+        self.ctx.record_event(sts, reason, message, component=COMPONENT, type="Warning")
 
     def _ensure_claim(self, sts: Obj, claim: Obj, ordinal: int) -> None:
         namespace = sts["metadata"]["namespace"]
@@ -155,7 +155,9 @@ class StatefulSetController(Controller):
         except StatusError as err:
             if err.code == 404:
                 return
-            self._failed(sts, "FailedDelete", f"delete {what} failed error: {err.message}")
+            self._failed(
+                sts, "FailedDelete", f"delete {what} failed error: {err.message}"
+            )
             raise
         message = f"delete {what} successful"
         self.ctx.record_event(sts, "SuccessfulDelete", message, component=COMPONENT)
