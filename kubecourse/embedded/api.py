@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import copy
 import dataclasses
 import json
@@ -90,6 +91,14 @@ def _admission_name(body: Obj) -> str:
 
 def ip_str(value: int) -> str:
     return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
+
+
+# Who writes when a request names no fieldManager: every in-process controller runs in an
+# asyncio task of its own with the name its upstream component writes under
+# (`kube-controller-manager`, `kubelet`, ...) set here; HTTP requests leave it unset.
+ACTING_MANAGER: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "acting_manager", default=None
+)
 
 
 @dataclass
@@ -385,9 +394,9 @@ class Api:
         options: WriteOptions,
         subresource: str | None = None,
     ) -> None:
-        manager = options.field_manager or options.default_manager
+        manager = options.field_manager or options.default_manager or ACTING_MANAGER.get()
         if options.operation == "Apply" or not manager:
-            return  # apply wrote managedFields itself; in-process controllers record nothing
+            return  # apply wrote managedFields itself
         entries = ssa.record_update(
             old, obj, manager=manager, subresource=subresource,
             group=rt.group, version=rt.version, kind=rt.kind, now=now_iso(),

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from kubecourse.embedded.api import Api, now_iso
+from kubecourse.embedded.api import ACTING_MANAGER, Api, now_iso
 from kubecourse.embedded.controllers.correlator import COMBINED_PREFIX, EventCorrelator
 from kubecourse.embedded.metrics import ResourceMetrics
 from kubecourse.embedded.resources import REGISTRY, ResourceType
@@ -341,6 +341,18 @@ class RateLimiter:
         return max(-self._tokens / self.QPS, 0.0)
 
 
+# The field manager each controller's writes are recorded under in managedFields (operation
+# Update), as the upstream component that runs it: kube-controller-manager unless named here.
+FIELD_MANAGERS = {
+    "kubelet": "kubelet",
+    "kubelet-static-pods": "kubelet",
+    "scheduler": "kube-scheduler",
+    "bootstrap": "kube-apiserver",
+    "local-path-provisioner": "local-path-provisioner",
+    "metrics-server": "metrics-server",
+}
+
+
 class Controller(abc.ABC):
     """Subclasses set `name` and `watches`, and implement `keys_for` and `reconcile`."""
 
@@ -422,6 +434,7 @@ class Controller(abc.ABC):
                 pass
 
     async def _run(self) -> None:
+        ACTING_MANAGER.set(FIELD_MANAGERS.get(self.name, "kube-controller-manager"))
         while True:
             key = await self._queue.get()
             self._queued.discard(key)
