@@ -60,6 +60,10 @@ def test_a_deployment_over_its_quota_gets_its_pods_once_the_quota_is_raised(
         lambda: "FailedCreate" in kubectl("-n", "qt", "get", "events").stdout,
         what="a FailedCreate event",
     )
+    eventually(
+        lambda: " 1/3 " in kubectl("-n", "qt", "get", "deploy", "x").stdout,
+        what="the admitted pod ready (no pod event wakes the ReplicaSet after)",
+    )
     described = kubectl("-n", "qt", "describe", "deploy", "x").stdout
     assert "ReplicaFailure" in described and "FailedCreate" in described
 

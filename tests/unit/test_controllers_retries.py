@@ -51,6 +51,18 @@ def live(kube: Any, ns: str, app: str) -> list[dict[str, Any]]:
     ]
 
 
+def settled(kube: Any, ns: str, app: str, eventually: Any) -> None:
+    """Wait until the pods the quota let in are ready: from then on no pod event wakes
+    their controller, so only its retries can create the rest."""
+    eventually(
+        lambda: (
+            live(kube, ns, app)
+            and all(podutil.is_ready(p) for p in live(kube, ns, app))
+        ),
+        what="the admitted pods ready",
+    )
+
+
 def failed_creates(kube: Any, ns: str) -> list[dict[str, Any]]:
     return [e for e in kube.items("events", ns) if e["reason"] == "FailedCreate"]
 
@@ -75,12 +87,13 @@ def test_the_rate_limiter_doubles_from_5_ms_to_1000_s_and_forgets_a_success() ->
 
 
 def test_the_rate_limiter_bucket_spaces_retries_beyond_a_burst_of_100() -> None:
-    limiter = RateLimiter(0.0, 0.0)
+    limiter = RateLimiter(0.0, 0.0, clock=lambda: 100.0)  # no time passes
 
     delays = [limiter.when(("ns", str(i))) for i in range(110)]
 
-    assert delays[:99] == [0.0] * 99
-    assert delays[-1] > 0.9  # ten more than the burst wait about a second at 10/s
+    assert delays[:100] == [0.0] * 100
+    assert delays[100] == pytest.approx(0.1)
+    assert delays[-1] == pytest.approx(1.0)  # ten past the burst: a second at 10/s
 
 
 def test_the_tenth_similar_message_is_combined_and_a_source_may_send_25_events() -> (
@@ -134,6 +147,7 @@ def test_a_deployment_over_its_pod_quota_gets_its_pods_once_the_quota_is_raised(
     assert failure is not None and failure["reason"] == "FailedCreate"
     assert "exceeded quota: q" in failure["message"]
 
+    settled(kube, ns, "x", eventually)
     kube.patch("resourcequotas", ns, "q", {"spec": {"hard": {"pods": "5"}}})
     eventually(lambda: len(live(kube, ns, "x")) == 3, what="three pods")
     eventually(
@@ -153,6 +167,13 @@ def test_deleting_the_quota_lets_a_refused_replicaset_create_its_pods(
     quota(kube, ns, 1)
     kube.create(REPLICASETS, ns, workload("x", 2))
     eventually(lambda: failed_creates(kube, ns), what="a FailedCreate event")
+    eventually(
+        lambda: (
+            (kube.get(REPLICASETS, ns, "x").get("status") or {}).get("readyReplicas")
+            == 1
+        ),
+        what="the one pod ready and counted: nothing else will wake the ReplicaSet",
+    )
 
     kube.delete("resourcequotas", ns, "q")
 
@@ -186,6 +207,7 @@ def test_a_job_refused_by_its_quota_creates_its_pods_once_the_quota_allows(
     }
     kube.create("jobs.batch", ns, job)
     eventually(lambda: failed_creates(kube, ns), what="a FailedCreate event")
+    settled(kube, ns, "x", eventually)
 
     kube.patch("resourcequotas", ns, "q", {"spec": {"hard": {"pods": "5"}}})
 
@@ -199,6 +221,7 @@ def test_a_daemonset_refused_by_its_quota_fills_every_worker_once_the_quota_allo
     quota(kube, ns, 1)
     kube.create("daemonsets.apps", ns, workload("x"))
     eventually(lambda: failed_creates(kube, ns), what="a FailedCreate event")
+    settled(kube, ns, "x", eventually)
     assert len(live(kube, ns, "x")) == 1
 
     kube.patch("resourcequotas", ns, "q", {"spec": {"hard": {"pods": "10"}}})
@@ -218,6 +241,7 @@ def test_a_statefulset_refused_by_its_quota_goes_on_once_the_quota_allows(
     (event,) = failed_creates(kube, ns)
     assert event["type"] == "Warning"
     assert event["message"].startswith("create Pod x-1 in StatefulSet x failed error: ")
+    settled(kube, ns, "x", eventually)
 
     kube.patch("resourcequotas", ns, "q", {"spec": {"hard": {"pods": "5"}}})
 

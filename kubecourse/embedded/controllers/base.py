@@ -312,12 +312,18 @@ class RateLimiter:
     QPS = 10.0
     BURST = 100.0
 
-    def __init__(self, base_delay: float, max_delay: float) -> None:
+    def __init__(
+        self,
+        base_delay: float,
+        max_delay: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.base_delay = base_delay
         self.max_delay = max_delay
+        self._clock = clock
         self._failures: dict[Key, int] = {}
         self._tokens = self.BURST
-        self._last = time.monotonic()
+        self._last = clock()
 
     def when(self, key: Key) -> float:
         """The delay before retrying `key`, counting this failure."""
@@ -334,7 +340,7 @@ class RateLimiter:
         return self._failures.get(key, 0)
 
     def _bucket_delay(self) -> float:
-        now = time.monotonic()
+        now = self._clock()
         self._tokens = min(self.BURST, self._tokens + (now - self._last) * self.QPS)
         self._last = now
         self._tokens -= 1.0
