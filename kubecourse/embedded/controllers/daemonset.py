@@ -22,7 +22,7 @@ added, relabelled, tainted or cordoned are reconciled.  Status desiredNumberSche
 currentNumberScheduled, numberReady, numberAvailable (ready for minReadySeconds),
 updatedNumberScheduled, numberMisscheduled, numberUnavailable, observedGeneration;
 events SuccessfulCreate "Created pod: x", SuccessfulDelete "Deleted pod: x",
-FailedCreate.
+FailedCreate / FailedDelete, after which the work queue retries with back-off.
 
 Simplified: no creation batches or expectations (the store is read after every write),
 and orphans matching the selector are adopted without a fresh read of the DaemonSet.

@@ -25,7 +25,8 @@ expected number of succeeded pods"), the remaining active pods deleted, then Fai
 `suspend: true` deletes the active pods (condition Suspended, reason JobSuspended,
 event Suspended); resuming resets `startTime` (JobResumed, event Resumed).  Status
 `active`, `ready`, `terminating`, `startTime`; events SuccessfulCreate "Created pod:
-x", SuccessfulDelete "Deleted pod: x", FailedCreate, Completed "Job completed",
+x", SuccessfulDelete "Deleted pod: x", FailedCreate (then retried by the work queue,
+after the status is written), Completed "Job completed",
 BackoffLimitExceeded / DeadlineExceeded (Warning), TooManySucceededPods.  Time is
 `Context.clock`, so tests and lessons can move deadlines forward.
 

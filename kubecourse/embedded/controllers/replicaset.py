@@ -10,6 +10,11 @@ node, ready for less time, more restarts, newer; both times on upstream's log2 s
 nanoseconds with uid order inside a bucket); status
 counts replicas, fullyLabeledReplicas, readyReplicas, availableReplicas (ready for
 minReadySeconds) and observedGeneration; events SuccessfulCreate / SuccessfulDelete.
+A refused create (an exceeded quota, a missing ServiceAccount) is a FailedCreate event
+(`Error creating: <the API's message>`) and the condition ReplicaFailure (reason
+FailedCreate; FailedDelete for a refused delete), and the sync's error: the work queue
+retries the set with back-off (base.py) until the pods can be created, and a successful
+sync removes the condition.
 
 Simplified: all missing pods are created at once (no slow-start batches), the rank
 counts only this ReplicaSet's pods (upstream also counts the Deployment's other sets'

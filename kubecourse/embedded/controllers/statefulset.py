@@ -9,7 +9,9 @@ a pod deleted (or finished) is re-created with the same name; one PersistentVolu
 per volumeClaimTemplate per ordinal, `<claim>-<sts>-<i>`, created before the pod and
 kept when the set scales down (retention policy Retain); status replicas,
 readyReplicas, currentReplicas, updatedReplicas, availableReplicas, revisions and
-observedGeneration; events SuccessfulCreate / SuccessfulDelete as upstream words them.
+observedGeneration; events SuccessfulCreate / SuccessfulDelete as upstream words them, and
+FailedCreate / FailedDelete (`create Pod web-1 in StatefulSet web failed error: ...`)
+for a refused write, which the work queue retries with back-off.
 
 Simplified: a template change does not roll existing pods (they keep their revision
 until deleted); no ControllerRevision objects are written; minReadySeconds is ignored.
