@@ -130,3 +130,34 @@ def test_the_disruption_condition_and_failed_phase_are_podgcs_marks() -> None:
     assert condition["type"] == "DisruptionTarget" and condition["status"] == "True"
     assert condition["reason"] == "DeletionByPodGC"
     assert pod["status"]["phase"] == "Running"
+
+
+def test_terminated_pods_beyond_the_threshold_are_deleted_oldest_first(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("podgc-threshold")
+    (gc,) = [c for c in kube.cluster.controllers if c.name == "podgc"]
+    done = {
+        "restartPolicy": "Never",
+        "containers": [{"name": "c", "image": "busybox:1.36", "command": ["true"]}],
+    }
+    for name in ("first", "second", "third"):
+        kube.create("pods", ns, {"metadata": {"name": name}, "spec": done})
+        eventually(
+            lambda n=name: (
+                kube.get("pods", ns, n)["status"].get("phase") == "Succeeded"
+            ),
+            what=f"{name} succeeded",
+        )
+    others = sum(1 for p in kube.items("pods") if podutil.is_terminal(p)) - 3
+    assert others == 0, "older terminated pods would go first"
+    try:
+        kube.cluster.call(lambda: setattr(gc, "terminated_pod_threshold", 2))
+        kube.cluster.call(lambda: gc.enqueue(("", "podgc")))
+
+        eventually(
+            lambda: kube.get("pods", ns, "first") is None, what="the oldest gone"
+        )
+        assert kube.get("pods", ns, "third") is not None
+    finally:
+        kube.cluster.call(lambda: setattr(gc, "terminated_pod_threshold", 12500))

@@ -10,11 +10,12 @@ gcCheckPeriod) and when a Node is deleted:
   message `PodGC: node no longer exists`) and then deleted at once (grace period 0);
   its ReplicaSet then counts it gone and replaces it;
 - unscheduled terminating Pods (a deletionTimestamp and no node: no kubelet will ever
-  finish them) are marked Failed and deleted at once.
+  finish them) are marked Failed and deleted at once;
+- terminated Pods (Succeeded or Failed) beyond `--terminated-pod-gc-threshold`
+  (`terminated_pod_threshold`, 12500) are deleted, evicted ones first, then the oldest.
 
-Simplified: terminated Pods beyond `--terminated-pod-gc-threshold` (12500 upstream)
-are never collected, nor terminating Pods on out-of-service Nodes; the quarantine is
-measured from when this controller first saw the Node missing.
+Simplified: terminating Pods on out-of-service Nodes are not collected; the quarantine
+is measured from when this controller first saw the Node missing.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ GONE_NODE = ("DeletionByPodGC", "PodGC: node no longer exists")
 class PodGCController(Controller):
     name = "podgc"
     watches = ("nodes",)
+    terminated_pod_threshold = 12500  # kube-controller-manager's default
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -65,7 +67,18 @@ class PodGCController(Controller):
         for pod in list(self.store.items("pods")):
             if podutil.is_terminating(pod) and not pod["spec"].get("nodeName"):
                 self._collect(pod, None)
+        for pod in self._beyond_threshold():
+            self._collect(pod, None)
         return min(waits)
+
+    def _beyond_threshold(self) -> list[Obj]:
+        """The terminated Pods past the threshold, evicted ones first, then the oldest."""
+        terminated = [p for p in self.store.items("pods") if podutil.is_terminal(p)]
+        excess = len(terminated) - self.terminated_pod_threshold
+        if excess <= 0:
+            return []
+        terminated.sort(key=_eviction_then_age)
+        return terminated[:excess]
 
     def _gone_nodes(self) -> set[str]:
         existing = {n["metadata"]["name"] for n in self.store.items("nodes")}
@@ -107,6 +120,12 @@ class PodGCController(Controller):
         except StatusError as err:
             if err.code not in (404, 409):
                 raise
+
+
+def _eviction_then_age(pod: Obj) -> tuple[bool, str, str]:
+    evicted = (pod.get("status") or {}).get("reason") == "Evicted"
+    meta = pod["metadata"]
+    return (not evicted, str(meta.get("creationTimestamp") or ""), str(meta["name"]))
 
 
 def failed(pod: Obj, reason: tuple[str, str] | None) -> Obj:
