@@ -278,3 +278,46 @@ def test_a_replicaset_waiting_for_its_service_account_creates_pods_once_it_exist
     kube.create("serviceaccounts", ns, {"metadata": {"name": "robot"}})
 
     eventually(lambda: len(live(kube, ns, "x")) == 2, what="two pods")
+
+
+def test_a_deployment_whose_replicaset_is_refused_reports_it_and_retries(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("retry-rs")
+    hard = {"count/replicasets.apps": "0"}
+    kube.create(
+        "resourcequotas", ns, {"metadata": {"name": "q"}, "spec": {"hard": hard}}
+    )
+    kube.create(DEPLOYMENTS, ns, workload("x", 1))
+
+    progressing = eventually(
+        lambda: podutil.condition(kube.get(DEPLOYMENTS, ns, "x"), "Progressing"),
+        what="the Progressing condition",
+    )
+    assert (progressing["status"], progressing["reason"]) == (
+        "False",
+        "ReplicaSetCreateError",
+    )
+    assert progressing["message"].startswith('Failed to create new replica set "x-')
+    assert "exceeded quota: q" in progressing["message"]
+    events = [
+        e for e in kube.items("events", ns) if e["reason"] == "ReplicaSetCreateError"
+    ]
+    assert events and events[0]["type"] == "Warning"
+
+    kube.patch(
+        "resourcequotas", ns, "q", {"spec": {"hard": {"count/replicasets.apps": "5"}}}
+    )
+
+    eventually(
+        lambda: len(live(kube, ns, "x")) == 1, what="the pod, once the set exists"
+    )
+    eventually(
+        lambda: (
+            (
+                podutil.condition(kube.get(DEPLOYMENTS, ns, "x"), "Progressing") or {}
+            ).get("status")
+            == "True"
+        ),
+        what="Progressing True again",
+    )

@@ -54,6 +54,7 @@ from kubecourse.embedded.status import StatusError
 from kubecourse.embedded.store import Change
 
 COMPONENT = "deployment-controller"
+CREATE_ERROR = "ReplicaSetCreateError"  # upstream FailedRSCreateReason
 HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
 DESIRED = "deployment.kubernetes.io/desired-replicas"
@@ -359,15 +360,36 @@ class DeploymentController(Controller):
             if err.code != 409:
                 name = body["metadata"]["name"]
                 message = f'Failed to create new replica set "{name}": {err.message}'
-                self.ctx.record_event(
-                    d, "ReplicaSetCreateError", message, component=COMPONENT, type="Warning"
-                )
+                self._report_create_error(d, message)
                 raise  # the work queue retries the Deployment with back-off
         existing = self.store.get(RS, namespace, body["metadata"]["name"])
         if existing is not None and same_template(existing, d):
             return copy.deepcopy(existing)  # ours, or adoptable on the next pass
         self._bump_collisions(d)
         return None
+
+    def _report_create_error(self, d: Obj, message: str) -> None:
+        """A refused ReplicaSet: Progressing False (reason ReplicaSetCreateError, as
+        upstream with a progress deadline, the default) and a Warning event."""
+        current = podutil.condition(d, "Progressing") or {}
+        if (current.get("status"), current.get("reason")) != ("False", CREATE_ERROR):
+            now = podutil.iso()
+            wanted = {
+                "type": "Progressing",
+                "status": "False",
+                "lastUpdateTime": now,
+                "lastTransitionTime": now,
+                "reason": CREATE_ERROR,
+                "message": message,
+            }
+            body = copy.deepcopy(d)
+            status = body.setdefault("status", {})
+            others = [c for c in status.get("conditions") or [] if c["type"] != "Progressing"]
+            status["conditions"] = others + merge_conditions(d, [wanted])
+            meta = d["metadata"]
+            rt = self.ctx.rt("deployments.apps")
+            self.api.update(rt, meta["namespace"], meta["name"], body, subresource="status")
+        self.ctx.record_event(d, CREATE_ERROR, message, component=COMPONENT, type="Warning")
 
     def _bump_collisions(self, d: Obj) -> None:
         new = copy.deepcopy(d)
