@@ -32,7 +32,7 @@ from typing import Any
 from aiohttp import web
 
 from kubecourse.embedded import eviction, metricsapi, plugins
-from kubecourse.embedded.api import now_iso
+from kubecourse.embedded.api import ACTING_MANAGER, now_iso
 from kubecourse.embedded.auth import Authenticator, TokenSigner
 from kubecourse.embedded.controllers import default_controllers, images
 from kubecourse.embedded.controllers.base import Context, Controller, Timings
@@ -301,15 +301,23 @@ class EmbeddedCluster:
         joining = [s for s in self.options.topology if not s.control_plane] if later else []
         for spec in self.options.topology:
             if spec not in joining:
-                self.api.create(REGISTRY.get("nodes"), None, node_object(spec))
+                self._register(spec)
         return joining
+
+    def _register(self, spec: NodeSpec) -> None:
+        """The node's kubelet creates its Node (recorded under the manager `kubelet`)."""
+        token = ACTING_MANAGER.set("kubelet")
+        try:
+            self.api.create(REGISTRY.get("nodes"), None, node_object(spec))
+        finally:
+            ACTING_MANAGER.reset(token)
 
     def _reregister_nodes(self) -> None:
         """A restart starts every node's kubelet, which registers its Node again if it
         was deleted (a running kubelet never does: upstream's registration is once)."""
         for spec in self.options.topology:
             if self.store.get("nodes", "", spec.name) is None:
-                self.api.create(REGISTRY.get("nodes"), None, node_object(spec))
+                self._register(spec)
 
     async def _join(self, joining: list[NodeSpec], timeout: float = 10.0) -> None:
         """`kubeadm join`: the workers register once the addons' pods are placed."""
@@ -317,7 +325,7 @@ class EmbeddedCluster:
         while joining and not self._addons_placed() and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         for spec in joining:
-            self.api.create(REGISTRY.get("nodes"), None, node_object(spec))
+            self._register(spec)
 
     def _addons_placed(self) -> bool:
         """CoreDNS's two pods and the provisioner's one have a node."""

@@ -633,3 +633,5 @@ def test_controllers_and_the_kubelet_record_their_writes_under_upstreams_manager
         ("kube-controller-manager", "Update", None),
         ("kubelet", "Update", "status"),
     }
+    node = kube.get("nodes", None, pod["spec"]["nodeName"])
+    assert ("kubelet", "Update", None) in managers(node)  # it registered the Node
