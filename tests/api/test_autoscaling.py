@@ -480,7 +480,9 @@ def test_reapplying_replicas_the_hpa_scaled_conflicts_with_kube_controller_manag
     kubectl("apply", "--server-side", "-f", "-", input=SSA_WEB)
     kubectl("autoscale", "deployment", "applied", "--min=3", "--max=5", "--cpu=50%")
     eventually(
-        lambda: apps.read_namespaced_deployment("applied", "default").spec.replicas == 3,
+        lambda: (
+            apps.read_namespaced_deployment("applied", "default").spec.replicas == 3
+        ),
         what="the HPA's scale to 3",
     )
 
@@ -497,9 +499,7 @@ def test_reapplying_replicas_the_hpa_scaled_conflicts_with_kube_controller_manag
             "get", "deploy", "applied", "-o", "json", "--show-managed-fields"
         ).stdout
     )["metadata"]["managedFields"]
-    assert {
-        (e["manager"], e["operation"], e.get("subresource")) for e in entries
-    } >= {
+    assert {(e["manager"], e["operation"], e.get("subresource")) for e in entries} >= {
         ("kubectl", "Apply", None),
         ("kube-controller-manager", "Update", "scale"),
         ("kube-controller-manager", "Update", "status"),

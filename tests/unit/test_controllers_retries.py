@@ -1,4 +1,6 @@
-"""A refused create is retried with back-off, by every controller that creates pods."""
+"""A refused create is retried with client-go's back-off by every controller that creates
+pods (and a Deployment its ReplicaSet); similar events are combined as client-go's
+recorder combines them; a Pod naming a missing ServiceAccount is refused."""
 
 from __future__ import annotations
 
