@@ -23,6 +23,9 @@ CONTROLLER_TIMINGS = Timings(
     config_retry=0.2,
     image_pull_backoff=0.2,
     daemon_failed_backoff=0.1,
+    workqueue_max_delay=0.2,
+    podgc_period=0.2,
+    podgc_quarantine=0.3,
 )
 
 Eventually = Callable[..., Any]

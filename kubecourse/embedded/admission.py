@@ -3,8 +3,9 @@ DefaultIngressClass plugin on a new Ingress.
 
 Faithful: a Pod naming a ServiceAccount that does not exist is refused, 403 `pods
 "nosa" is forbidden: error looking up service account default/ghost: serviceaccount
-"ghost" not found` (a controller's Pods show it in a FailedCreate event). unless the Pod is a kubelet's mirror pod, or the Pod or its ServiceAccount
-sets `automountServiceAccountToken: false`, or a container already mounts something at
+"ghost" not found` (a controller's Pods show it in a FailedCreate event, and the
+controller retries).  Unless the Pod is a kubelet's mirror pod, or the Pod or its
+ServiceAccount sets `automountServiceAccountToken: false`, or a container already mounts something at
 `/var/run/secrets/kubernetes.io/serviceaccount`, the Pod gets the projected volume
 `kube-api-access-<5 random>` (a bound token expiring in 3607 s, `ca.crt` from the
 ConfigMap `kube-root-ca.crt`, and the namespace from the downward API, mode 420), and

@@ -9,6 +9,7 @@ Failures raise `StatusError` carrying the exact Status body a real server would 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import copy
 import dataclasses
 import random
@@ -86,6 +87,14 @@ def check_apply_version(rt: ResourceType, intent: Obj) -> None:
             "Incorrect version specified in apply patch. Specified patch version: "
             f"{intent.get('apiVersion') or ''}, expected: {rt.api_version}"
         )
+
+
+# Who writes when a request names no fieldManager: every in-process controller runs in an
+# asyncio task of its own with the name its upstream component writes under
+# (`kube-controller-manager`, `kubelet`, ...) set here; HTTP requests leave it unset.
+ACTING_MANAGER: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "acting_manager", default=None
+)
 
 
 @dataclass
@@ -186,7 +195,8 @@ class Api:
         options: WriteOptions | None = None,
     ) -> Obj:
         options = options or WriteOptions()
-        obj = self._prepare_new(rt, namespace, self._decoded(rt, body, options))
+        decoded = self._decoded(rt, body, options)
+        obj = self._prepare_new(rt, namespace, decoded)
         self._check_namespace(rt, obj["metadata"].get("namespace"), obj["metadata"].get("name") or "")
         self._admit_create(rt, obj)
         causes = self._validate(rt, obj)
@@ -301,8 +311,8 @@ class Api:
             services.allocate_create(self.store, obj)
         if rt.kind == "Pod":
             meta = obj["metadata"]
-            self._check_pod_quota(meta["namespace"], meta.get("name") or meta.get("generateName") or "")
             admission.check_service_account(self.store, obj, plugins.shown_name(meta))
+            self._check_pod_quota(meta["namespace"], meta.get("name") or meta.get("generateName") or "")
             admission.mount_service_account_token(self.store, obj)
         if rt.kind == "PersistentVolumeClaim":
             storage.admit_claim(self.store, obj)
@@ -355,9 +365,9 @@ class Api:
         options: WriteOptions,
         subresource: str | None = None,
     ) -> None:
-        manager = options.field_manager or options.default_manager
+        manager = options.field_manager or options.default_manager or ACTING_MANAGER.get()
         if options.operation == "Apply" or not manager:
-            return  # apply wrote managedFields itself; in-process controllers record nothing
+            return  # apply wrote managedFields itself
         entries = ssa.record_update(
             old, obj, manager=manager, subresource=subresource,
             group=rt.group, version=rt.version, kind=rt.kind, now=now_iso(),

@@ -32,7 +32,7 @@ from typing import Any
 from aiohttp import web
 
 from kubecourse.embedded import eviction, metricsapi, plugins
-from kubecourse.embedded.api import now_iso
+from kubecourse.embedded.api import ACTING_MANAGER, now_iso
 from kubecourse.embedded.auth import Authenticator, TokenSigner
 from kubecourse.embedded.connections import ApiRunner
 from kubecourse.embedded.controllers import default_controllers, images
@@ -290,6 +290,8 @@ class EmbeddedCluster:
             ensure_kubernetes_service(self.api, self.advertise_address)
             if self.options.ingress_controller and self.options.system_workloads:
                 ingress_controller.install(self.api)
+        else:
+            self._reregister_nodes()
         if not addons.installed(self.api):
             addons.install(self.api, CLUSTER_NAME, workloads=self.options.system_workloads)
         return joining
@@ -300,8 +302,23 @@ class EmbeddedCluster:
         joining = [s for s in self.options.topology if not s.control_plane] if later else []
         for spec in self.options.topology:
             if spec not in joining:
-                self.api.create(REGISTRY.get("nodes"), None, node_object(spec))
+                self._register(spec)
         return joining
+
+    def _register(self, spec: NodeSpec) -> None:
+        """The node's kubelet creates its Node (recorded under the manager `kubelet`)."""
+        token = ACTING_MANAGER.set("kubelet")
+        try:
+            self.api.create(REGISTRY.get("nodes"), None, node_object(spec))
+        finally:
+            ACTING_MANAGER.reset(token)
+
+    def _reregister_nodes(self) -> None:
+        """A restart starts every node's kubelet, which registers its Node again if it
+        was deleted (a running kubelet never does: upstream's registration is once)."""
+        for spec in self.options.topology:
+            if self.store.get("nodes", "", spec.name) is None:
+                self._register(spec)
 
     async def _join(self, joining: list[NodeSpec], timeout: float = 10.0) -> None:
         """`kubeadm join`: the workers register once the addons' pods are placed."""
@@ -309,7 +326,7 @@ class EmbeddedCluster:
         while joining and not self._addons_placed() and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         for spec in joining:
-            self.api.create(REGISTRY.get("nodes"), None, node_object(spec))
+            self._register(spec)
 
     def _addons_placed(self) -> bool:
         """CoreDNS's two pods and the provisioner's one have a node."""

@@ -455,3 +455,52 @@ def test_an_invalid_hpa_is_refused_naming_the_field(
         and body["details"]["causes"][0]["field"] == "spec.maxReplicas"
     )
     assert "must be greater than or equal to `minReplicas`" in body["message"]
+
+
+SSA_WEB = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: applied
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: applied}}
+  template:
+    metadata: {labels: {app: applied}}
+    spec:
+      containers:
+      - {name: web, image: nginx:1.27, resources: {requests: {cpu: 100m}}}
+"""
+
+
+def test_reapplying_replicas_the_hpa_scaled_conflicts_with_kube_controller_manager(
+    kubectl: Any, api_client: k8s.ApiClient
+) -> None:
+    apps = k8s.AppsV1Api(api_client)
+    kubectl("apply", "--server-side", "-f", "-", input=SSA_WEB)
+    kubectl("autoscale", "deployment", "applied", "--min=3", "--max=5", "--cpu=50%")
+    eventually(
+        lambda: (
+            apps.read_namespaced_deployment("applied", "default").spec.replicas == 3
+        ),
+        what="the HPA's scale to 3",
+    )
+
+    again = kubectl("apply", "--server-side", "-f", "-", input=SSA_WEB, check=False)
+
+    assert again.returncode == 1
+    assert (
+        'conflict with "kube-controller-manager" with subresource "scale" using '
+        "apps/v1: .spec.replicas" in again.stderr
+    )
+    assert apps.read_namespaced_deployment("applied", "default").spec.replicas == 3
+    entries = json.loads(
+        kubectl(
+            "get", "deploy", "applied", "-o", "json", "--show-managed-fields"
+        ).stdout
+    )["metadata"]["managedFields"]
+    assert {(e["manager"], e["operation"], e.get("subresource")) for e in entries} >= {
+        ("kubectl", "Apply", None),
+        ("kube-controller-manager", "Update", "scale"),
+        ("kube-controller-manager", "Update", "status"),
+    }

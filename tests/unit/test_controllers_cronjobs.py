@@ -287,3 +287,24 @@ def test_a_time_zone_moves_the_schedule_and_the_scheduled_timestamp(
         "batch.kubernetes.io/cronjob-scheduled-timestamp"
     ]
     assert local.endswith(":30:00+05:30")
+
+
+def test_a_job_refused_by_a_quota_is_created_once_the_quota_allows(
+    kube: InCluster, eventually: Any
+) -> None:
+    ns = kube.namespace("cron-quota")
+    hard = {"count/jobs.batch": "0"}
+    kube.create(
+        "resourcequotas", ns, {"metadata": {"name": "q"}, "spec": {"hard": hard}}
+    )
+    kube.create(CRONJOBS, ns, cronjob("tick"))
+    minute = advance_past_next_minute(kube)
+    eventually(
+        lambda: "FailedCreate" in reasons(kube, ns, "tick"), what="a FailedCreate event"
+    )
+    assert not jobs(kube, ns)
+
+    kube.patch("resourcequotas", ns, "q", {"spec": {"hard": {"count/jobs.batch": "5"}}})
+
+    (job,) = eventually(lambda: jobs(kube, ns), what="the job, retried")
+    assert job["metadata"]["name"] == f"tick-{int(minute) // 60}"

@@ -249,3 +249,161 @@ def test_service_without_selector_gets_no_managed_endpoints(
         what="the selecting service's endpoints",
     )
     assert kube.get("endpoints", ns, "ext") is None
+
+
+MIRROR = "endpointslicemirroring-controller.k8s.io"
+
+
+def external(name: str, *ips: str, **labels: str) -> dict[str, Any]:
+    """Hand-written Endpoints for a Service without a selector."""
+    subset = {
+        "addresses": [{"ip": ip} for ip in ips],
+        "notReadyAddresses": [{"ip": "10.0.9.9", "hostname": "spare"}],
+        "ports": [{"name": "pg", "port": 5432}],
+    }
+    return {"metadata": {"name": name, "labels": labels}, "subsets": [subset]}
+
+
+def mirrored(kube: Any, ns: str, name: str) -> list[dict[str, Any]]:
+    return [
+        s
+        for s in kube.items(SLICES, ns)
+        if s["metadata"]["labels"].get("kubernetes.io/service-name") == name
+        and s["metadata"]["labels"].get("endpointslice.kubernetes.io/managed-by")
+        == MIRROR
+    ]
+
+
+def bare_service(name: str) -> dict[str, Any]:
+    return {"metadata": {"name": name}, "spec": {"ports": [{"port": 5432}]}}
+
+
+def test_endpoints_written_before_their_selectorless_service_stay(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("ext-first")
+    kube.create("endpoints", ns, external("db", "10.0.0.5"))
+    kube.create("services", ns, bare_service("db"))
+    kube.create("services", ns, service())  # a sync of another key in the namespace
+
+    eventually(lambda: mirrored(kube, ns, "db"), what="the mirrored slice")
+    eventually(lambda: kube.get("endpoints", ns, "web"), what="web's endpoints")
+    assert kube.get("endpoints", ns, "db")["subsets"][0]["addresses"] == [
+        {"ip": "10.0.0.5"}
+    ]
+
+
+def test_endpoints_of_a_selectorless_service_are_mirrored_into_a_slice(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("ext-mirror")
+    kube.create("services", ns, bare_service("db"))
+    endpoints = kube.create("endpoints", ns, external("db", "10.0.0.5", tier="data"))
+
+    (found,) = eventually(lambda: mirrored(kube, ns, "db"), what="the mirrored slice")
+
+    assert found["metadata"]["name"].startswith("db-")
+    assert len(found["metadata"]["name"]) == len("db-") + 5
+    assert found["metadata"]["labels"] == {
+        "tier": "data",
+        "kubernetes.io/service-name": "db",
+        "endpointslice.kubernetes.io/managed-by": MIRROR,
+    }
+    (owner,) = found["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["name"], owner["uid"]) == (
+        "Endpoints",
+        "db",
+        endpoints["metadata"]["uid"],
+    )
+    assert found["addressType"] == "IPv4"
+    assert found["ports"] == [{"name": "pg", "port": 5432, "protocol": "TCP"}]
+    assert found["endpoints"] == [
+        {"addresses": ["10.0.0.5"], "conditions": {"ready": True}},
+        {
+            "addresses": ["10.0.9.9"],
+            "conditions": {"ready": False},
+            "hostname": "spare",
+        },
+    ]
+
+
+def test_mirrored_slices_follow_the_endpoints_and_go_with_them(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("ext-follow")
+    kube.create("services", ns, bare_service("db"))
+    kube.create("endpoints", ns, external("db", "10.0.0.5"))
+    eventually(lambda: mirrored(kube, ns, "db"), what="the mirrored slice")
+
+    kube.patch(
+        "endpoints",
+        ns,
+        "db",
+        {"subsets": [{"addresses": [{"ip": "10.0.0.6"}], "ports": [{"port": 5432}]}]},
+    )
+    eventually(
+        lambda: (
+            [e["addresses"] for s in mirrored(kube, ns, "db") for e in s["endpoints"]]
+            == [["10.0.0.6"]]
+        ),
+        what="the slice following the new address",
+    )
+    kube.delete("endpoints", ns, "db")
+
+    eventually(lambda: not mirrored(kube, ns, "db"), what="the slice gone")
+    assert kube.get("services", ns, "db") is not None
+
+
+def test_skip_mirror_and_a_selector_keep_endpoints_unmirrored(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("ext-skip")
+    kube.create("services", ns, bare_service("db"))
+    kube.create("services", ns, bare_service("cache"))
+    kube.create(
+        "endpoints",
+        ns,
+        external(
+            "cache", "10.0.0.7", **{"endpointslice.kubernetes.io/skip-mirror": "true"}
+        ),
+    )
+    kube.create("endpoints", ns, external("db", "10.0.0.5"))
+    eventually(lambda: mirrored(kube, ns, "db"), what="db mirrored")
+
+    kube.patch("services", ns, "db", {"spec": {"selector": {"app": "db"}}})
+
+    eventually(lambda: not mirrored(kube, ns, "db"), what="db's mirror removed")
+    assert not mirrored(kube, ns, "cache")
+
+
+def test_deleting_a_selectorless_service_deletes_its_endpoints_and_slices(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("ext-gone")
+    kube.create("services", ns, bare_service("db"))
+    kube.create("endpoints", ns, external("db", "10.0.0.5"))
+    eventually(lambda: mirrored(kube, ns, "db"), what="the mirrored slice")
+
+    kube.delete("services", ns, "db")
+
+    eventually(
+        lambda: (
+            kube.get("endpoints", ns, "db") is None and not mirrored(kube, ns, "db")
+        ),
+        what="endpoints and slice gone",
+    )
+
+
+def test_at_its_start_the_controller_deletes_only_its_own_leftover_endpoints(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("leftover")
+    managed = {"endpoints.kubernetes.io/managed-by": "endpoint-controller"}
+    kube.create("endpoints", ns, {"metadata": {"name": "old", "labels": managed}})
+    kube.create("endpoints", ns, external("hand", "10.0.0.5"))
+    (controller,) = [c for c in kube.cluster.controllers if c.name == "endpoints"]
+
+    kube.cluster.call(controller.resync)  # what a restart enqueues
+
+    eventually(lambda: kube.get("endpoints", ns, "old") is None, what="leftover gone")
+    assert kube.get("endpoints", ns, "hand") is not None

@@ -604,3 +604,34 @@ def test_rollback_that_sends_a_null_creation_timestamp_still_reuses_the_old_set(
     eventually(lambda: rolled_out(kube, ns, "web"), what="rollback")
 
     assert len(kube.items(REPLICASETS, ns)) == 2
+
+
+def managers(obj: dict[str, Any]) -> set[tuple[str, str, str | None]]:
+    return {
+        (e["manager"], e["operation"], e.get("subresource"))
+        for e in obj["metadata"].get("managedFields") or []
+    }
+
+
+def test_controllers_and_the_kubelet_record_their_writes_under_upstreams_managers(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("managers")
+    kube.create(DEPLOYMENTS, ns, deployment("web", replicas=1))
+    eventually(lambda: rolled_out(kube, ns, "web"), what="rollout")
+
+    (rs,) = kube.items(REPLICASETS, ns)
+    (pod,) = kube.items("pods", ns)
+    assert managers(kube.get(DEPLOYMENTS, ns, "web")) == {
+        ("kube-controller-manager", "Update", "status")
+    }  # no manager for the test's own in-process create
+    assert managers(rs) == {
+        ("kube-controller-manager", "Update", None),
+        ("kube-controller-manager", "Update", "status"),
+    }
+    assert managers(pod) == {
+        ("kube-controller-manager", "Update", None),
+        ("kubelet", "Update", "status"),
+    }
+    node = kube.get("nodes", None, pod["spec"]["nodeName"])
+    assert ("kubelet", "Update", None) in managers(node)  # it registered the Node

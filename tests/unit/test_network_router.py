@@ -171,3 +171,49 @@ def test_an_unknown_image_answers_its_declared_port_honestly(world: World) -> No
     assert reply.status == 501
     assert b"does not know what the image example/api:1 serves" in reply.body
     assert fails(world, None, "10.244.1.30", 80) == "refused"
+
+
+def test_a_selectorless_service_reaches_the_addresses_its_mirrored_slice_lists(
+    world: World,
+) -> None:
+    from kubecourse.embedded.controllers.endpointslicemirroring import (
+        mirrored_slices,
+        slice_meta,
+    )
+
+    world.pod("db-0", "10.244.1.10")
+    svc = {
+        "metadata": {"name": "db", "namespace": "default", "uid": "svc-db"},
+        "spec": {"clusterIP": "10.96.0.40", "ports": [{"name": "", "port": 80}]},
+    }
+    world.store.write("services", svc)
+    endpoints = {
+        "metadata": {"name": "db", "namespace": "default"},
+        "subsets": [{"addresses": [{"ip": "10.244.1.10"}], "ports": [{"port": 80}]}],
+    }
+    labels, annotations = slice_meta(endpoints)
+    for family, ports, addresses in mirrored_slices(endpoints):
+        world.store.write(
+            "endpointslices.discovery.k8s.io",
+            {
+                "metadata": {
+                    "name": "db-mirror",
+                    "namespace": "default",
+                    "labels": labels,
+                },
+                "addressType": family,
+                "ports": ports,
+                "endpoints": addresses,
+            },
+        )
+
+    assert hostname(world.answer(None, "10.96.0.40")) == "db-0"
+    endpoints["subsets"][0]["addresses"] = [{"ip": "10.0.0.5"}]  # outside the cluster
+    (_, ports, addresses), *_ = mirrored_slices(endpoints)
+    found = world.store.get("endpointslices.discovery.k8s.io", "default", "db-mirror")
+    world.store.write(
+        "endpointslices.discovery.k8s.io", {**found, "endpoints": addresses}
+    )
+    assert (
+        fails(world, None, "10.96.0.40") == "outside"
+    )  # no external routing: a clean failure

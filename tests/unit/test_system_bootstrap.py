@@ -193,3 +193,26 @@ def test_an_api_only_cluster_registers_every_node_at_once() -> None:
         assert not kube.items("pods")
     finally:
         cluster.stop()
+
+
+def test_a_deleted_node_is_registered_again_when_the_cluster_restarts(
+    tmp_path: Path,
+) -> None:
+    first = start(tmp_path, run_controllers=False)
+    try:
+        kube = InCluster(first)
+        old = kube.get("nodes", None, "kubecourse-worker3")
+        kube.delete("nodes", None, "kubecourse-worker3")
+        assert kube.get("nodes", None, "kubecourse-worker3") is None
+    finally:
+        first.stop()
+
+    again = start(tmp_path, run_controllers=False)
+    try:
+        kube = InCluster(again)
+        back = kube.get("nodes", None, "kubecourse-worker3")
+    finally:
+        again.stop()
+
+    assert back is not None and back["metadata"]["uid"] != old["metadata"]["uid"]
+    assert back["spec"]["podCIDR"] == old["spec"]["podCIDR"]

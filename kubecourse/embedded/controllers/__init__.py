@@ -22,8 +22,10 @@ the system namespaces) is started by the cluster beside these, even when they ar
 | kubelet-static-pods | `staticpods` | the control plane's kubelet: static pods and their mirror pods |
 | kubelet | `kubelet` (+ `heartbeat`, `nodeevents`, `pulls`, `registry`, `containers`, `probes`, `ephemeral`, `addresses`, `podconfig`, `podstatus`, `environment`, `images`, `imageconfig`, `interpreters`, `systemlogs`) | every node's kubelet (heartbeats, node events, power, the image manager and which images exist, ConfigMap/Secret env and volumes, the environment `kubectl exec` sees, probes, restarts, ephemeral containers, pod IPs) and container runtime (ENTRYPOINT/CMD, what a process prints) |
 | node-lifecycle | `nodelifecycle` | node lifecycle controller and taint-eviction controller |
+| podgc | `podgc` | pod garbage collector (Pods of deleted Nodes, unscheduled terminating Pods) |
 | endpoints | `endpoints` | endpoints controller |
 | endpointslice | `endpointslices` | endpointslice controller |
+| endpointslicemirroring | `endpointslicemirroring` | endpointslicemirroring controller (Endpoints of Services without a selector) |
 | metrics-server | `metricsserver` (+ `usage`) | metrics-server (its scrapes; the API is `metricsapi`) |
 | horizontal-pod-autoscaler | `horizontal` (+ `replicacalc`, `hpastatus`) | HPA controller |
 | resourcequota | `resourcequota` (counting: `kubecourse.embedded.quota`) | resource quota controller |
@@ -41,6 +43,9 @@ from kubecourse.embedded.controllers.daemonset import DaemonSetController
 from kubecourse.embedded.controllers.deployment import DeploymentController
 from kubecourse.embedded.controllers.disruption import DisruptionController
 from kubecourse.embedded.controllers.endpoints import EndpointsController
+from kubecourse.embedded.controllers.endpointslicemirroring import (
+    EndpointSliceMirroringController,
+)
 from kubecourse.embedded.controllers.endpointslices import EndpointSliceController
 from kubecourse.embedded.controllers.garbage import GarbageCollector
 from kubecourse.embedded.controllers.horizontal import HorizontalController
@@ -49,6 +54,7 @@ from kubecourse.embedded.controllers.kubelet import Kubelet
 from kubecourse.embedded.controllers.metricsserver import MetricsServer
 from kubecourse.embedded.controllers.namespace import NamespaceController
 from kubecourse.embedded.controllers.nodelifecycle import NodeLifecycleController
+from kubecourse.embedded.controllers.podgc import PodGCController
 from kubecourse.embedded.controllers.provisioner import LocalPathProvisioner
 from kubecourse.embedded.controllers.replicaset import ReplicaSetController
 from kubecourse.embedded.controllers.replicationcontroller import (
@@ -81,8 +87,10 @@ def default_controllers(ctx: Context) -> list[Controller]:
         StaticPods(ctx),
         Kubelet(ctx),
         NodeLifecycleController(ctx),
+        PodGCController(ctx),
         EndpointsController(ctx),
         EndpointSliceController(ctx),
+        EndpointSliceMirroringController(ctx),
         MetricsServer(ctx),
         HorizontalController(ctx),
         ResourceQuotaController(ctx),

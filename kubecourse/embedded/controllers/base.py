@@ -4,8 +4,14 @@ A controller names the resources it watches and maps each change to the keys it 
 reconcile; a de-duplicating work queue feeds `reconcile(key)`, which reads the current
 state from the store and writes desired state through `Api` (the same code path as an
 HTTP client).  `reconcile` may ask to be called again later (timed transitions such as
-a container starting), and an exception is logged and retried with back-off, never
-fatal to the cluster.
+a container starting).  A reconcile that fails is retried as upstream's work queue
+retries a key whose sync returned an error (`AddRateLimited`): after the larger of a
+per-key delay of 5 ms doubling on every consecutive failure up to 1000 s, and the
+whole queue's token bucket (10 per second, burst 100) -- `DefaultControllerRateLimiter`.
+A success forgets the key's failures.  A `StatusError` (the API refused a write: an
+exceeded quota, a missing ServiceAccount) is the ordinary case and logged at DEBUG, as
+the controller has already reported it with an event; anything else is a bug, logged
+with its traceback.  Neither is ever fatal to the cluster.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from kubecourse.embedded.api import Api, now_iso
+from kubecourse.embedded.api import ACTING_MANAGER, Api, now_iso
+from kubecourse.embedded.controllers.correlator import COMBINED_PREFIX, EventCorrelator
 from kubecourse.embedded.metrics import ResourceMetrics
 from kubecourse.embedded.resources import REGISTRY, ResourceType
 from kubecourse.embedded.status import StatusError
@@ -63,6 +70,12 @@ class Timings:
     # (EndpointInterval), and the system namespaces (SystemNamespacesInterval)
     apiserver_endpoint_interval: float = 10.0
     system_namespaces_interval: float = 60.0
+    # client-go's DefaultControllerRateLimiter: a failed sync is retried after 5 ms, doubling
+    # per consecutive failure up to 1000 s (and at most 10 retries a second, burst 100)
+    workqueue_base_delay: float = 0.005
+    workqueue_max_delay: float = 1000.0
+    podgc_period: float = 20.0  # pod GC: gcCheckPeriod
+    podgc_quarantine: float = 40.0  # pod GC: how long a Node is missing before its Pods go
     pv_sync_period: float = 15.0  # --pvclaimbinder-sync-period: a waiting claim is looked at again
     # The simulated network (kubecourse.embedded.network): how long a dropped connection
     # takes to fail.
@@ -120,6 +133,7 @@ class Context:
     # so the volume provisioner runs without its local-path-provisioner pod.
     system_workloads: bool = True
     _event_names: dict[tuple[str, str, str, str, str], str] = field(default_factory=dict)
+    events: EventCorrelator = field(default_factory=EventCorrelator)
 
     def _expire_events(self, namespace: str) -> None:
         if self.store.count("events") % 100 == 0:  # cheap enough: once per hundred events
@@ -147,15 +161,23 @@ class Context:
         action: str | None = None,
     ) -> None:
         """An Event about `obj` (or its part `field_path`, `spec.containers{web}`);
-        repeats of the same reason and message bump `count`.  With `action` it is
-        written as an `events.k8s.io/v1` recorder writes it (the scheduler's)."""
+        repeats of the same reason and message bump `count`, and similar ones are
+        combined or dropped as client-go's recorder does (see `correlator`).  With
+        `action` it is written as an `events.k8s.io/v1` recorder writes it (the
+        scheduler's)."""
         meta = obj["metadata"]
         namespace = meta.get("namespace") or "default"
-        key = (namespace, str(meta.get("uid")), reason, message, field_path or "")
+        if action is None:
+            source = (component, host or "", namespace, str(meta.get("uid")))
+            if not self.events.allow(source):
+                return
+            similar = (*source, type, reason, field_path or "")
+            message = self.events.aggregate(similar, message) or message
+        key = (namespace, str(meta.get("uid")), reason, _local_key(message), field_path or "")
         name = self._event_names.get(key)
         existing = self.store.get("events", namespace, name) if name else None
         if existing is not None:
-            self.store.write("events", _repeated(existing))
+            self.store.write("events", _repeated(existing, message))
             return
         self._expire_events(namespace)
         event = _new_event(obj, reason, message, component, host, type, field_path)
@@ -229,9 +251,16 @@ def _as_events_api(event: Obj, action: str, host: str | None) -> None:
     event.pop("count", None)
 
 
-def _repeated(existing: Obj) -> Obj:
-    """The same Event once more: `count` and `lastTimestamp`, or its `series`."""
+def _local_key(message: str) -> str:
+    """Combined events are one Event whatever their latest message."""
+    return COMBINED_PREFIX if message.startswith(COMBINED_PREFIX) else message
+
+
+def _repeated(existing: Obj, message: str) -> Obj:
+    """The same Event once more: `count` and `lastTimestamp`, or its `series` (and the
+    latest message, which differs for combined events)."""
     updated = copy.deepcopy(existing)
+    updated["message"] = message
     if updated.get("action") is not None and not updated.get("firstTimestamp"):
         series = updated.get("series") or {"count": 1}
         updated["series"] = {
@@ -276,6 +305,60 @@ def _expire_events_impl(ctx: Context, namespace: str) -> None:
             break
 
 
+class RateLimiter:
+    """client-go's `DefaultControllerRateLimiter`: the larger of an exponential per-item
+    failure delay and an overall token bucket shared by the queue's keys."""
+
+    QPS = 10.0
+    BURST = 100.0
+
+    def __init__(
+        self,
+        base_delay: float,
+        max_delay: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self._clock = clock
+        self._failures: dict[Key, int] = {}
+        self._tokens = self.BURST
+        self._last = clock()
+
+    def when(self, key: Key) -> float:
+        """The delay before retrying `key`, counting this failure."""
+        failures = self._failures.get(key, 0)
+        self._failures[key] = failures + 1
+        item = min(self.base_delay * 2.0**failures, self.max_delay)
+        return max(item, self._bucket_delay())
+
+    def forget(self, key: Key) -> None:
+        self._failures.pop(key, None)
+
+    def requeues(self, key: Key) -> int:
+        """How many times `key` failed in a row (upstream `NumRequeues`)."""
+        return self._failures.get(key, 0)
+
+    def _bucket_delay(self) -> float:
+        now = self._clock()
+        self._tokens = min(self.BURST, self._tokens + (now - self._last) * self.QPS)
+        self._last = now
+        self._tokens -= 1.0
+        return max(-self._tokens / self.QPS, 0.0)
+
+
+# The field manager each controller's writes are recorded under in managedFields (operation
+# Update), as the upstream component that runs it: kube-controller-manager unless named here.
+FIELD_MANAGERS = {
+    "kubelet": "kubelet",
+    "kubelet-static-pods": "kubelet",
+    "scheduler": "kube-scheduler",
+    "bootstrap": "kube-apiserver",
+    "local-path-provisioner": "local-path-provisioner",
+    "metrics-server": "metrics-server",
+}
+
+
 class Controller(abc.ABC):
     """Subclasses set `name` and `watches`, and implement `keys_for` and `reconcile`."""
 
@@ -288,7 +371,9 @@ class Controller(abc.ABC):
         self.store = ctx.store
         self._queue: asyncio.Queue[Key] = asyncio.Queue()
         self._queued: set[Key] = set()
-        self._failures: dict[Key, int] = {}
+        self.rate_limiter = RateLimiter(
+            ctx.timings.workqueue_base_delay, ctx.timings.workqueue_max_delay
+        )
         self._task: asyncio.Task[None] | None = None
         self._timers: set[asyncio.TimerHandle] = set()
 
@@ -355,6 +440,7 @@ class Controller(abc.ABC):
                 pass
 
     async def _run(self) -> None:
+        ACTING_MANAGER.set(FIELD_MANAGERS.get(self.name, "kube-controller-manager"))
         while True:
             key = await self._queue.get()
             self._queued.discard(key)
@@ -362,15 +448,22 @@ class Controller(abc.ABC):
                 again = await self.reconcile(key)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                failures = self._failures.get(key, 0) + 1
-                self._failures[key] = failures
-                log.exception("%s: reconcile of %s failed (attempt %d)", self.name, key, failures)
-                self.enqueue_after(key, min(0.05 * 2**failures, 10.0))
+            except Exception as err:
+                self._requeue(key, err)
                 continue
-            self._failures.pop(key, None)
+            self.rate_limiter.forget(key)
             if again is not None:
                 self.enqueue_after(key, again)
+
+    def _requeue(self, key: Key, err: Exception) -> None:
+        """Upstream `handleErr`: log the failed sync and retry the key with back-off."""
+        delay = self.rate_limiter.when(key)
+        attempt = self.rate_limiter.requeues(key)
+        if isinstance(err, StatusError):
+            log.debug("%s: error syncing %s (attempt %d): %s", self.name, key, attempt, err.message)
+        else:
+            log.error("%s: reconcile of %s failed (attempt %d)", self.name, key, attempt, exc_info=err)
+        self.enqueue_after(key, delay)
 
 
 def owner_reference(owner: Obj) -> Obj:

@@ -84,7 +84,11 @@ class CronJobController(Controller):
         ]
 
         cleaned = self._cleanup_finished(cronjob, jobs)
-        requeue, changed = self._sync(cronjob, jobs)
+        try:
+            requeue, changed = self._sync(cronjob, jobs)
+        except StatusError:
+            self._write_status(key, cronjob)
+            raise  # a Job refused: the work queue retries the key with back-off
         if cleaned or changed:
             self._write_status(key, cronjob)
         return requeue
@@ -308,8 +312,8 @@ class CronJobController(Controller):
         try:
             job = self.api.create(self.ctx.rt(JOBS), namespace, body)
         except StatusError as err:
-            if err.code == 403 and "being terminated" in err.message:
-                return False
+            if podutil.namespace_terminating(err):
+                raise
             if err.code != 409:
                 self._event(
                     cronjob,
@@ -317,7 +321,7 @@ class CronJobController(Controller):
                     f"Error creating job: {err.message}",
                     "Warning",
                 )
-                return False
+                raise
             existing = self.store.get(JOBS, namespace, body["metadata"]["name"])
             owner = controller_of(existing) if existing else None
             if (

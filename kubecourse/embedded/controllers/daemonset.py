@@ -22,7 +22,7 @@ added, relabelled, tainted or cordoned are reconciled.  Status desiredNumberSche
 currentNumberScheduled, numberReady, numberAvailable (ready for minReadySeconds),
 updatedNumberScheduled, numberMisscheduled, numberUnavailable, observedGeneration;
 events SuccessfulCreate "Created pod: x", SuccessfulDelete "Deleted pod: x",
-FailedCreate.
+FailedCreate / FailedDelete, after which the work queue retries with back-off.
 
 Simplified: no creation batches or expectations (the store is read after every write),
 and orphans matching the selector are adopted without a fresh read of the DaemonSet.
@@ -107,14 +107,21 @@ class DaemonSetController(Controller):
         nodes = sorted(self.store.items("nodes"), key=lambda n: n["metadata"]["name"])
         hash_ = history.ensure_current(self.ctx, ds)
 
-        waits = [self._manage(ds, nodes, hash_)]
-        if (ds["spec"].get("updateStrategy") or {}).get(
-            "type", "RollingUpdate"
-        ) == "RollingUpdate":
-            waits.append(self._rolling_update(ds, nodes, hash_))
-        pods = self._claim(ds)
-        history.clean_up(self.ctx, ds, pods, hash_)
+        waits: list[float | None] = []
+        failure: StatusError | None = None
+        try:
+            waits.append(self._manage(ds, nodes, hash_))
+            if (ds["spec"].get("updateStrategy") or {}).get(
+                "type", "RollingUpdate"
+            ) == "RollingUpdate":
+                waits.append(self._rolling_update(ds, nodes, hash_))
+            pods = self._claim(ds)
+            history.clean_up(self.ctx, ds, pods, hash_)
+        except StatusError as err:
+            failure = err
         waits.append(self._update_status(key, nodes, hash_))
+        if failure is not None:
+            raise failure  # after the status, as upstream: the queue retries the key
         pending = [w for w in waits if w is not None]
         return min(pending) + 0.05 if pending else None
 
@@ -272,11 +279,19 @@ class DaemonSetController(Controller):
     def _sync_nodes(
         self, ds: Obj, delete: list[Obj], create: list[str], hash_: str
     ) -> None:
+        """Delete and create daemon pods; a refusal is raised (but for a pod already
+        gone, or a namespace being terminated)."""
+        failure: StatusError | None = None
         for pod in delete:
             meta = pod["metadata"]
             try:
                 self.api.delete(self.ctx.rt("pods"), meta["namespace"], meta["name"])
-            except StatusError:
+            except StatusError as err:
+                if err.code != 404:
+                    failure = failure or err
+                    self._event(
+                        ds, "FailedDelete", f"Error deleting: {err.message}", "Warning"
+                    )
                 continue
             self._event(ds, "SuccessfulDelete", f"Deleted pod: {meta['name']}")
         for node in create:
@@ -287,15 +302,17 @@ class DaemonSetController(Controller):
                     daemon_pod(ds, node, hash_),
                 )
             except StatusError as err:
-                if err.code == 403 and "being terminated" in err.message:
+                if podutil.namespace_terminating(err):
                     return
                 self._event(
                     ds, "FailedCreate", f"Error creating: {err.message}", "Warning"
                 )
-                return
+                raise
             self._event(
                 ds, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}"
             )
+        if failure is not None:
+            raise failure
 
     # -- rolling update ------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ from kubecourse.embedded.status import StatusError
 from kubecourse.embedded.store import Change
 
 COMPONENT = "deployment-controller"
+CREATE_ERROR = "ReplicaSetCreateError"  # upstream FailedRSCreateReason
 HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
 DESIRED = "deployment.kubernetes.io/desired-replicas"
@@ -357,12 +358,38 @@ class DeploymentController(Controller):
             return self.api.create(self.ctx.rt(RS), namespace, body)
         except StatusError as err:
             if err.code != 409:
-                raise
+                name = body["metadata"]["name"]
+                message = f'Failed to create new replica set "{name}": {err.message}'
+                self._report_create_error(d, message)
+                raise  # the work queue retries the Deployment with back-off
         existing = self.store.get(RS, namespace, body["metadata"]["name"])
         if existing is not None and same_template(existing, d):
             return copy.deepcopy(existing)  # ours, or adoptable on the next pass
         self._bump_collisions(d)
         return None
+
+    def _report_create_error(self, d: Obj, message: str) -> None:
+        """A refused ReplicaSet: Progressing False (reason ReplicaSetCreateError, as
+        upstream with a progress deadline, the default) and a Warning event."""
+        current = podutil.condition(d, "Progressing") or {}
+        if (current.get("status"), current.get("reason")) != ("False", CREATE_ERROR):
+            now = podutil.iso()
+            wanted = {
+                "type": "Progressing",
+                "status": "False",
+                "lastUpdateTime": now,
+                "lastTransitionTime": now,
+                "reason": CREATE_ERROR,
+                "message": message,
+            }
+            body = copy.deepcopy(d)
+            status = body.setdefault("status", {})
+            others = [c for c in status.get("conditions") or [] if c["type"] != "Progressing"]
+            status["conditions"] = others + merge_conditions(d, [wanted])
+            meta = d["metadata"]
+            rt = self.ctx.rt("deployments.apps")
+            self.api.update(rt, meta["namespace"], meta["name"], body, subresource="status")
+        self.ctx.record_event(d, CREATE_ERROR, message, component=COMPONENT, type="Warning")
 
     def _bump_collisions(self, d: Obj) -> None:
         new = copy.deepcopy(d)
@@ -458,9 +485,8 @@ class DeploymentController(Controller):
         new_rs = self._find_new(d, rss)
         status = deployment_status(d, rss, new_rs)
         progressing, wait = progressing_condition(d, status, new_rs, created)
-        status["conditions"] = merge_conditions(
-            d, [available_condition(d, status), progressing]
-        )
+        wanted = [available_condition(d, status), progressing]
+        status["conditions"] = merge_conditions(d, wanted + replica_failures(rss, new_rs))
         if status != d.get("status"):
             body = copy.deepcopy(d)
             body["status"] = status
@@ -472,6 +498,28 @@ class DeploymentController(Controller):
                 subresource="status",
             )
         return wait
+
+
+def replica_failures(rss: list[Obj], new_rs: Obj | None) -> list[Obj]:
+    """The ReplicaFailure condition of the new set (else of an old one), as the
+    Deployment's own (upstream `getReplicaFailures` in `syncRolloutStatus`)."""
+    first = new_rs["metadata"]["name"] if new_rs is not None else None
+    ordered = sorted(rss, key=lambda rs: rs["metadata"]["name"] != first)
+    for rs in ordered:
+        found = podutil.condition(rs, "ReplicaFailure")
+        if found is not None:
+            since = found.get("lastTransitionTime")
+            return [
+                {
+                    "type": "ReplicaFailure",
+                    "status": found.get("status"),
+                    "lastUpdateTime": since,
+                    "lastTransitionTime": since,
+                    "reason": found.get("reason"),
+                    "message": found.get("message"),
+                }
+            ]
+    return []
 
 
 def new_set_annotations(d: Obj, rs: Obj, next_revision: int) -> dict[str, str]:

@@ -8,8 +8,13 @@ listed, ready ones in `addresses` and the others in `notReadyAddresses` (all in
 subsets group addresses with identical port lists, a named `targetPort` resolved per
 pod through its container ports (a pod lacking the name drops that port); addresses
 are sorted by IP; the object is written only when its content changes, stamped with
-the `endpoints.kubernetes.io/last-change-trigger-time` annotation; it goes away with the
-Service or when the selector is removed.
+the `endpoints.kubernetes.io/last-change-trigger-time` annotation.  As upstream, only
+a sync of a deleted Service's key deletes Endpoints (and, at the controller's start,
+those it manages whose Service is gone); Endpoints of a Service without a selector or
+of an ExternalName Service are left alone (they are written by hand, and mirrored into
+EndpointSlices by `endpointslicemirroring`), so Endpoints created before their Service
+stay, and removing a selector leaves the last addresses in place; a deleted Endpoints
+object of a selecting Service is written again.
 
 Simplified: the trigger time is the moment of the write, not the pod change's time.
 """
@@ -133,15 +138,29 @@ class EndpointsController(Controller):
     def keys_for(self, change: Change) -> Iterable[Key]:
         if change.resource == "pods":
             return services_selecting(self.store, change.obj, change.old)
+        if change.resource == "endpoints" and change.type != "DELETED":
+            return []  # upstream reacts to a deleted Endpoints object only
         return super().keys_for(change)
+
+    def initial_keys(self) -> Iterable[Key]:
+        """Every Service, and leftover Endpoints of ours whose Service is gone
+        (upstream `checkLeftoverEndpoints`)."""
+        for svc in list(self.store.items("services")):
+            yield (svc["metadata"]["namespace"], svc["metadata"]["name"])
+        for endpoints in list(self.store.items("endpoints")):
+            meta = endpoints["metadata"]
+            if (meta.get("labels") or {}).get(MANAGED_BY) == MANAGER:
+                yield (meta["namespace"], meta["name"])
 
     async def reconcile(self, key: Key) -> float | None:
         svc = self.store.get("services", *key)
         current = self.store.get("endpoints", *key)
-        if svc is None or not svc["spec"].get("selector"):
-            if current is not None and (svc is None or _ours(current)):
-                self._delete(key)
+        if svc is None:
+            if current is not None:
+                self._delete(key)  # the Service was deleted
             return None
+        if svc["spec"].get("type") == "ExternalName" or not svc["spec"].get("selector"):
+            return None  # addresses written out of band: not ours
 
         subsets = build_subsets(svc, selected_pods(self.store, svc))
         labels = {**owned_labels(svc), MANAGED_BY: MANAGER}
@@ -184,7 +203,3 @@ class EndpointsController(Controller):
             self.api.delete(self.ctx.rt("endpoints"), key[0], key[1])
         except StatusError:
             pass
-
-
-def _ours(endpoints: Obj) -> bool:
-    return TRIGGER in (endpoints["metadata"].get("annotations") or {})

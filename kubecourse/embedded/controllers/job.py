@@ -25,7 +25,8 @@ expected number of succeeded pods"), the remaining active pods deleted, then Fai
 `suspend: true` deletes the active pods (condition Suspended, reason JobSuspended,
 event Suspended); resuming resets `startTime` (JobResumed, event Resumed).  Status
 `active`, `ready`, `terminating`, `startTime`; events SuccessfulCreate "Created pod:
-x", SuccessfulDelete "Deleted pod: x", FailedCreate, Completed "Job completed",
+x", SuccessfulDelete "Deleted pod: x", FailedCreate (then retried by the work queue,
+after the status is written), Completed "Job completed",
 BackoffLimitExceeded / DeadlineExceeded (Warning), TooManySucceededPods.  Time is
 `Context.clock`, so tests and lessons can move deadlines forward.
 
@@ -87,6 +88,7 @@ class Sync:
     ready: int = 0
     backoff: jobutil.Backoff = field(default_factory=jobutil.Backoff)
     requeue: list[float] = field(default_factory=list)
+    error: StatusError | None = None  # a refused create: retried by the work queue
 
     @property
     def status(self) -> Obj:
@@ -138,6 +140,8 @@ class JobController(Controller):
         self._decide(sync)
         self._act(sync)
         self._track(sync)
+        if sync.error is not None:
+            raise sync.error  # after the status: upstream returns manageJob's error last
         return min(sync.requeue) + 0.01 if sync.requeue else None
 
     # -- observe -------------------------------------------------------------------------
@@ -328,7 +332,10 @@ class JobController(Controller):
         if wait > 0:
             sync.requeue.append(wait)
             return len(active)
-        return len(active) + self._create_pods(job, self._indexes_to_add(sync, missing))
+        created, sync.error = self._create_pods(
+            job, self._indexes_to_add(sync, missing)
+        )
+        return len(active) + created
 
     def _wanted_active(self, sync: Sync) -> int:
         spec = sync.job["spec"]
@@ -356,7 +363,11 @@ class JobController(Controller):
             jobutil.pending_indexes(sync.indexes, sync.active, missing, completions)
         )
 
-    def _create_pods(self, job: Obj, indexes: list[int | None]) -> int:
+    def _create_pods(
+        self, job: Obj, indexes: list[int | None]
+    ) -> tuple[int, StatusError | None]:
+        """Create pods until one is refused: how many were, and the refusal (none for a
+        namespace being terminated, which is no error to retry)."""
         created = 0
         for index in indexes:
             try:
@@ -366,17 +377,17 @@ class JobController(Controller):
                     jobutil.pod_for(job, index),
                 )
             except StatusError as err:
-                if err.code == 403 and "being terminated" in err.message:
-                    return created  # the namespace is going away
+                if podutil.namespace_terminating(err):
+                    return created, None  # the namespace is going away
                 self._event(
                     job, "FailedCreate", f"Error creating: {err.message}", "Warning"
                 )
-                return created
+                return created, err
             created += 1
             self._event(
                 job, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}"
             )
-        return created
+        return created, None
 
     def _delete_pods(
         self, job: Obj, pods: list[Obj], *, keep_finalizers: bool

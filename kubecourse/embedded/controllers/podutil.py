@@ -16,6 +16,7 @@ from typing import Any
 
 from kubecourse.embedded.controllers.base import Obj, controller_of, parse_time
 from kubecourse.embedded.selectors import label_selector_from_spec
+from kubecourse.embedded.status import StatusError
 from kubecourse.embedded.store import Store
 
 TERMINAL_PHASES = ("Succeeded", "Failed")
@@ -185,3 +186,10 @@ def _requests(container: Obj, missing: Mapping[str, float] | None = None) -> dic
     requests.update(resources.get("requests") or {})
     found = {name: quantity(value) for name, value in requests.items()}
     return {**(missing or {}), **found}
+
+
+def namespace_terminating(err: StatusError) -> bool:
+    """Whether a create was refused because its namespace is being deleted (upstream
+    `HasStatusCause(err, NamespaceTerminatingCause)`): no error a controller retries."""
+    causes = (err.details or {}).get("causes") or []
+    return any(c.get("reason") == "NamespaceTerminating" for c in causes)

@@ -10,6 +10,11 @@ node, ready for less time, more restarts, newer; both times on upstream's log2 s
 nanoseconds with uid order inside a bucket); status
 counts replicas, fullyLabeledReplicas, readyReplicas, availableReplicas (ready for
 minReadySeconds) and observedGeneration; events SuccessfulCreate / SuccessfulDelete.
+A refused create (an exceeded quota, a missing ServiceAccount) is a FailedCreate event
+(`Error creating: <the API's message>`) and the condition ReplicaFailure (reason
+FailedCreate; FailedDelete for a refused delete), and the sync's error: the work queue
+retries the set with back-off (base.py) until the pods can be created, and a successful
+sync removes the condition.
 
 Simplified: all missing pods are created at once (no slow-start batches), the rank
 counts only this ReplicaSet's pods (upstream also counts the Deployment's other sets'
@@ -78,12 +83,19 @@ class ReplicaSetController(Controller):
         pods = self._claim_pods(rs)
         active = [p for p in pods if podutil.is_active(p)]
         wanted = int(rs["spec"].get("replicas", 1))
-        if len(active) < wanted:
-            self._create_pods(rs, wanted - len(active))
-        elif len(active) > wanted:
-            self._delete_pods(rs, rank_victims(active)[: len(active) - wanted])
+        failure: StatusError | None = None
+        try:
+            if len(active) < wanted:
+                self._create_pods(rs, wanted - len(active))
+            elif len(active) > wanted:
+                self._delete_pods(rs, rank_victims(active)[: len(active) - wanted])
+        except StatusError as err:
+            failure = err
 
-        return self._update_status(key, podutil.pods_of(self.store, rs))
+        again = self._update_status(key, podutil.pods_of(self.store, rs), failure)
+        if failure is not None:
+            raise failure  # the work queue retries the key with back-off
+        return again
 
     # -- ownership ---------------------------------------------------------------------
 
@@ -123,6 +135,8 @@ class ReplicaSetController(Controller):
     # -- scaling -----------------------------------------------------------------------
 
     def _create_pods(self, rs: Obj, count: int) -> None:
+        """Create pods until one is refused; the refusal is raised (but for a namespace
+        being terminated, which is no error to retry)."""
         for _ in range(count):
             try:
                 pod = self.api.create(
@@ -138,7 +152,9 @@ class ReplicaSetController(Controller):
                     component=self.component,
                     type="Warning",
                 )
-                return
+                if podutil.namespace_terminating(err):
+                    return
+                raise
             self.ctx.record_event(
                 rs,
                 "SuccessfulCreate",
@@ -147,29 +163,44 @@ class ReplicaSetController(Controller):
             )
 
     def _delete_pods(self, rs: Obj, victims: list[Obj]) -> None:
+        """Delete every victim; a refusal (not a pod already gone) is raised after."""
+        failure: StatusError | None = None
         for pod in victims:
             meta = pod["metadata"]
             try:
                 self.api.delete(self.ctx.rt("pods"), meta["namespace"], meta["name"])
-            except StatusError:
-                continue  # already gone
+            except StatusError as err:
+                if err.code != 404:
+                    failure = failure or err
+                    self.ctx.record_event(
+                        rs,
+                        "FailedDelete",
+                        f"Error deleting: {err.message}",
+                        component=self.component,
+                        type="Warning",
+                    )
+                continue
             self.ctx.record_event(
                 rs,
                 "SuccessfulDelete",
                 f"Deleted pod: {meta['name']}",
                 component=self.component,
             )
+        if failure is not None:
+            raise failure
 
     # -- status ------------------------------------------------------------------------
 
-    def _update_status(self, key: Key, pods: list[Obj]) -> float | None:
+    def _update_status(
+        self, key: Key, pods: list[Obj], failure: StatusError | None = None
+    ) -> float | None:
         rs = self.store.get(self.resource, *key)
         if rs is None:
             return None
         min_ready = int(rs["spec"].get("minReadySeconds") or 0)
         active = [p for p in pods if podutil.is_active(p)]
         new = copy.deepcopy(rs)
-        new["status"] = replicaset_status(rs, active, min_ready)
+        new["status"] = replicaset_status(rs, active, min_ready, failure)
         if new["status"] != rs.get("status"):
             self.api.update(
                 self.ctx.rt(self.resource),
@@ -183,7 +214,9 @@ class ReplicaSetController(Controller):
         return min(pending) + 0.05 if pending else None
 
 
-def replicaset_status(rs: Obj, active: list[Obj], min_ready: int) -> Obj:
+def replicaset_status(
+    rs: Obj, active: list[Obj], min_ready: int, failure: StatusError | None = None
+) -> Obj:
     template_labels = (rs["spec"].get("template") or {}).get("metadata", {}).get(
         "labels"
     ) or {}
@@ -207,10 +240,32 @@ def replicaset_status(rs: Obj, active: list[Obj], min_ready: int) -> Obj:
     for field in ("fullyLabeledReplicas", "readyReplicas", "availableReplicas"):
         if status[field] == 0:
             del status[field]  # omitempty, as a real server answers
-    conditions = (rs.get("status") or {}).get("conditions")
+    conditions = replica_failure(rs, len(active), failure)
     if conditions:
         status["conditions"] = conditions
     return status
+
+
+def replica_failure(rs: Obj, active: int, failure: StatusError | None) -> list[Obj]:
+    """The set's conditions after a sync: a ReplicaFailure condition is added when
+    creating or deleting pods failed (upstream `calculateStatus`; FailedCreate when
+    pods were missing), kept while syncs keep failing, and removed by a success."""
+    conditions = list((rs.get("status") or {}).get("conditions") or [])
+    existing = [c for c in conditions if c.get("type") == "ReplicaFailure"]
+    if failure is None:
+        return [c for c in conditions if c.get("type") != "ReplicaFailure"]
+    if existing:
+        return conditions
+    wanted = int(rs["spec"].get("replicas", 1))
+    reason = "FailedCreate" if active < wanted else "FailedDelete"
+    condition: Obj = {
+        "type": "ReplicaFailure",
+        "status": "True",
+        "lastTransitionTime": podutil.iso(),
+        "reason": reason,
+        "message": failure.message,
+    }
+    return [*conditions, condition]
 
 
 def pod_from_template(rs: Obj) -> Obj:

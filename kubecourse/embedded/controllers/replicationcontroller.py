@@ -10,8 +10,8 @@ the API's refusal, e.g. an exceeded quota), from the component
 `replication-controller`.  The one difference is the selector: a plain label map
 (`spec.selector: {app: web}`), defaulted from the template's labels at creation.
 
-Simplified as the ReplicaSet controller is (see replicaset.py); the ReplicaFailure
-condition upstream sets when creates fail is not set.
+Simplified as the ReplicaSet controller is (see replicaset.py); a refused create is
+retried and reported with the ReplicaFailure condition, as there.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ a pod deleted (or finished) is re-created with the same name; one PersistentVolu
 per volumeClaimTemplate per ordinal, `<claim>-<sts>-<i>`, created before the pod and
 kept when the set scales down (retention policy Retain); status replicas,
 readyReplicas, currentReplicas, updatedReplicas, availableReplicas, revisions and
-observedGeneration; events SuccessfulCreate / SuccessfulDelete as upstream words them.
+observedGeneration; events SuccessfulCreate / SuccessfulDelete as upstream words them, and
+FailedCreate / FailedDelete (`create Pod web-1 in StatefulSet web failed error: ...`)
+for a refused write, which the work queue retries with back-off.
 
 Simplified: a template change does not roll existing pods (they keep their revision
 until deleted); no ControllerRevision objects are written; minReadySeconds is ignored.
@@ -50,9 +52,15 @@ class StatefulSetController(Controller):
             sts["spec"].get("podManagementPolicy", "OrderedReady") == "OrderedReady"
         )
 
-        self._create_missing(sts, pods, wanted, ordered)
-        self._remove_extra(sts, pods, wanted, ordered)
+        failure: StatusError | None = None
+        try:
+            self._create_missing(sts, pods, wanted, ordered)
+            self._remove_extra(sts, pods, wanted, ordered)
+        except StatusError as err:
+            failure = err
         self._update_status(key)
+        if failure is not None:
+            raise failure  # after the status, as upstream: the queue retries the key
         return None
 
     def _create_missing(
@@ -95,14 +103,23 @@ class StatefulSetController(Controller):
         for claim in sts["spec"].get("volumeClaimTemplates") or []:
             self._ensure_claim(sts, claim, ordinal)
         pod = pod_for(sts, ordinal)
+        what = f"Pod {pod['metadata']['name']} in StatefulSet {sts['metadata']['name']}"
         try:
             self.api.create(self.ctx.rt("pods"), namespace, pod)
         except StatusError as err:
             if err.code == 409:
                 return
+            self._failed(
+                sts, "FailedCreate", f"create {what} failed error: {err.message}"
+            )
+            if podutil.namespace_terminating(err):
+                return
             raise
-        message = f"create Pod {pod['metadata']['name']} in StatefulSet {sts['metadata']['name']} successful"
+        message = f"create {what} successful"
         self.ctx.record_event(sts, "SuccessfulCreate", message, component=COMPONENT)
+
+    def _failed(self, sts: Obj, reason: str, message: str) -> None:
+        self.ctx.record_event(sts, reason, message, component=COMPONENT, type="Warning")
 
     def _ensure_claim(self, sts: Obj, claim: Obj, ordinal: int) -> None:
         namespace = sts["metadata"]["namespace"]
@@ -121,21 +138,30 @@ class StatefulSetController(Controller):
             self.api.create(self.ctx.rt("persistentvolumeclaims"), namespace, body)
         except StatusError as err:
             if err.code != 409:
+                pod = f"{sts['metadata']['name']}-{ordinal}"
+                message = f"create Claim {name} for Pod {pod} in StatefulSet {sts['metadata']['name']} failed error: {err.message}"
+                self._failed(sts, "FailedCreate", message)
                 raise
             return
         message = f"create Claim {name} Pod {sts['metadata']['name']}-{ordinal} in StatefulSet {sts['metadata']['name']} success"
         self.ctx.record_event(sts, "SuccessfulCreate", message, component=COMPONENT)
 
     def _delete(self, sts: Obj, pod: Obj) -> None:
+        what = f"Pod {pod['metadata']['name']} in StatefulSet {sts['metadata']['name']}"
         try:
             self.api.delete(
                 self.ctx.rt("pods"),
                 pod["metadata"]["namespace"],
                 pod["metadata"]["name"],
             )
-        except StatusError:
-            return
-        message = f"delete Pod {pod['metadata']['name']} in StatefulSet {sts['metadata']['name']} successful"
+        except StatusError as err:
+            if err.code == 404:
+                return
+            self._failed(
+                sts, "FailedDelete", f"delete {what} failed error: {err.message}"
+            )
+            raise
+        message = f"delete {what} successful"
         self.ctx.record_event(sts, "SuccessfulDelete", message, component=COMPONENT)
 
     def _update_status(self, key: Key) -> None:
