@@ -419,7 +419,63 @@ def _outside(program: str, name: str) -> str:
     )
 
 
+async def test(call: Call) -> int:
+    """`test EXPR` and `[ EXPR ]`: strings, integers, known files; 0 true, 1 false."""
+    args = list(call.args)
+    if call.name == "[":
+        if args[-1:] != ["]"]:
+            await call.err("[: missing ]\n")
+            return 2
+        args = args[:-1]
+    try:
+        return 0 if _test(args, call) else 1
+    except ValueError as err:
+        await call.err(f"{call.name}: {err}\n")
+        return 2
+
+
+_INTEGER = {"-eq": "==", "-ne": "!=", "-lt": "<", "-le": "<=", "-gt": ">", "-ge": ">="}
+
+
+def _test(args: list[str], call: Call) -> bool:
+    if args[:1] == ["!"]:
+        return not _test(args[1:], call)
+    if len(args) == 0:
+        return False
+    if len(args) == 1:
+        return args[0] != ""
+    if len(args) == 2:
+        flag, operand = args
+        if flag in ("-z", "-n"):
+            return (operand == "") == (flag == "-z")
+        if flag in ("-e", "-f", "-d", "-r", "-s"):
+            path = call.path(operand)
+            box = call.sandbox
+            if flag == "-d":
+                return path in box.directories
+            return path in box.files and (flag != "-s" or bool(box.files[path]))
+        raise ValueError(f"{flag}: unary operator expected")
+    if len(args) == 3:
+        left, op, right = args
+        if op in ("=", "=="):
+            return left == right
+        if op == "!=":
+            return left != right
+        if op in _INTEGER:
+            numbers = []
+            for value in (left, right):
+                if not re.fullmatch(r"\s*-?[0-9]+\s*", value):
+                    raise ValueError(f"{value}: bad number")
+                numbers.append(int(value))
+            a, b = numbers
+            return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b,
+                    ">": a > b, ">=": a >= b}[_INTEGER[op]]  # fmt: skip
+    raise ValueError("only simple tests (-z, -n, -e, -f, -d, =, !=, -eq, -lt ...) are simulated")
+
+
 PROGRAMS: dict[str, Program] = {
+    "[": test,
+    "test": test,
     "cat": cat,
     "date": date,
     "echo": echo,
