@@ -90,6 +90,17 @@ class Sandbox:
         )
         return inside or path in self.files
 
+    def from_hosts(self, name: str) -> tuple[str, list[str]] | None:
+        """(address, names) of the first `/etc/hosts` line naming `name`, as the C
+        library's resolver (`files` before `dns`) finds `localhost` or the Pod's own
+        hostname."""
+        wanted = name.rstrip(".").lower()
+        for line in self.files.get("/etc/hosts", "").splitlines():
+            fields = line.split("#", 1)[0].split()
+            if len(fields) > 1 and wanted in (f.lower() for f in fields[1:]):
+                return fields[0], fields[1:]
+        return None
+
     def resolve(self, name: str) -> Answer | None:
         """`name` as the container's resolver looks it up: search list, then as is."""
         name = name.rstrip(".") if name.endswith(".") else name
@@ -396,10 +407,9 @@ async def getent(call: Call) -> int:
 
 def _hosts_lines(name: str, box: Sandbox) -> str | None:
     """glibc's `getent hosts`: /etc/hosts first, then DNS."""
-    for line in box.files.get("/etc/hosts", "").splitlines():
-        fields = line.split()
-        if fields and not fields[0].startswith("#") and name in fields[1:]:
-            return f"{fields[0]:<15} {' '.join(fields[1:])}\n"
+    found = box.from_hosts(name)
+    if found is not None:
+        return f"{found[0]:<15} {' '.join(found[1])}\n"
     answer = box.resolve(name)
     if answer is None or not answer.addresses:
         return None
