@@ -376,6 +376,15 @@ class ContainerLog(list[str]):
             self._stamps.extend(moment + i * 1e-4 for i in range(len(script.loop)))
             self._emitted += 1
 
+    def written(self, moment: float, line: str) -> None:
+        """A line the container's running process wrote (`processes`)."""
+        if super().__len__() < MAX_LOG_LINES:
+            super().append(line)
+            self._stamps.append(moment)
+
+    def full(self) -> bool:
+        return super().__len__() >= MAX_LOG_LINES
+
     def stamped(self) -> list[tuple[float, str]]:
         """Every line written by now, with the time it was written."""
         self.refresh()
@@ -435,6 +444,11 @@ def container_log(
     startup = STARTUP.get(repo) if own else None
     lines = startup(container, started) if startup else []
     return ContainerLog(lines, None, started, {})
+
+
+def system_image(container: Obj) -> bool:
+    """One of kind's components: its binary runs, whatever the command says."""
+    return repository(str(container.get("image", ""))) in systemlogs.STARTUP
 
 
 def finishes(container: Obj) -> tuple[float, int] | None:

@@ -50,10 +50,12 @@ from kubecourse.embedded.controllers import (
     environment,
     ephemeral,
     images,
+    initcontainers,
     podconfig,
     podstatus,
     podutil,
     probes,
+    processes,
     pulls,
 )
 from kubecourse.embedded.controllers.base import (
@@ -96,6 +98,14 @@ class PodProgress:
     retry_at: float | None = None  # a missing ConfigMap or Secret: when to look again
     ephemeral: dict[str, ephemeral.Debugger] = field(default_factory=dict)
     replacing: set[str] = field(default_factory=set)  # containers getting a new image
+    init_index: int = 0  # the init container whose turn it is
+    initialized: bool = False  # every init container completed (or started: sidecars)
+    processes: dict[str, processes.Process] = field(default_factory=dict)
+
+    def stop_processes(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+        self.processes.clear()
 
 
 class Kubelet(Controller):
@@ -171,7 +181,7 @@ class Kubelet(Controller):
             return
         live = {p["metadata"]["uid"] for p in self.store.items("pods")}
         for uid in [u for u in self._pods if u not in live]:
-            del self._pods[uid]
+            self._pods.pop(uid).stop_processes()
         books = (
             self.ctx.logbook,
             self.ctx.previous_logs,
@@ -190,7 +200,9 @@ class Kubelet(Controller):
             started = parse_time(running.get("startedAt")) or started
         moment = started.timestamp() if started else time.time()
         now = time.monotonic()
-        progress = PodProgress(accepted=now, created=now, started=moment)
+        progress = PodProgress(
+            accepted=now, created=now, started=moment, initialized=True
+        )
         self._pods[pod["metadata"]["uid"]] = progress
         for container in pod["spec"]["containers"]:
             try:
@@ -199,7 +211,7 @@ class Kubelet(Controller):
                 progress.env[container["name"]] = {}
             run = containers.run_from_status(pod, container["name"], moment)
             progress.runs[container["name"]] = run
-            self._write_log(pod, container, progress, run.started)
+            self._launch(pod, container, progress, run.started)
         return progress
 
     def _node_running(self, pod: Obj) -> bool:
@@ -266,19 +278,25 @@ class Kubelet(Controller):
             {"phase": "Pending", "hostIP": host_ip, "hostIPs": [{"ip": host_ip}]}
         )
         status.setdefault("startTime", podutil.iso(time.time() - self._head_start(pod)))
+        inits = pod["spec"].get("initContainers") or []
         status["conditions"] = pod_conditions(
-            status, sandbox=False, ready=False, unready=names(pod)
+            status,
+            sandbox=False,
+            ready=False,
+            unready=names(pod),
+            incomplete=[c["name"] for c in inits],
         )
-        if pod["spec"].get("initContainers"):
+        if inits:
             status["initContainerStatuses"] = [
-                podstatus.waiting(c, "PodInitializing")
-                for c in pod["spec"]["initContainers"]
+                podstatus.waiting(c, "PodInitializing") for c in inits
             ]
+        waiting = "PodInitializing" if inits else "ContainerCreating"
         status["containerStatuses"] = [
-            podstatus.waiting(c, "ContainerCreating") for c in pod["spec"]["containers"]
+            podstatus.waiting(c, waiting) for c in pod["spec"]["containers"]
         ]
         self._write_status(pod, status)
-        self._ensure_images(pod, progress, progress.accepted)
+        if not inits:  # otherwise each image is pulled when its container's turn comes
+            self._ensure_images(pod, progress, progress.accepted)
         return self.ctx.timings.container_create_delay
 
     def _start_containers(self, pod: Obj, progress: PodProgress) -> float | None:
@@ -286,6 +304,10 @@ class Kubelet(Controller):
         elapsed = now - progress.accepted
         if elapsed < timings.container_create_delay:
             return timings.container_create_delay - elapsed
+        if not progress.initialized and pod["spec"].get("initContainers"):
+            wait = initcontainers.initialize(self, pod, progress)
+            if not progress.initialized:
+                return wait
         if progress.created is None:
             wait = self._create(pod, progress, now)
             if progress.created is None:
@@ -401,11 +423,6 @@ class Kubelet(Controller):
         status = copy.deepcopy(current["status"])
         ip = status.get("podIP") or self._addresses.allocate(pod)
         status.update({"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]})
-        if pod["spec"].get("initContainers"):
-            status["initContainerStatuses"] = [
-                podstatus.completed(pod, c, started)
-                for c in pod["spec"]["initContainers"]
-            ]
         status["containerStatuses"] = [
             podstatus.running(pod, c, started, ready=False)
             for c in pod["spec"]["containers"]
@@ -416,7 +433,52 @@ class Kubelet(Controller):
         self._write_status(current, status)
         for container in pod["spec"]["containers"]:
             progress.runs[container["name"]] = containers.Run(started=started)
+            self._launch(pod, container, progress, started)
+
+    # -- processes --------------------------------------------------------------------------
+
+    def _runnable(self, pod: Obj, container: Obj, progress: PodProgress) -> Obj:
+        """The container with `$(VAR)` in its command and args expanded."""
+        env = {"HOSTNAME": pod["metadata"]["name"], **progress.env.get(container["name"], {})}
+        return podconfig.expanded(container, env)
+
+    def _launch(
+        self, pod: Obj, container: Obj, progress: PodProgress, started: float
+    ) -> None:
+        """Start the container's process: its command on the simulated shell when it
+        can run there (`processes`), else what `images` says it logs."""
+        meta, name = pod["metadata"], container["name"]
+        key = (meta["namespace"], meta["name"], name)
+        old = progress.processes.pop(name, None)
+        if old is not None:
+            old.stop()
+        process = processes.start(
+            self.ctx,
+            self._current(pod),
+            self._runnable(pod, container, progress),
+            started,
+            lambda code: self.ctx.container_exited(*key, code),
+        )
+        if process is None:
             self._write_log(pod, container, progress, started)
+            return
+        progress.processes[name] = process
+        self.ctx.logbook[key] = process.book
+
+    def _relaunch(
+        self, pod: Obj, container: Obj, progress: PodProgress, run: containers.Run
+    ) -> None:
+        """A restart: the last run's log is kept for `--previous`, a new run starts."""
+        meta = pod["metadata"]
+        key = (meta["namespace"], meta["name"], container["name"])
+        process = progress.processes.get(container["name"])
+        if process is not None:
+            self.ctx.previous_logs[key] = process.book
+            self._launch(pod, container, progress, run.started)
+            return
+        self._write_log(pod, container, progress, run.started)
+        if run.previous is not None:
+            self._write_log(pod, container, progress, *run.previous)
 
     def _write_log(
         self,
@@ -450,7 +512,13 @@ class Kubelet(Controller):
             if wait is not None:
                 waits.append(wait)
         status["containerStatuses"] = statuses
-        self._settle_phase(pod, status)
+        unready, sidecar_waits = initcontainers.sidecar_statuses(
+            self, pod, progress, status
+        )
+        waits += sidecar_waits
+        if self._settle_phase(pod, status, unready):
+            progress.stop_processes()  # the sidecars are stopped with the Pod
+            waits = []
         self._report_unhealthy(pod, progress)
         wait = ephemeral.sync(self._debuggers(pod, progress), status, now)
         if wait is not None:
@@ -480,15 +548,14 @@ class Kubelet(Controller):
                 timings.container_restart_backoff_max,
             ),
             exited=self.ctx.exits.get((meta["namespace"], meta["name"], name)),
+            runs_process=name in progress.processes,
         )
         runnable = podconfig.expanded(container, env)
         step = containers.advance(pod, runnable, run, now, policy)
         for reason, message, type_ in step.events:
             self._event(pod, reason, message, type_, container=name)
         if step.restarted:
-            self._write_log(pod, container, progress, run.started)
-            if run.previous is not None:
-                self._write_log(pod, container, progress, *run.previous)
+            self._relaunch(pod, container, progress, run)
         return step.status, step.wait
 
     def _replace_image(
@@ -523,25 +590,28 @@ class Kubelet(Controller):
         run.started = now
         for event in containers.restart_events(container)[-2:]:  # Created, Started
             self._event(pod, *event, container=name)
-        self._write_log(pod, container, progress, run.started)
-        if run.previous is not None:
-            self._write_log(pod, container, progress, *run.previous)
+        self._relaunch(pod, container, progress, run)
         return None
 
-    def _settle_phase(self, pod: Obj, status: Obj) -> None:
+    def _settle_phase(self, pod: Obj, status: Obj, sidecars: list[str]) -> bool:
+        """The phase and conditions from the containers' states; True once the Pod
+        has completed.  `sidecars`: the sidecars that are not ready."""
         states = [s["state"] for s in status["containerStatuses"]]
-        unready = [s["name"] for s in status["containerStatuses"] if not s["ready"]]
+        unready = sidecars + [
+            s["name"] for s in status["containerStatuses"] if not s["ready"]
+        ]
         if states and all("terminated" in s for s in states):
             failed = any(s["terminated"]["exitCode"] != 0 for s in states)
             status["phase"] = "Failed" if failed else "Succeeded"
             status["conditions"] = pod_conditions(
                 status, sandbox=False, ready=False, unready=[], completed=True
             )
-            return
+            return True
         ready = not unready and podstatus.gates_pass(pod, status)
         status["conditions"] = pod_conditions(
             status, sandbox=True, ready=ready, unready=unready
         )
+        return False
 
     def _report_unhealthy(self, pod: Obj, progress: PodProgress) -> None:
         probed = [c for c in pod["spec"]["containers"] if c.get("readinessProbe")]
@@ -579,6 +649,7 @@ class Kubelet(Controller):
             )
         if progress.stopping is None:
             progress.stopping = time.monotonic()
+            progress.stop_processes()
             self._stop_containers(pod)
         left = (
             progress.stopping

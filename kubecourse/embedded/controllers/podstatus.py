@@ -142,13 +142,21 @@ def pod_conditions(
     ready: bool,
     unready: list[str],
     completed: bool = False,
+    incomplete: list[str] | None = None,
 ) -> list[Obj]:
-    """The kubelet's conditions, keeping transition times, in a real pod's order."""
+    """The kubelet's conditions, keeping transition times, in a real pod's order;
+    `incomplete`: the init containers that have not completed yet."""
     conditions = copy.deepcopy(status.get("conditions") or [])
     set_condition(
         conditions, "PodReadyToStartContainers", "True" if sandbox else "False"
     )
-    set_condition(conditions, "Initialized", "True")
+    if incomplete:
+        waiting = f"containers with incomplete status: [{' '.join(incomplete)}]"
+        set_condition(
+            conditions, "Initialized", "False", "ContainersNotInitialized", waiting
+        )
+    else:
+        set_condition(conditions, "Initialized", "True")
     if not any(c["type"] == "PodScheduled" for c in conditions):
         set_condition(conditions, "PodScheduled", "True")
     if ready:
