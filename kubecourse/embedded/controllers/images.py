@@ -15,21 +15,21 @@ of a given image and command would show.  The behaviours:
 | `mongo`                              | `Waiting for connections`                         | deleted    |
 | `busybox`, `alpine`, `debian`, `ubuntu`, `python`, `node` without command or args | nothing (their default `sh`, `bash` or REPL reads end-of-file without a terminal) | exits 0 at once |
 | `hello-world`                        | `Hello from Docker!`                              | exits 0 at once |
-| any image whose process is a shell script or a simple command | what the script would `echo` (see below) | see below |
+| any image whose process is a shell script or a program of the simulated shell | what it writes, as it runs (see below) | it exits (its code) |
 | `python -c 'print(...)'`             | what it prints (`interpreters`)                   | exits 0 at once |
 | kind's system images (`etcd`, `kube-apiserver`, `coredns/coredns`, `kindest/kindnetd`, ...) | their components' start-up lines (`systemlogs`), whatever the command | deleted |
 
 The process is the image's ENTRYPOINT and CMD as `command` and `args` override them
 (`imageconfig`), so `--image=busybox -- echo hello` runs `echo hello`.  A shell script
-(`sh -c "…"`, or a simple command such as `echo`, `sleep 5` or `false` run directly)
-is read, not run: `echo`/`printf` statements before a `while true; do …; done` loop are
-logged once; the loop's `echo` lines are logged once per iteration, an iteration lasting
-the sum of its `sleep N` statements, computed lazily from the start time (so `kubectl
-logs` shows exactly the lines elapsed time allows).  `$HOSTNAME`, `$(hostname)`,
-`$(date)` and the container's environment as the kubelet resolved it (literal values,
-ConfigMap and Secret references, the downward API) are substituted.  A script without a
-loop finishes after its sleeps with the code of its last `exit N` (`false` gives 1).
-Anything else (redirections, pipes, arithmetic) is not interpreted.
+(`sh -c "…"`) or a program of the simulated shell run directly (`echo`, `sleep 5`,
+`nslookup db`, `false`) in an image that has a shell really runs, on the same shell as
+`kubectl exec` (`processes`): its output is the log, written as time passes, and its
+exit code ends it.  What follows here is the fallback for containers that cannot run
+there (no simulated network, an image without a shell): such a script is read, not run:
+`echo`/`printf` statements before a `while true; do …; done` loop are logged once, the
+loop's lines once per iteration (the sum of its `sleep N`), `$HOSTNAME`, `$(hostname)`,
+`$(date)` and the environment substituted; a script without a loop finishes after its
+sleeps with the code of its last `exit N`.
 """
 
 from __future__ import annotations

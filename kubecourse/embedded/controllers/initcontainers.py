@@ -164,6 +164,7 @@ def follow(kubelet: Kubelet, pod: Obj, container: Obj, progress: PodProgress) ->
         kubelet._event(pod, reason, message, type_, container=name)
     if step.restarted:
         kubelet._relaunch(pod, container, progress, run)
+    progress.stop_ended(name, step.status)
     return step.status, step.wait
 
 

@@ -32,9 +32,14 @@ whole environment (`environment.container_env`) is fixed when it is created: its
 scripts see it, `$(VAR)` in command and args is expanded from it, `kubectl exec` prints
 it.
 
-Simplified: no real probes (the rule above decides); a pod's containers start together,
-so one container's image or configuration error holds back the others.  Init
-containers are reported completed at once.  Logs are `images.container_log`.
+Init containers (`initcontainers`) run one after another before the app containers,
+each on the exec shell; native sidecars keep running beside them.  A container whose
+command is a shell script or a program of the simulated shell runs it as a process
+(`processes`): its output is its log, its exit code ends it.  Other containers log
+what `images.container_log` says and end when `images.finishes` says.
+
+Simplified: no real probes (the rule above decides); a pod's app containers start
+together, so one container's image or configuration error holds back the others.
 """
 
 from __future__ import annotations
@@ -101,6 +106,18 @@ class PodProgress:
     init_index: int = 0  # the init container whose turn it is
     initialized: bool = False  # every init container completed (or started: sidecars)
     processes: dict[str, processes.Process] = field(default_factory=dict)
+
+    def stop_ended(self, name: str, status: Obj) -> None:
+        """A container that is no longer running has no process (killed by a probe,
+        waiting out its back-off)."""
+        process = self.processes.get(name)
+        if process is not None and "running" not in status.get("state", {}):
+            process.stop()
+
+    def stop_processes_of(self, name: str) -> None:
+        process = self.processes.get(name)
+        if process is not None:
+            process.stop()
 
     def stop_processes(self) -> None:
         for process in self.processes.values():
@@ -556,6 +573,7 @@ class Kubelet(Controller):
             self._event(pod, reason, message, type_, container=name)
         if step.restarted:
             self._relaunch(pod, container, progress, run)
+        progress.stop_ended(name, step.status)
         return step.status, step.wait
 
     def _replace_image(
@@ -577,6 +595,7 @@ class Kubelet(Controller):
             self._event(pod, "Killing", message, container=name)
             containers.stopped(pod, container, run, now, probes.KILLED_EXIT_CODE)
             progress.replacing.add(name)
+            progress.stop_processes_of(name)
         out = self._image_manager.ensure(
             pod, container, progress.pulls, time.monotonic()
         )
