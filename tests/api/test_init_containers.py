@@ -19,7 +19,10 @@ Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def pod(
-    name: str, inits: list[dict[str, Any]], restart: str = "Always", app: str = "sleep 3600"
+    name: str,
+    inits: list[dict[str, Any]],
+    restart: str = "Always",
+    app: str = "sleep 3600",
 ) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
@@ -36,7 +39,12 @@ def pod(
 
 
 def init(name: str, script: str, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "image": "busybox:1.36", "command": ["sh", "-c", script], **extra}
+    return {
+        "name": name,
+        "image": "busybox:1.36",
+        "command": ["sh", "-c", script],
+        **extra,
+    }
 
 
 def status_column(kubectl: Kubectl, name: str) -> tuple[str, str]:
@@ -55,8 +63,10 @@ def test_a_failing_init_container_keeps_the_pod_initializing_and_logs(
     apply(kubectl, pod("check", [init("check", "echo checking; exit 1")]))
 
     eventually(
-        lambda: status_column(kubectl, "check")[1]
-        in ("Init:Error", "Init:CrashLoopBackOff"),
+        lambda: (
+            status_column(kubectl, "check")[1]
+            in ("Init:Error", "Init:CrashLoopBackOff")
+        ),
         what="Init:Error or Init:CrashLoopBackOff",
     )
     assert status_column(kubectl, "check")[0] == "0/1"
@@ -72,10 +82,12 @@ def test_a_failing_init_container_keeps_the_pod_initializing_and_logs(
     (app,) = found.status.container_statuses
     assert app.state.waiting.reason == "PodInitializing"
     eventually(
-        lambda: core.read_namespaced_pod("check", "default")
-        .status.init_container_statuses[0]
-        .restart_count
-        >= 2,
+        lambda: (
+            core.read_namespaced_pod("check", "default")
+            .status.init_container_statuses[0]
+            .restart_count
+            >= 2
+        ),
         what="the init container restarted",
     )
     eventually(
@@ -95,7 +107,10 @@ def test_an_init_container_that_fails_under_restart_never_fails_the_pod(
     )
     found = core.read_namespaced_pod("once", "default")
     (entry,) = found.status.init_container_statuses
-    assert (entry.state.terminated.exit_code, entry.state.terminated.reason) == (3, "Error")
+    assert (entry.state.terminated.exit_code, entry.state.terminated.reason) == (
+        3,
+        "Error",
+    )
     assert status_column(kubectl, "once")[1] == "Init:Error"
 
 
@@ -111,7 +126,9 @@ def test_init_containers_run_in_order_then_the_app_starts(
     )
     found = core.read_namespaced_pod("ordered", "default")
     first, second = found.status.init_container_statuses
-    assert first.state.terminated.reason == second.state.terminated.reason == "Completed"
+    assert (
+        first.state.terminated.reason == second.state.terminated.reason == "Completed"
+    )
     assert first.state.terminated.finished_at <= second.state.terminated.started_at
     app = found.status.container_statuses[0].state.running.started_at
     assert second.state.terminated.finished_at <= app
@@ -135,8 +152,10 @@ def test_an_init_container_waits_until_its_service_resolves(
     wait = "until nslookup nodb; do echo waiting for nodb; sleep 1; done"
     apply(kubectl, pod("waits", [init("wait-for-db", wait)]))
     eventually(
-        lambda: "waiting for nodb"
-        in kubectl("logs", "waits", "-c", "wait-for-db", check=False).stdout,
+        lambda: (
+            "waiting for nodb"
+            in kubectl("logs", "waits", "-c", "wait-for-db", check=False).stdout
+        ),
         what="the init container waiting",
     )
     assert status_column(kubectl, "waits") == ("0/1", "Init:0/1")
@@ -152,7 +171,10 @@ def test_an_init_container_waits_until_its_service_resolves(
 def test_an_init_container_with_nc_waits_until_the_port_answers(
     kubectl: Kubectl, core: k8s.CoreV1Api
 ) -> None:
-    apply(kubectl, pod("ncwait", [init("wait", "until nc -z -w 1 web 80; do sleep 1; done")]))
+    apply(
+        kubectl,
+        pod("ncwait", [init("wait", "until nc -z -w 1 web 80; do sleep 1; done")]),
+    )
     kubectl("create", "service", "clusterip", "web", "--tcp=80:80")
     assert status_column(kubectl, "ncwait")[1] == "Init:0/1"
 
@@ -168,7 +190,9 @@ def test_an_init_container_with_nc_waits_until_the_port_answers(
 def test_a_native_sidecar_keeps_running_beside_the_app_and_counts_in_ready(
     kubectl: Kubectl, core: k8s.CoreV1Api
 ) -> None:
-    sidecar = init("logger", "while true; do echo side; sleep 1; done", restartPolicy="Always")
+    sidecar = init(
+        "logger", "while true; do echo side; sleep 1; done", restartPolicy="Always"
+    )
     apply(kubectl, pod("sided", [sidecar, init("after", "echo after")]))
 
     eventually(

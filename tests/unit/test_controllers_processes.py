@@ -92,11 +92,12 @@ def test_an_init_container_holds_the_pod_pending_until_it_exits_zero(
     kube.create("pods", ns, init_pod("held", [gate]))
 
     held = eventually(
-        lambda: (p := kube.get("pods", ns, "held"))
-        and "running" in (p["status"].get("initContainerStatuses") or [{}])[0].get(
-            "state", {}
-        )
-        and p,
+        lambda: (
+            (p := kube.get("pods", ns, "held"))
+            and "running"
+            in (p["status"].get("initContainerStatuses") or [{}])[0].get("state", {})
+            and p
+        ),
         what="the init container running",
     )
     assert held["status"]["phase"] == "Pending"
@@ -122,9 +123,11 @@ def test_a_sidecar_that_exits_is_restarted_while_the_app_runs(
     kube.create("pods", ns, init_pod("sided", [side]))
 
     restarted = eventually(
-        lambda: (p := phase(kube, ns, "sided", "Running"))
-        and p["status"]["initContainerStatuses"][0]["restartCount"] >= 1
-        and p,
+        lambda: (
+            (p := phase(kube, ns, "sided", "Running"))
+            and p["status"]["initContainerStatuses"][0]["restartCount"] >= 1
+            and p
+        ),
         timeout=30,
         what="the sidecar restarted",
     )

@@ -403,4 +403,4 @@ def test_an_until_loop_waits_with_sleep_until_a_name_resolves() -> None:
 def test_if_elif_else_choose_by_exit_status() -> None:
     assert sh("if true; then echo yes; else echo no; fi")[1] == "yes\n"
     assert sh("if false; then echo a; elif [ x = x ]; then echo b; fi")[1] == "b\n"
-    assert sh("if [ -z \"$NOPE\" ]; then echo empty; fi")[1] == "empty\n"
+    assert sh('if [ -z "$NOPE" ]; then echo empty; fi')[1] == "empty\n"

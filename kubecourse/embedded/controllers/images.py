@@ -249,9 +249,7 @@ def script_for(container: Obj) -> Script | None:
     if text is not None:
         script = parse_script(text)
         script.finite = (
-            not script.looping
-            and script.runtime != float("inf")
-            and _only_simple(text)
+            not script.looping and script.runtime != float("inf") and _only_simple(text)
         )
         return script
     program = posixpath.basename(argv[0]) if argv else ""

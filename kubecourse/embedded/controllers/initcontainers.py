@@ -127,7 +127,9 @@ def _create(
     kubelet: Kubelet, pod: Obj, container: Obj, progress: PodProgress
 ) -> Entry | None:
     name = container["name"]
-    out = kubelet._image_manager.ensure(pod, container, progress.pulls, time.monotonic())
+    out = kubelet._image_manager.ensure(
+        pod, container, progress.pulls, time.monotonic()
+    )
     if not out.ready:
         reason, message = out.waiting or ("PodInitializing", "")
         return podstatus.waiting(container, reason, message or None), out.wait
@@ -151,10 +153,15 @@ def follow(kubelet: Kubelet, pod: Obj, container: Obj, progress: PodProgress) ->
     timings = kubelet.ctx.timings
     policy = containers.Policy(
         restart=_restart_policy(pod, container),
-        ready_after=probes.ready_after(pod, container) if is_sidecar(container) else None,
+        ready_after=probes.ready_after(pod, container)
+        if is_sidecar(container)
+        else None,
         started_after=probes.started_after(pod, container),
         killer=probes.killer(pod, container) if is_sidecar(container) else None,
-        backoff=(timings.container_restart_backoff, timings.container_restart_backoff_max),
+        backoff=(
+            timings.container_restart_backoff,
+            timings.container_restart_backoff_max,
+        ),
         exited=kubelet.ctx.exits.get((meta["namespace"], meta["name"], name)),
         runs_process=name in progress.processes,
     )
@@ -202,7 +209,11 @@ def _write(
         ]
     incomplete = [] if progress.initialized else _unfinished(pod, progress.init_index)
     status["conditions"] = pod_conditions(
-        status, sandbox=not failed, ready=False, unready=names(pod), incomplete=incomplete
+        status,
+        sandbox=not failed,
+        ready=False,
+        unready=names(pod),
+        incomplete=incomplete,
     )
     kubelet._write_status(kubelet._current(pod), status)
 

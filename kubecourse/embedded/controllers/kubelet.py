@@ -343,7 +343,9 @@ class Kubelet(Controller):
     def _head_start(self, pod: Obj) -> float:
         """How long a pod's containers ran before it appeared: only a static pod, first
         posted as a mirror pod, has any (`controlplane.STARTED_BEFORE_MIRROR`)."""
-        return controlplane.STARTED_BEFORE_MIRROR if controlplane.is_mirror(pod) else 0.0
+        return (
+            controlplane.STARTED_BEFORE_MIRROR if controlplane.is_mirror(pod) else 0.0
+        )
 
     def _create(self, pod: Obj, progress: PodProgress, now: float) -> float | None:
         """Volumes, then images, then configuration, in the kubelet's order; while any
@@ -456,7 +458,10 @@ class Kubelet(Controller):
 
     def _runnable(self, pod: Obj, container: Obj, progress: PodProgress) -> Obj:
         """The container with `$(VAR)` in its command and args expanded."""
-        env = {"HOSTNAME": pod["metadata"]["name"], **progress.env.get(container["name"], {})}
+        env = {
+            "HOSTNAME": pod["metadata"]["name"],
+            **progress.env.get(container["name"], {}),
+        }
         return podconfig.expanded(container, env)
 
     def _launch(

@@ -62,7 +62,9 @@ def _value(node: ast.expr) -> int:
         both = all if isinstance(node.op, ast.And) else any
         return int(both(values))
     if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        return int(_compare(node.ops[0], _value(node.left), _value(node.comparators[0])))
+        return int(
+            _compare(node.ops[0], _value(node.left), _value(node.comparators[0]))
+        )
     raise ValueError("not shell arithmetic")
 
 

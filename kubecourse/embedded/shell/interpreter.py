@@ -232,7 +232,11 @@ class Shell:
         if command.kind == "if":
             if await self._commands(command.condition, term) == 0:
                 return await self._commands(command.body, term) if command.body else 0
-            return await self._commands(command.otherwise, term) if command.otherwise else 0
+            return (
+                await self._commands(command.otherwise, term)
+                if command.otherwise
+                else 0
+            )
         first = command.words[0] if command.words else []
         if len(first) == 1 and first[0].kind == "text" and not first[0].quoted:
             if first[0].value in KEYWORDS:
@@ -459,7 +463,9 @@ class Shell:
         if name in ("break", "continue"):
             levels = args[0] if args else "1"
             if not levels.isdigit() or int(levels) < 1:
-                await term.write(f"{self.prefix()}{name}: Illegal number: {levels}\n", True)
+                await term.write(
+                    f"{self.prefix()}{name}: Illegal number: {levels}\n", True
+                )
                 return 2
             raise _LoopJump(name, int(levels))
         if name == "exec":

@@ -480,7 +480,9 @@ def _test(args: list[str], call: Call) -> bool:
             a, b = numbers
             return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b,
                     ">": a > b, ">=": a >= b}[_INTEGER[op]]  # fmt: skip
-    raise ValueError("only simple tests (-z, -n, -e, -f, -d, =, !=, -eq, -lt ...) are simulated")
+    raise ValueError(
+        "only simple tests (-z, -n, -e, -f, -d, =, !=, -eq, -lt ...) are simulated"
+    )
 
 
 PROGRAMS: dict[str, Program] = {

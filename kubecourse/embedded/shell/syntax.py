@@ -260,7 +260,13 @@ class _Parser:
         if keyword == "if":
             return self._if()
         if keyword and keyword not in OPERATORS and keyword not in REDIRECTS:
-            if keyword in COMPOUND or keyword in ("case", "function", "select", "{", "[["):
+            if keyword in COMPOUND or keyword in (
+                "case",
+                "function",
+                "select",
+                "{",
+                "[[",
+            ):
                 raise ShellError(
                     f"{keyword}: shell keywords (case, functions, {{ }}) are not "
                     f"simulated: {SIMPLE}"
@@ -295,8 +301,14 @@ class _Parser:
 
     def _word_is(self, text: str) -> bool:
         token = self.tokens[self.index] if self.index < len(self.tokens) else ""
-        return not isinstance(token, str) and len(token) == 1 and (
-            token[0].kind == "text" and token[0].value == text and not token[0].quoted
+        return (
+            not isinstance(token, str)
+            and len(token) == 1
+            and (
+                token[0].kind == "text"
+                and token[0].value == text
+                and not token[0].quoted
+            )
         )
 
     def _if(self) -> Command:
@@ -307,7 +319,9 @@ class _Parser:
         otherwise: list[Command] = []
         if self.keyword() == "elif":
             otherwise = [self._if()]
-            return Command(kind="if", condition=condition, body=body, otherwise=otherwise)
+            return Command(
+                kind="if", condition=condition, body=body, otherwise=otherwise
+            )
         if self.keyword() == "else":
             self.index += 1
             otherwise = self.commands({"fi"})
