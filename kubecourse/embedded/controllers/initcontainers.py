@@ -24,12 +24,19 @@ import copy
 import time
 from typing import TYPE_CHECKING
 
-from kubecourse.embedded.controllers import containers, podconfig, podstatus, probes
+from kubecourse.embedded.controllers import (
+    containers,
+    podconfig,
+    podruns,
+    podstatus,
+    probes,
+)
 from kubecourse.embedded.controllers.base import Obj
 from kubecourse.embedded.controllers.podstatus import names, pod_conditions
 
 if TYPE_CHECKING:
-    from kubecourse.embedded.controllers.kubelet import Kubelet, PodProgress
+    from kubecourse.embedded.controllers.kubelet import Kubelet
+    from kubecourse.embedded.controllers.podruns import PodProgress
 
 Entry = tuple[Obj, float | None]  # a container's status, when to look again
 
@@ -141,7 +148,7 @@ def _create(
         return entry, kubelet.ctx.timings.config_retry
     kubelet._event(pod, "Created", f"Created container: {name}", container=name)
     run = progress.runs[name] = containers.Run(started=time.time())
-    kubelet._launch(pod, container, progress, run.started)
+    podruns.launch(kubelet.ctx, pod, container, progress, run.started)
     kubelet._event(pod, "Started", f"Started container {name}", container=name)
     return None
 
@@ -165,12 +172,12 @@ def follow(kubelet: Kubelet, pod: Obj, container: Obj, progress: PodProgress) ->
         exited=kubelet.ctx.exits.get((meta["namespace"], meta["name"], name)),
         runs_process=name in progress.processes,
     )
-    runnable = kubelet._runnable(pod, container, progress)
+    runnable = podruns.runnable(pod, container, progress)
     step = containers.advance(pod, runnable, run, time.time(), policy)
     for reason, message, type_ in step.events:
         kubelet._event(pod, reason, message, type_, container=name)
     if step.restarted:
-        kubelet._relaunch(pod, container, progress, run)
+        podruns.relaunch(kubelet.ctx, pod, container, progress, run)
     progress.stop_ended(name, step.status)
     return step.status, step.wait
 

@@ -47,20 +47,18 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from kubecourse.embedded.controllers import (
     addresses,
     containers,
     environment,
     ephemeral,
-    images,
     initcontainers,
     podconfig,
+    podruns,
     podstatus,
     podutil,
     probes,
-    processes,
     pulls,
 )
 from kubecourse.embedded.controllers.base import (
@@ -78,6 +76,7 @@ from kubecourse.embedded.controllers.heartbeat import (
     parse_micro_time,
     powered_off,
 )
+from kubecourse.embedded.controllers.podruns import PodProgress
 from kubecourse.embedded.controllers.podstatus import names, pod_conditions
 from kubecourse.embedded.store import Change
 from kubecourse.embedded.system import controlplane
@@ -86,43 +85,6 @@ __all__ = ["LEASES", "LEASE_NAMESPACE", "Kubelet", "parse_micro_time", "powered_
 READINESS_ANNOTATION = probes.READINESS_ANNOTATION
 LOADED_IMAGES_ANNOTATION = pulls.LOADED_IMAGES_ANNOTATION
 Waiting = tuple[str, str]  # reason, message
-
-
-@dataclass
-class PodProgress:
-    """What the kubelet remembers of a pod it runs (lost on restart, rebuilt from status)."""
-
-    accepted: float
-    created: float | None = None  # images pulled, configuration read, containers made
-    started: float | None = None
-    stopping: float | None = None
-    unhealthy_reported: bool = False
-    env: dict[str, dict[str, str]] = field(default_factory=dict)
-    runs: dict[str, containers.Run] = field(default_factory=dict)
-    pulls: dict[str, pulls.Pull] = field(default_factory=dict)
-    retry_at: float | None = None  # a missing ConfigMap or Secret: when to look again
-    ephemeral: dict[str, ephemeral.Debugger] = field(default_factory=dict)
-    replacing: set[str] = field(default_factory=set)  # containers getting a new image
-    init_index: int = 0  # the init container whose turn it is
-    initialized: bool = False  # every init container completed (or started: sidecars)
-    processes: dict[str, processes.Process] = field(default_factory=dict)
-
-    def stop_ended(self, name: str, status: Obj) -> None:
-        """A container that is no longer running has no process (killed by a probe,
-        waiting out its back-off)."""
-        process = self.processes.get(name)
-        if process is not None and "running" not in status.get("state", {}):
-            process.stop()
-
-    def stop_processes_of(self, name: str) -> None:
-        process = self.processes.get(name)
-        if process is not None:
-            process.stop()
-
-    def stop_processes(self) -> None:
-        for process in self.processes.values():
-            process.stop()
-        self.processes.clear()
 
 
 class Kubelet(Controller):
@@ -228,7 +190,7 @@ class Kubelet(Controller):
                 progress.env[container["name"]] = {}
             run = containers.run_from_status(pod, container["name"], moment)
             progress.runs[container["name"]] = run
-            self._launch(pod, container, progress, run.started)
+            podruns.launch(self.ctx, pod, container, progress, run.started)
         return progress
 
     def _node_running(self, pod: Obj) -> bool:
@@ -452,75 +414,7 @@ class Kubelet(Controller):
         self._write_status(current, status)
         for container in pod["spec"]["containers"]:
             progress.runs[container["name"]] = containers.Run(started=started)
-            self._launch(pod, container, progress, started)
-
-    # -- processes --------------------------------------------------------------------------
-
-    def _runnable(self, pod: Obj, container: Obj, progress: PodProgress) -> Obj:
-        """The container with `$(VAR)` in its command and args expanded."""
-        env = {
-            "HOSTNAME": pod["metadata"]["name"],
-            **progress.env.get(container["name"], {}),
-        }
-        return podconfig.expanded(container, env)
-
-    def _launch(
-        self, pod: Obj, container: Obj, progress: PodProgress, started: float
-    ) -> None:
-        """Start the container's process: its command on the simulated shell when it
-        can run there (`processes`), else what `images` says it logs."""
-        meta, name = pod["metadata"], container["name"]
-        key = (meta["namespace"], meta["name"], name)
-        old = progress.processes.pop(name, None)
-        if old is not None:
-            old.stop()
-        process = processes.start(
-            self.ctx,
-            self._current(pod),
-            self._runnable(pod, container, progress),
-            started,
-            lambda code: self.ctx.container_exited(*key, code),
-        )
-        if process is None:
-            self._write_log(pod, container, progress, started)
-            return
-        progress.processes[name] = process
-        self.ctx.logbook[key] = process.book
-
-    def _relaunch(
-        self, pod: Obj, container: Obj, progress: PodProgress, run: containers.Run
-    ) -> None:
-        """A restart: the last run's log is kept for `--previous`, a new run starts."""
-        meta = pod["metadata"]
-        key = (meta["namespace"], meta["name"], container["name"])
-        process = progress.processes.get(container["name"])
-        if process is not None:
-            self.ctx.previous_logs[key] = process.book
-            self._launch(pod, container, progress, run.started)
-            return
-        self._write_log(pod, container, progress, run.started)
-        if run.previous is not None:
-            self._write_log(pod, container, progress, *run.previous)
-
-    def _write_log(
-        self,
-        pod: Obj,
-        container: Obj,
-        progress: PodProgress,
-        started: float,
-        until: float | None = None,
-    ) -> images.ContainerLog:
-        meta = pod["metadata"]
-        env = {"HOSTNAME": meta["name"], **progress.env.get(container["name"], {})}
-        runnable = podconfig.expanded(container, env)
-        log = images.container_log(runnable, meta["name"], started, env)
-        key = (meta["namespace"], meta["name"], container["name"])
-        if until is None:
-            self.ctx.logbook[key] = log
-        else:
-            log.end(until)
-            self.ctx.previous_logs[key] = log
-        return log
+            podruns.launch(self.ctx, pod, container, progress, started)
 
     def _sync_running(self, pod: Obj, progress: PodProgress) -> float | None:
         """Readiness, finished commands and restarts of a running pod; when to look again."""
@@ -577,7 +471,7 @@ class Kubelet(Controller):
         for reason, message, type_ in step.events:
             self._event(pod, reason, message, type_, container=name)
         if step.restarted:
-            self._relaunch(pod, container, progress, run)
+            podruns.relaunch(self.ctx, pod, container, progress, run)
         progress.stop_ended(name, step.status)
         return step.status, step.wait
 
@@ -614,7 +508,7 @@ class Kubelet(Controller):
         run.started = now
         for event in containers.restart_events(container)[-2:]:  # Created, Started
             self._event(pod, *event, container=name)
-        self._relaunch(pod, container, progress, run)
+        podruns.relaunch(self.ctx, pod, container, progress, run)
         return None
 
     def _settle_phase(self, pod: Obj, status: Obj, sidecars: list[str]) -> bool:
@@ -661,8 +555,8 @@ class Kubelet(Controller):
             event=lambda *args: self._event(pod, *args),
             exits=self.ctx.exits,
             configure=lambda container: self._configure(pod, container, progress),
-            log=lambda container, started: self._write_log(
-                pod, container, progress, started
+            log=lambda container, started: podruns.write_log(
+                self.ctx, pod, container, progress, started
             ),
         )
 
