@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from kubecourse.embedded.controllers import podutil
+from kubecourse.embedded.controllers.processes import runs_on_shell
+from kubecourse.embedded.shell.programs import NO_SHELL
 from tests.unit.test_controllers_kubelet import pod
+from tests.unit.test_shell import sandbox
 
 
 def phase(kube: Any, ns: str, name: str, wanted: str) -> dict[str, Any] | None:
@@ -133,3 +136,32 @@ def test_a_sidecar_that_exits_is_restarted_while_the_app_runs(
     )
 
     assert restarted["status"]["containerStatuses"][0]["state"].get("running")
+
+
+def test_only_scripts_of_simulated_programs_run_on_the_shell() -> None:
+    box = sandbox()
+    assert runs_on_shell(["sh", "-c", "for i in 1 2; do echo $i; sleep 1; done"], box)
+    assert runs_on_shell(["sh", "-c", "until nc -z db 5432; do sleep 1; done"], box)
+    assert runs_on_shell(["echo", "hello"], box)
+    assert not runs_on_shell(["sh", "-c", "echo start; tail -f /dev/null"], box)
+    assert not runs_on_shell(["sh", "-c", "env | grep X"], box)
+    assert not runs_on_shell(["sh", "-c", "x=$(python -V); echo $x"], box)
+    assert not runs_on_shell(["sh", "-c", "curl web"], box)  # busybox has no curl
+    assert not runs_on_shell(["sh"], box)  # reads stdin: `images` decides
+    assert not runs_on_shell(["sh", "-c", "echo hi"], sandbox(flavour=NO_SHELL))
+
+
+def test_a_script_with_a_program_not_simulated_keeps_running_as_before(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("tail")
+    script = "echo start; tail -f /dev/null"
+    kube.create(
+        "pods", ns, pod("idle", image="busybox:1.36", command=["sh", "-c", script])
+    )
+
+    eventually(lambda: phase(kube, ns, "idle", "Running"), what="Running")
+
+    assert log(kube, ns, "idle") == ["start"]
+    status = kube.get("pods", ns, "idle")["status"]["containerStatuses"][0]
+    assert status["restartCount"] == 0 and "running" in status["state"]

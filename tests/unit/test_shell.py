@@ -404,3 +404,12 @@ def test_if_elif_else_choose_by_exit_status() -> None:
     assert sh("if true; then echo yes; else echo no; fi")[1] == "yes\n"
     assert sh("if false; then echo a; elif [ x = x ]; then echo b; fi")[1] == "b\n"
     assert sh('if [ -z "$NOPE" ]; then echo empty; fi')[1] == "empty\n"
+
+
+def test_printf_fills_its_format_and_reuses_it_for_more_arguments() -> None:
+    assert sh("printf '%s=%d\\n' a 1 b 2; printf 'x\\ty\\n'; printf '100%%\\n'") == (
+        0,
+        "a=1\nb=2\nx\ty\n100%\n",
+        "",
+    )
+    assert sh("printf '%d\\n' nope")[:2] == (1, "0\n")

@@ -25,7 +25,8 @@ The process is the image's ENTRYPOINT and CMD as `command` and `args` override t
 `nslookup db`, `false`) in an image that has a shell really runs, on the same shell as
 `kubectl exec` (`processes`): its output is the log, written as time passes, and its
 exit code ends it.  What follows here is the fallback for containers that cannot run
-there (no simulated network, an image without a shell): such a script is read, not run:
+there (a script with a program the shell does not simulate, such as `tail -f
+/dev/null`; an image without a shell): such a script is read, not run:
 `echo`/`printf` statements before a `while true; do …; done` loop are logged once, the
 loop's lines once per iteration (the sum of its `sleep N`), `$HOSTNAME`, `$(hostname)`,
 `$(date)` and the environment substituted; a script without a loop finishes after its

@@ -24,13 +24,14 @@ import posixpath
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from kubecourse.embedded import shell
 from kubecourse.embedded.controllers import images
 from kubecourse.embedded.controllers.base import Context, Obj
-from kubecourse.embedded.shell.interpreter import ALL_SHELLS, NETWORK_PROGRAMS
-from kubecourse.embedded.shell.nettools import has_tool
-from kubecourse.embedded.shell.programs import NO_SHELL, PROGRAMS, Sandbox
+
+if TYPE_CHECKING:  # the shell imports the network, which imports the controllers
+    from kubecourse.embedded.shell.programs import Sandbox
+    from kubecourse.embedded.shell.syntax import Command
 
 log = logging.getLogger(__name__)
 _NAP = 86_400.0  # `sleep infinity` sleeps a day at a time
@@ -81,16 +82,66 @@ class Process:
 
 
 def runs_on_shell(argv: list[str], sandbox: Sandbox) -> bool:
-    """Whether the simulated shell can run this process: a shell, or one of its
-    programs that the image has."""
+    """Whether the simulated shell can run this process: a shell script made only of
+    what the shell simulates, or one of its programs that the image has.  Anything
+    else (`tail -f /dev/null`, `python app.py`, a pipe) is left to `images`, which
+    keeps such a container running rather than failing it for want of a program."""
+    from kubecourse.embedded.shell.interpreter import ALL_SHELLS
+    from kubecourse.embedded.shell.programs import NO_SHELL
+
     if not argv or sandbox.flavour == NO_SHELL:
         return False
     program = posixpath.basename(argv[0])
     if program in ALL_SHELLS:
-        return "-c" in argv[1:] or bool(argv[1:]) and not argv[1].startswith("-")
+        if "-c" not in argv[1:-1]:
+            return False
+        return _simulated(argv[argv.index("-c", 1) + 1], sandbox)
+    return _known(program, sandbox)
+
+
+def _known(program: str, sandbox: Sandbox) -> bool:
+    from kubecourse.embedded.shell.interpreter import (
+        ALL_SHELLS,
+        BUILTINS,
+        NETWORK_PROGRAMS,
+    )
+    from kubecourse.embedded.shell.nettools import has_tool
+    from kubecourse.embedded.shell.programs import PROGRAMS
+
     if program in NETWORK_PROGRAMS:
         return has_tool(sandbox, program)
-    return program in PROGRAMS
+    return program in PROGRAMS or program in BUILTINS or program in ALL_SHELLS
+
+
+def _simulated(script: str, sandbox: Sandbox) -> bool:
+    from kubecourse.embedded.shell.syntax import ShellError, parse
+
+    try:
+        commands = parse(script)
+    except ShellError:
+        return False
+    return all(_command_simulated(c, sandbox) for c in commands)
+
+
+def _command_simulated(command: Command, sandbox: Sandbox) -> bool:
+    from kubecourse.embedded.shell.syntax import assignment
+
+    nested = command.condition + command.body + command.otherwise
+    if not all(_command_simulated(c, sandbox) for c in nested):
+        return False
+    for word in command.words:
+        for part in word:
+            if part.kind == "cmd" and not _simulated(part.value, sandbox):
+                return False
+    if command.kind != "simple":
+        return True
+    words = [w for w in command.words if assignment(w) is None]
+    if not words:
+        return True
+    first = words[0]
+    if len(first) != 1 or first[0].kind != "text":
+        return False  # a program named by a variable: not foreseeable
+    return _known(posixpath.basename(first[0].value), sandbox)
 
 
 def start(
@@ -117,6 +168,8 @@ def start(
 async def _main(
     argv: list[str], sandbox: Sandbox, term: LogTerminal, on_exit: Callable[[int], None]
 ) -> None:
+    from kubecourse.embedded import shell
+
     try:
         code = await shell.execute(argv, sandbox, term)
     except shell.RuntimeFailure as err:

@@ -485,7 +485,52 @@ def _test(args: list[str], call: Call) -> bool:
     )
 
 
+async def printf(call: Call) -> int:
+    """`printf FORMAT [ARG...]`: `%s`, `%d` / `%i`, `%%` and backslash escapes; the
+    format is used again while arguments remain, as in coreutils and busybox."""
+    if not call.args:
+        await call.err("printf: missing operand\n" if not call.busybox else
+                       "Usage: printf FORMAT [ARG]...\n")  # fmt: skip
+        return 1
+    fmt, args = call.args[0], list(call.args[1:])
+    text, bad = "", False
+    while True:
+        once, used, wrong = _format_once(fmt, args)
+        text, bad, args = text + once, bad or wrong, args[used:]
+        if not args or not used:
+            break
+    await call.out(text)
+    return 1 if bad else 0
+
+
+def _format_once(fmt: str, args: list[str]) -> tuple[str, int, bool]:
+    """The format filled once: (text, arguments used, whether a number was bad)."""
+    used, bad = 0, False
+
+    def field(match: re.Match[str]) -> str:
+        nonlocal used, bad
+        kind = match.group(1)
+        if kind == "%":
+            return "%"
+        value = args[used] if used < len(args) else ""
+        used += 1
+        if kind == "s":
+            return value
+        if value and not re.fullmatch(r"[-+]?[0-9]+", value):
+            bad = True
+            return "0"
+        return str(int(value or 0))
+
+    return _escapes(re.sub(r"%([sdi%])", field, fmt)), used, bad
+
+
+def _escapes(text: str) -> str:
+    table = {"n": "\n", "t": "\t", "\\": "\\", "r": "\r", "a": "\a", "b": "\b"}
+    return re.sub(r"\\([ntr\\ab])", lambda m: table[m.group(1)], text)
+
+
 PROGRAMS: dict[str, Program] = {
+    "printf": printf,
     "[": test,
     "test": test,
     "cat": cat,
