@@ -121,10 +121,6 @@ def terminated(
     }
 
 
-def completed(pod: Obj, container: Obj, started: float) -> Obj:
-    return terminated(pod, container, started, started, 0)
-
-
 def names(pod: Obj) -> list[str]:
     return [c["name"] for c in pod["spec"]["containers"]]
 
