@@ -12,6 +12,9 @@ import yaml
 from kubernetes import client as k8s
 
 from tests.api.conftest import eventually
+from tests.api.test_troubleshooting import kube_env, watch_until
+
+__all__ = ["kube_env"]  # the fixture, shared
 
 pytestmark = pytest.mark.kubectl
 
@@ -204,3 +207,17 @@ def test_a_native_sidecar_keeps_running_beside_the_app_and_counts_in_ready(
     assert side.state.running is not None and side.ready and side.started
     assert after.state.terminated.reason == "Completed"
     assert "side" in kubectl("logs", "sided", "-c", "logger").stdout
+
+
+def test_get_watch_shows_init_then_pod_initializing_then_running(
+    kubectl: Kubectl, kube_env: dict[str, str]
+) -> None:
+    body = pod("phases", [init("first", "sleep 1")])
+    body["spec"]["containers"][0]["image"] = "nginx:1.27-bookworm"  # pulled after
+    apply(kubectl, body)
+
+    printed = watch_until(kube_env, ["get", "pod", "phases", "-w"], "Running")
+
+    statuses = [line.split()[2] for line in printed.splitlines()[1:] if line.split()]
+    assert statuses[0] == "Init:0/1" and statuses[-1] == "Running"
+    assert "PodInitializing" in statuses

@@ -139,6 +139,8 @@ def _create(
     )
     if not out.ready:
         reason, message = out.waiting or ("PodInitializing", "")
+        if reason == "ContainerCreating":  # an init container waits as PodInitializing
+            reason = "PodInitializing"
         return podstatus.waiting(container, reason, message or None), out.wait
     try:
         kubelet._configure(pod, container, progress)

@@ -351,7 +351,7 @@ class Kubelet(Controller):
         for container in pod["spec"]["containers"]:
             out = self._image_manager.ensure(pod, container, progress.pulls, now)
             if not out.ready:
-                waiting[container["name"]] = out.waiting or ("ContainerCreating", "")
+                waiting[container["name"]] = out.waiting or (_creating(pod), "")
             if out.wait is not None:
                 waits.append(out.wait)
         return waiting, (min(waits) + 0.01 if waits else None)
@@ -594,6 +594,14 @@ class Kubelet(Controller):
                 status, sandbox=True, ready=False, unready=names(pod)
             )
         self._write_status(pod, status)
+
+
+def _creating(pod: Obj) -> str:
+    """What an app container waits in while it is made: after init containers the
+    kubelet reports PodInitializing (`kubectl get` shows it), else ContainerCreating."""
+    return (
+        "PodInitializing" if pod["spec"].get("initContainers") else "ContainerCreating"
+    )
 
 
 def _reason(waiting: Waiting | None) -> tuple[str, str | None]:
