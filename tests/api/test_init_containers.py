@@ -220,4 +220,4 @@ def test_get_watch_shows_init_then_pod_initializing_then_running(
 
     statuses = [line.split()[2] for line in printed.splitlines()[1:] if line.split()]
     assert statuses[0] == "Init:0/1" and statuses[-1] == "Running"
-    assert "PodInitializing" in statuses
+    assert "PodInitializing" in statuses and "ContainerCreating" not in statuses

@@ -351,7 +351,10 @@ class Kubelet(Controller):
         for container in pod["spec"]["containers"]:
             out = self._image_manager.ensure(pod, container, progress.pulls, now)
             if not out.ready:
-                waiting[container["name"]] = out.waiting or (_creating(pod), "")
+                reason, message = out.waiting or ("ContainerCreating", "")
+                if reason == "ContainerCreating":
+                    reason = _creating(pod)
+                waiting[container["name"]] = (reason, message)
             if out.wait is not None:
                 waits.append(out.wait)
         return waiting, (min(waits) + 0.01 if waits else None)
