@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubecourse.embedded.controllers import podutil
+from kubecourse.embedded.controllers.base import parse_time
 from kubecourse.embedded.controllers.processes import runs_on_shell
 from kubecourse.embedded.shell.programs import NO_SHELL
 from tests.unit.test_controllers_kubelet import pod
@@ -165,3 +166,25 @@ def test_a_script_with_a_program_not_simulated_keeps_running_as_before(
     assert log(kube, ns, "idle") == ["start"]
     status = kube.get("pods", ns, "idle")["status"]["containerStatuses"][0]
     assert status["restartCount"] == 0 and "running" in status["state"]
+
+
+def test_the_next_init_container_starts_once_the_sidecars_startup_probe_passed(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("startup")
+    probe = {"exec": {"command": ["true"]}, "initialDelaySeconds": 2}
+    side = {"name": "side", "image": "busybox:1.36", "restartPolicy": "Always",
+            "command": ["sh", "-c", "sleep 3600"], "startupProbe": probe}  # fmt: skip
+    after = {"name": "after", "image": "busybox:1.36", "command": ["echo", "after"]}
+    kube.create("pods", ns, init_pod("gated", [side, after]))
+
+    running = eventually(
+        lambda: phase(kube, ns, "gated", "Running"), timeout=20, what="Running"
+    )
+
+    side_status, after_status = running["status"]["initContainerStatuses"]
+    side_started = parse_time(side_status["state"]["running"]["startedAt"])
+    after_started = parse_time(after_status["state"]["terminated"]["startedAt"])
+    assert side_started is not None and after_started is not None
+    assert (after_started - side_started).total_seconds() >= 2
+    assert log(kube, ns, "gated", "after") == ["after"]

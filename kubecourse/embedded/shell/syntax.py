@@ -296,7 +296,7 @@ class _Parser:
         body = self.commands({"done"})
         self.expect("done")
         loop = Command(kind="for", body=body, variable=name)
-        loop.words = words if words is not None else [[Part("var", "@", True)]]
+        loop.words = words or []  # without `in`: "$@", none in a container's shell
         return loop
 
     def _word_is(self, text: str) -> bool:
