@@ -198,6 +198,18 @@ def test_kubectl_exec_resolves_service_names_in_cluster_dns(
     )
 
 
+def test_localhost_and_the_pods_hostname_resolve_to_the_container_itself(
+    kubectl, pods
+) -> None:
+    page = kubectl("exec", "web", "--", "curl", "-s", "localhost").stdout
+    assert "<title>Welcome to nginx!</title>" in page
+    assert kubectl("exec", "web", "--", "curl", "-s", "http://web/").stdout == page
+    refused = kubectl("exec", "box", "--", "wget", "-qO-", "localhost", check=False)
+    assert refused.stderr.startswith(
+        "wget: can't connect to remote host (127.0.0.1): Connection refused\n"
+    )
+
+
 def test_kubectl_exec_dash_i_passes_stdin(kubectl, pods) -> None:
     done = kubectl(
         "exec",

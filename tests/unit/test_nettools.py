@@ -40,7 +40,8 @@ def world() -> World:
 def box(world: World, **changes: Any) -> Sandbox:
     client = world.store.get("pods", "default", "client")
     assert client is not None
-    return sandbox(lookup=DNS.get, dialer=world.network.dialer(client), **changes)
+    changes.setdefault("dialer", world.network.dialer(client))
+    return sandbox(lookup=DNS.get, **changes)
 
 
 def run(world: World, script: str, **changes: Any) -> tuple[int, str, str, list[float]]:
@@ -184,3 +185,20 @@ def test_a_network_policy_makes_the_client_wait_then_time_out(world: World) -> N
     assert (
         err == "wget: can't connect to remote host (10.96.0.20): Connection timed out\n"
     )
+
+
+def test_localhost_and_the_own_hostname_resolve_from_etc_hosts_to_the_pod_itself(
+    world: World,
+) -> None:
+    web = world.store.get("pods", "default", "web-0")
+    assert web is not None
+    hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n10.244.1.10\tweb-0\n"
+    inside = {"dialer": world.network.dialer(web), "files": {"/etc/hosts": hosts}}
+
+    for url in ("localhost", "http://localhost/", "web-0"):
+        code, out, err, _ = run(world, f"wget -qO- {url}", **inside)
+        assert (code, err) == (0, ""), url
+        assert out.startswith("Hostname: web-0\n")
+    code, out, _, _ = run(world, "curl -s localhost", flavour=DEBIAN, **inside)
+    assert code == 0 and out.startswith("Hostname: web-0\n")
+    assert run(world, "nc -z localhost 80", **inside)[0] == 0

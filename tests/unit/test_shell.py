@@ -218,10 +218,10 @@ def test_an_image_without_a_shell_runs_nothing() -> None:
 def test_pipes_keywords_and_writing_files_are_refused_with_exit_2() -> None:
     for script, what in [
         ("env | grep X", "pipes (|) are not simulated"),
-        ("if true; then echo; fi", "if: shell keywords"),
+        ("case x in x) echo;; esac", "case: shell keywords"),
         ("echo hi > /tmp/x", "writing to files (> /tmp/x) is not simulated"),
         ("sleep 1 &", "background jobs (&) are not simulated"),
-        ("echo $((1+2))", "arithmetic"),
+        ("echo $((i++))", "arithmetic assignment is not simulated"),
         ("echo 'open", "unterminated quoted string"),
     ]:
         code, out, err = sh(script)
@@ -369,3 +369,47 @@ def test_echo_interprets_backslash_escapes_with_dash_e_only() -> None:
     assert run(["echo", "-e", "a\\tb\\nc é"])[1] == "a\tb\nc é\n"
     assert run(["echo", "a\\tb"])[1] == "a\\tb\n"
     assert run(["echo", "-n", "x"])[1] == "x"
+
+
+def test_variables_and_arithmetic_expand_as_in_sh() -> None:
+    assert sh("x=5; echo $x")[1] == "5\n"
+    assert sh("echo $((1+2)) $((7/2)) $((-7/2)) $((7%3)) $((2*(3+4)))")[1] == (
+        "3 3 -3 1 14\n"
+    )
+    assert sh("i=4; echo $((i+1)) $(($i*2)) $((i<5)) $((unset+1))")[1] == "5 8 1 1\n"
+
+
+def test_for_loops_run_their_body_once_per_word() -> None:
+    assert sh("for i in 1 2 3; do echo item $i; done")[1] == (
+        "item 1\nitem 2\nitem 3\n"
+    )
+    assert sh("for f in a b\ndo\n  echo $f\ndone")[1] == "a\nb\n"
+
+
+def test_while_and_until_loops_test_their_condition_each_time() -> None:
+    script = "i=0; while [ $i -lt 3 ]; do echo line $i; i=$((i+1)); done; echo end"
+    assert sh(script)[1] == "line 0\nline 1\nline 2\nend\n"
+    script = "n=0; until [ $n -ge 2 ]; do n=$((n+1)); done; echo $n"
+    assert sh(script)[1] == "2\n"
+    script = "while true; do echo once; break; done; echo after"
+    assert sh(script)[1] == "once\nafter\n"
+
+
+def test_an_until_loop_waits_with_sleep_until_a_name_resolves() -> None:
+    script = "n=0; until nslookup web >/dev/null 2>&1; do sleep 2; done; echo found"
+    assert sh(script)[:2] == (0, "found\n")
+
+
+def test_if_elif_else_choose_by_exit_status() -> None:
+    assert sh("if true; then echo yes; else echo no; fi")[1] == "yes\n"
+    assert sh("if false; then echo a; elif [ x = x ]; then echo b; fi")[1] == "b\n"
+    assert sh('if [ -z "$NOPE" ]; then echo empty; fi')[1] == "empty\n"
+
+
+def test_printf_fills_its_format_and_reuses_it_for_more_arguments() -> None:
+    assert sh("printf '%s=%d\\n' a 1 b 2; printf 'x\\ty\\n'; printf '100%%\\n'") == (
+        0,
+        "a=1\nb=2\nx\ty\n100%\n",
+        "",
+    )
+    assert sh("printf '%d\\n' nope")[:2] == (1, "0\n")

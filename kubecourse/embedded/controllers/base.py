@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubecourse.embedded.api import ACTING_MANAGER, Api, now_iso
 from kubecourse.embedded.controllers.correlator import COMBINED_PREFIX, EventCorrelator
@@ -32,6 +32,9 @@ from kubecourse.embedded.metrics import ResourceMetrics
 from kubecourse.embedded.resources import REGISTRY, ResourceType
 from kubecourse.embedded.status import StatusError
 from kubecourse.embedded.store import Change, Store
+
+if TYPE_CHECKING:
+    from kubecourse.embedded.shell.programs import Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +132,9 @@ class Context:
     # shell left with `exit`): (when, exit code), and who wants to know (the kubelet).
     exits: dict[tuple[str, str, str], tuple[float, int]] = field(default_factory=dict)
     exit_listeners: list[Callable[[Key], None]] = field(default_factory=list)
+    # What a container sees (pod, container -> shell Sandbox), set by the stream server
+    # that owns the simulated network; the kubelet runs containers' commands in it.
+    sandboxes: Callable[[Obj, Obj], Sandbox] | None = None
     # False: started without kind's system workloads (ClusterOptions.system_workloads),
     # so the volume provisioner runs without its local-path-provisioner pod.
     system_workloads: bool = True

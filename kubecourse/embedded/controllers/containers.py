@@ -62,7 +62,8 @@ class Policy:
     started_after: float | None  # seconds after start until `started` (None: never)
     killer: probes.Killer | None
     backoff: tuple[float, float]
-    exited: tuple[float, int] | None = None  # an attached shell's exit
+    exited: tuple[float, int] | None = None  # an attached shell's or a process's exit
+    runs_process: bool = False  # its command runs (`processes`): only `exited` ends it
 
 
 def restart_delay(restarts: int, base: float, cap: float) -> float:
@@ -115,7 +116,7 @@ def _end_of_run(
 ) -> End | None:
     """When and how the current run ends (the earliest of its ways), if it does."""
     ends: list[End] = []
-    finite = images.finishes(container)
+    finite = None if policy.runs_process else images.finishes(container)
     if finite is not None:
         ends.append((run.started + finite[0], finite[1], "exited"))
     if policy.exited is not None and policy.exited[0] > run.started:

@@ -15,21 +15,22 @@ of a given image and command would show.  The behaviours:
 | `mongo`                              | `Waiting for connections`                         | deleted    |
 | `busybox`, `alpine`, `debian`, `ubuntu`, `python`, `node` without command or args | nothing (their default `sh`, `bash` or REPL reads end-of-file without a terminal) | exits 0 at once |
 | `hello-world`                        | `Hello from Docker!`                              | exits 0 at once |
-| any image whose process is a shell script or a simple command | what the script would `echo` (see below) | see below |
+| any image whose process is a shell script or a program of the simulated shell | what it writes, as it runs (see below) | it exits (its code) |
 | `python -c 'print(...)'`             | what it prints (`interpreters`)                   | exits 0 at once |
 | kind's system images (`etcd`, `kube-apiserver`, `coredns/coredns`, `kindest/kindnetd`, ...) | their components' start-up lines (`systemlogs`), whatever the command | deleted |
 
 The process is the image's ENTRYPOINT and CMD as `command` and `args` override them
 (`imageconfig`), so `--image=busybox -- echo hello` runs `echo hello`.  A shell script
-(`sh -c "…"`, or a simple command such as `echo`, `sleep 5` or `false` run directly)
-is read, not run: `echo`/`printf` statements before a `while true; do …; done` loop are
-logged once; the loop's `echo` lines are logged once per iteration, an iteration lasting
-the sum of its `sleep N` statements, computed lazily from the start time (so `kubectl
-logs` shows exactly the lines elapsed time allows).  `$HOSTNAME`, `$(hostname)`,
-`$(date)` and the container's environment as the kubelet resolved it (literal values,
-ConfigMap and Secret references, the downward API) are substituted.  A script without a
-loop finishes after its sleeps with the code of its last `exit N` (`false` gives 1).
-Anything else (redirections, pipes, arithmetic) is not interpreted.
+(`sh -c "…"`) or a program of the simulated shell run directly (`echo`, `sleep 5`,
+`nslookup db`, `false`) in an image that has a shell really runs, on the same shell as
+`kubectl exec` (`processes`): its output is the log, written as time passes, and its
+exit code ends it.  What follows here is the fallback for containers that cannot run
+there (a script with a program the shell does not simulate, such as `tail -f
+/dev/null`; an image without a shell): such a script is read, not run:
+`echo`/`printf` statements before a `while true; do …; done` loop are logged once, the
+loop's lines once per iteration (the sum of its `sleep N`), `$HOSTNAME`, `$(hostname)`,
+`$(date)` and the environment substituted; a script without a loop finishes after its
+sleeps with the code of its last `exit N`.
 """
 
 from __future__ import annotations
@@ -249,9 +250,7 @@ def script_for(container: Obj) -> Script | None:
     if text is not None:
         script = parse_script(text)
         script.finite = (
-            not script.looping
-            and script.runtime != float("inf")
-            and _only_simple(text)
+            not script.looping and script.runtime != float("inf") and _only_simple(text)
         )
         return script
     program = posixpath.basename(argv[0]) if argv else ""
@@ -376,6 +375,15 @@ class ContainerLog(list[str]):
             self._stamps.extend(moment + i * 1e-4 for i in range(len(script.loop)))
             self._emitted += 1
 
+    def written(self, moment: float, line: str) -> None:
+        """A line the container's running process wrote (`processes`)."""
+        if super().__len__() < MAX_LOG_LINES:
+            super().append(line)
+            self._stamps.append(moment)
+
+    def full(self) -> bool:
+        return super().__len__() >= MAX_LOG_LINES
+
     def stamped(self) -> list[tuple[float, str]]:
         """Every line written by now, with the time it was written."""
         self.refresh()
@@ -435,6 +443,11 @@ def container_log(
     startup = STARTUP.get(repo) if own else None
     lines = startup(container, started) if startup else []
     return ContainerLog(lines, None, started, {})
+
+
+def system_image(container: Obj) -> bool:
+    """One of kind's components: its binary runs, whatever the command says."""
+    return repository(str(container.get("image", ""))) in systemlogs.STARTUP
 
 
 def finishes(container: Obj) -> tuple[float, int] | None:

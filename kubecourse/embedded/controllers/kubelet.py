@@ -32,9 +32,14 @@ whole environment (`environment.container_env`) is fixed when it is created: its
 scripts see it, `$(VAR)` in command and args is expanded from it, `kubectl exec` prints
 it.
 
-Simplified: no real probes (the rule above decides); a pod's containers start together,
-so one container's image or configuration error holds back the others.  Init
-containers are reported completed at once.  Logs are `images.container_log`.
+Init containers (`initcontainers`) run one after another before the app containers,
+each on the exec shell; native sidecars keep running beside them.  A container whose
+command is a shell script or a program of the simulated shell runs it as a process
+(`processes`): its output is its log, its exit code ends it.  Other containers log
+what `images.container_log` says and end when `images.finishes` says.
+
+Simplified: no real probes (the rule above decides); a pod's app containers start
+together, so one container's image or configuration error holds back the others.
 """
 
 from __future__ import annotations
@@ -42,15 +47,15 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from kubecourse.embedded.controllers import (
     addresses,
     containers,
     environment,
     ephemeral,
-    images,
+    initcontainers,
     podconfig,
+    podruns,
     podstatus,
     podutil,
     probes,
@@ -71,6 +76,7 @@ from kubecourse.embedded.controllers.heartbeat import (
     parse_micro_time,
     powered_off,
 )
+from kubecourse.embedded.controllers.podruns import PodProgress
 from kubecourse.embedded.controllers.podstatus import names, pod_conditions
 from kubecourse.embedded.store import Change
 from kubecourse.embedded.system import controlplane
@@ -79,23 +85,6 @@ __all__ = ["LEASES", "LEASE_NAMESPACE", "Kubelet", "parse_micro_time", "powered_
 READINESS_ANNOTATION = probes.READINESS_ANNOTATION
 LOADED_IMAGES_ANNOTATION = pulls.LOADED_IMAGES_ANNOTATION
 Waiting = tuple[str, str]  # reason, message
-
-
-@dataclass
-class PodProgress:
-    """What the kubelet remembers of a pod it runs (lost on restart, rebuilt from status)."""
-
-    accepted: float
-    created: float | None = None  # images pulled, configuration read, containers made
-    started: float | None = None
-    stopping: float | None = None
-    unhealthy_reported: bool = False
-    env: dict[str, dict[str, str]] = field(default_factory=dict)
-    runs: dict[str, containers.Run] = field(default_factory=dict)
-    pulls: dict[str, pulls.Pull] = field(default_factory=dict)
-    retry_at: float | None = None  # a missing ConfigMap or Secret: when to look again
-    ephemeral: dict[str, ephemeral.Debugger] = field(default_factory=dict)
-    replacing: set[str] = field(default_factory=set)  # containers getting a new image
 
 
 class Kubelet(Controller):
@@ -171,7 +160,7 @@ class Kubelet(Controller):
             return
         live = {p["metadata"]["uid"] for p in self.store.items("pods")}
         for uid in [u for u in self._pods if u not in live]:
-            del self._pods[uid]
+            self._pods.pop(uid).stop_processes()
         books = (
             self.ctx.logbook,
             self.ctx.previous_logs,
@@ -190,7 +179,9 @@ class Kubelet(Controller):
             started = parse_time(running.get("startedAt")) or started
         moment = started.timestamp() if started else time.time()
         now = time.monotonic()
-        progress = PodProgress(accepted=now, created=now, started=moment)
+        progress = PodProgress(
+            accepted=now, created=now, started=moment, initialized=True
+        )
         self._pods[pod["metadata"]["uid"]] = progress
         for container in pod["spec"]["containers"]:
             try:
@@ -199,7 +190,7 @@ class Kubelet(Controller):
                 progress.env[container["name"]] = {}
             run = containers.run_from_status(pod, container["name"], moment)
             progress.runs[container["name"]] = run
-            self._write_log(pod, container, progress, run.started)
+            podruns.launch(self.ctx, pod, container, progress, run.started)
         return progress
 
     def _node_running(self, pod: Obj) -> bool:
@@ -266,19 +257,25 @@ class Kubelet(Controller):
             {"phase": "Pending", "hostIP": host_ip, "hostIPs": [{"ip": host_ip}]}
         )
         status.setdefault("startTime", podutil.iso(time.time() - self._head_start(pod)))
+        inits = pod["spec"].get("initContainers") or []
         status["conditions"] = pod_conditions(
-            status, sandbox=False, ready=False, unready=names(pod)
+            status,
+            sandbox=False,
+            ready=False,
+            unready=names(pod),
+            incomplete=[c["name"] for c in inits],
         )
-        if pod["spec"].get("initContainers"):
+        if inits:
             status["initContainerStatuses"] = [
-                podstatus.waiting(c, "PodInitializing")
-                for c in pod["spec"]["initContainers"]
+                podstatus.waiting(c, "PodInitializing") for c in inits
             ]
+        waiting = "PodInitializing" if inits else "ContainerCreating"
         status["containerStatuses"] = [
-            podstatus.waiting(c, "ContainerCreating") for c in pod["spec"]["containers"]
+            podstatus.waiting(c, waiting) for c in pod["spec"]["containers"]
         ]
         self._write_status(pod, status)
-        self._ensure_images(pod, progress, progress.accepted)
+        if not inits:  # otherwise each image is pulled when its container's turn comes
+            self._ensure_images(pod, progress, progress.accepted)
         return self.ctx.timings.container_create_delay
 
     def _start_containers(self, pod: Obj, progress: PodProgress) -> float | None:
@@ -286,6 +283,10 @@ class Kubelet(Controller):
         elapsed = now - progress.accepted
         if elapsed < timings.container_create_delay:
             return timings.container_create_delay - elapsed
+        if not progress.initialized and pod["spec"].get("initContainers"):
+            wait = initcontainers.initialize(self, pod, progress)
+            if not progress.initialized:
+                return wait
         if progress.created is None:
             wait = self._create(pod, progress, now)
             if progress.created is None:
@@ -304,7 +305,9 @@ class Kubelet(Controller):
     def _head_start(self, pod: Obj) -> float:
         """How long a pod's containers ran before it appeared: only a static pod, first
         posted as a mirror pod, has any (`controlplane.STARTED_BEFORE_MIRROR`)."""
-        return controlplane.STARTED_BEFORE_MIRROR if controlplane.is_mirror(pod) else 0.0
+        return (
+            controlplane.STARTED_BEFORE_MIRROR if controlplane.is_mirror(pod) else 0.0
+        )
 
     def _create(self, pod: Obj, progress: PodProgress, now: float) -> float | None:
         """Volumes, then images, then configuration, in the kubelet's order; while any
@@ -348,7 +351,10 @@ class Kubelet(Controller):
         for container in pod["spec"]["containers"]:
             out = self._image_manager.ensure(pod, container, progress.pulls, now)
             if not out.ready:
-                waiting[container["name"]] = out.waiting or ("ContainerCreating", "")
+                reason, message = out.waiting or ("ContainerCreating", "")
+                if reason == "ContainerCreating":
+                    reason = _creating(pod)
+                waiting[container["name"]] = (reason, message)
             if out.wait is not None:
                 waits.append(out.wait)
         return waiting, (min(waits) + 0.01 if waits else None)
@@ -401,11 +407,6 @@ class Kubelet(Controller):
         status = copy.deepcopy(current["status"])
         ip = status.get("podIP") or self._addresses.allocate(pod)
         status.update({"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]})
-        if pod["spec"].get("initContainers"):
-            status["initContainerStatuses"] = [
-                podstatus.completed(pod, c, started)
-                for c in pod["spec"]["initContainers"]
-            ]
         status["containerStatuses"] = [
             podstatus.running(pod, c, started, ready=False)
             for c in pod["spec"]["containers"]
@@ -416,27 +417,7 @@ class Kubelet(Controller):
         self._write_status(current, status)
         for container in pod["spec"]["containers"]:
             progress.runs[container["name"]] = containers.Run(started=started)
-            self._write_log(pod, container, progress, started)
-
-    def _write_log(
-        self,
-        pod: Obj,
-        container: Obj,
-        progress: PodProgress,
-        started: float,
-        until: float | None = None,
-    ) -> images.ContainerLog:
-        meta = pod["metadata"]
-        env = {"HOSTNAME": meta["name"], **progress.env.get(container["name"], {})}
-        runnable = podconfig.expanded(container, env)
-        log = images.container_log(runnable, meta["name"], started, env)
-        key = (meta["namespace"], meta["name"], container["name"])
-        if until is None:
-            self.ctx.logbook[key] = log
-        else:
-            log.end(until)
-            self.ctx.previous_logs[key] = log
-        return log
+            podruns.launch(self.ctx, pod, container, progress, started)
 
     def _sync_running(self, pod: Obj, progress: PodProgress) -> float | None:
         """Readiness, finished commands and restarts of a running pod; when to look again."""
@@ -450,7 +431,13 @@ class Kubelet(Controller):
             if wait is not None:
                 waits.append(wait)
         status["containerStatuses"] = statuses
-        self._settle_phase(pod, status)
+        unready, sidecar_waits = initcontainers.sidecar_statuses(
+            self, pod, progress, status
+        )
+        waits += sidecar_waits
+        if self._settle_phase(pod, status, unready):
+            progress.stop_processes()  # the sidecars are stopped with the Pod
+            waits = []
         self._report_unhealthy(pod, progress)
         wait = ephemeral.sync(self._debuggers(pod, progress), status, now)
         if wait is not None:
@@ -480,15 +467,15 @@ class Kubelet(Controller):
                 timings.container_restart_backoff_max,
             ),
             exited=self.ctx.exits.get((meta["namespace"], meta["name"], name)),
+            runs_process=name in progress.processes,
         )
         runnable = podconfig.expanded(container, env)
         step = containers.advance(pod, runnable, run, now, policy)
         for reason, message, type_ in step.events:
             self._event(pod, reason, message, type_, container=name)
         if step.restarted:
-            self._write_log(pod, container, progress, run.started)
-            if run.previous is not None:
-                self._write_log(pod, container, progress, *run.previous)
+            podruns.relaunch(self.ctx, pod, container, progress, run)
+        progress.stop_ended(name, step.status)
         return step.status, step.wait
 
     def _replace_image(
@@ -510,6 +497,7 @@ class Kubelet(Controller):
             self._event(pod, "Killing", message, container=name)
             containers.stopped(pod, container, run, now, probes.KILLED_EXIT_CODE)
             progress.replacing.add(name)
+            progress.stop_processes_of(name)
         out = self._image_manager.ensure(
             pod, container, progress.pulls, time.monotonic()
         )
@@ -523,25 +511,28 @@ class Kubelet(Controller):
         run.started = now
         for event in containers.restart_events(container)[-2:]:  # Created, Started
             self._event(pod, *event, container=name)
-        self._write_log(pod, container, progress, run.started)
-        if run.previous is not None:
-            self._write_log(pod, container, progress, *run.previous)
+        podruns.relaunch(self.ctx, pod, container, progress, run)
         return None
 
-    def _settle_phase(self, pod: Obj, status: Obj) -> None:
+    def _settle_phase(self, pod: Obj, status: Obj, sidecars: list[str]) -> bool:
+        """The phase and conditions from the containers' states; True once the Pod
+        has completed.  `sidecars`: the sidecars that are not ready."""
         states = [s["state"] for s in status["containerStatuses"]]
-        unready = [s["name"] for s in status["containerStatuses"] if not s["ready"]]
+        unready = sidecars + [
+            s["name"] for s in status["containerStatuses"] if not s["ready"]
+        ]
         if states and all("terminated" in s for s in states):
             failed = any(s["terminated"]["exitCode"] != 0 for s in states)
             status["phase"] = "Failed" if failed else "Succeeded"
             status["conditions"] = pod_conditions(
                 status, sandbox=False, ready=False, unready=[], completed=True
             )
-            return
+            return True
         ready = not unready and podstatus.gates_pass(pod, status)
         status["conditions"] = pod_conditions(
             status, sandbox=True, ready=ready, unready=unready
         )
+        return False
 
     def _report_unhealthy(self, pod: Obj, progress: PodProgress) -> None:
         probed = [c for c in pod["spec"]["containers"] if c.get("readinessProbe")]
@@ -567,8 +558,8 @@ class Kubelet(Controller):
             event=lambda *args: self._event(pod, *args),
             exits=self.ctx.exits,
             configure=lambda container: self._configure(pod, container, progress),
-            log=lambda container, started: self._write_log(
-                pod, container, progress, started
+            log=lambda container, started: podruns.write_log(
+                self.ctx, pod, container, progress, started
             ),
         )
 
@@ -579,6 +570,7 @@ class Kubelet(Controller):
             )
         if progress.stopping is None:
             progress.stopping = time.monotonic()
+            progress.stop_processes()
             self._stop_containers(pod)
         left = (
             progress.stopping
@@ -605,6 +597,14 @@ class Kubelet(Controller):
                 status, sandbox=True, ready=False, unready=names(pod)
             )
         self._write_status(pod, status)
+
+
+def _creating(pod: Obj) -> str:
+    """What an app container waits in while it is made: after init containers the
+    kubelet reports PodInitializing (`kubectl get` shows it), else ContainerCreating."""
+    return (
+        "PodInitializing" if pod["spec"].get("initContainers") else "ContainerCreating"
+    )
 
 
 def _reason(waiting: Waiting | None) -> tuple[str, str | None]:

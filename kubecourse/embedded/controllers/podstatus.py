@@ -121,10 +121,6 @@ def terminated(
     }
 
 
-def completed(pod: Obj, container: Obj, started: float) -> Obj:
-    return terminated(pod, container, started, started, 0)
-
-
 def names(pod: Obj) -> list[str]:
     return [c["name"] for c in pod["spec"]["containers"]]
 
@@ -142,13 +138,21 @@ def pod_conditions(
     ready: bool,
     unready: list[str],
     completed: bool = False,
+    incomplete: list[str] | None = None,
 ) -> list[Obj]:
-    """The kubelet's conditions, keeping transition times, in a real pod's order."""
+    """The kubelet's conditions, keeping transition times, in a real pod's order;
+    `incomplete`: the init containers that have not completed yet."""
     conditions = copy.deepcopy(status.get("conditions") or [])
     set_condition(
         conditions, "PodReadyToStartContainers", "True" if sandbox else "False"
     )
-    set_condition(conditions, "Initialized", "True")
+    if incomplete:
+        waiting = f"containers with incomplete status: [{' '.join(incomplete)}]"
+        set_condition(
+            conditions, "Initialized", "False", "ContainersNotInitialized", waiting
+        )
+    else:
+        set_condition(conditions, "Initialized", "True")
     if not any(c["type"] == "PodScheduled" for c in conditions):
         set_condition(conditions, "PodScheduled", "True")
     if ready:

@@ -5,9 +5,11 @@ See the package's docstring for what runs.
 
 from __future__ import annotations
 
+import asyncio
 import posixpath
 import re
 
+from kubecourse.embedded.shell.arithmetic import evaluate
 from kubecourse.embedded.shell.curl import curl
 from kubecourse.embedded.shell.nettools import has_tool, nc
 from kubecourse.embedded.shell.programs import (
@@ -38,7 +40,10 @@ from kubecourse.embedded.shell.wget import wget
 
 SHELLS = {BUSYBOX: ("sh", "ash"), DEBIAN: ("sh", "dash", "bash"), NO_SHELL: ()}
 ALL_SHELLS = {"sh", "ash", "dash", "bash"}
-BUILTINS = {"exit", "cd", "pwd", "export", "unset", ":", "exec", "source", "."}
+BUILTINS = {
+    "exit", "cd", "pwd", "export", "unset", ":", "exec", "source", ".", "break",
+    "continue",
+}  # fmt: skip
 BIN_DIRS = {
     "/bin",
     "/sbin",
@@ -66,6 +71,14 @@ class _Exit(Exception):
     def __init__(self, code: int) -> None:
         super().__init__(code)
         self.code = code
+
+
+class _LoopJump(Exception):
+    """`break N` / `continue N`: leave (or go on with) the Nth enclosing loop."""
+
+    def __init__(self, kind: str, levels: int) -> None:
+        super().__init__(kind)
+        self.kind, self.levels = kind, levels
 
 
 def not_found(name: str) -> str:
@@ -149,15 +162,21 @@ class Shell:
 
     async def script(self, text: str, term: Terminal) -> int:
         try:
-            for command in parse(text):
-                if command.connector == "&&" and self.status != 0:
-                    continue
-                if command.connector == "||" and self.status == 0:
-                    continue
-                self.status = await self._command(command, term)
+            await self._commands(parse(text), term)
         except ShellError as err:
             await term.write(f"{self.prefix()}{err}\n", True)
             self.status = 2
+        except _LoopJump:
+            pass  # `break` outside a loop ends nothing but itself
+        return self.status
+
+    async def _commands(self, commands: list[Command], term: Terminal) -> int:
+        for command in commands:
+            if command.connector == "&&" and self.status != 0:
+                continue
+            if command.connector == "||" and self.status == 0:
+                continue
+            self.status = await self._command(command, term)
         return self.status
 
     async def from_stdin(self) -> int:
@@ -206,19 +225,65 @@ class Shell:
     # -- one command ---------------------------------------------------------------------
 
     async def _command(self, command: Command, term: Terminal) -> int:
+        if command.kind in ("while", "until"):
+            return await self._loop(command, term)
+        if command.kind == "for":
+            return await self._for(command, term)
+        if command.kind == "if":
+            if await self._commands(command.condition, term) == 0:
+                return await self._commands(command.body, term) if command.body else 0
+            return (
+                await self._commands(command.otherwise, term)
+                if command.otherwise
+                else 0
+            )
         first = command.words[0] if command.words else []
         if len(first) == 1 and first[0].kind == "text" and not first[0].quoted:
             if first[0].value in KEYWORDS:
-                raise ShellError(
-                    f"{first[0].value}: shell keywords (if, for, while, case) are not "
-                    f"simulated: {SIMPLE}"
-                )
+                raise ShellError(f"{first[0].value}: not simulated: {SIMPLE}")
         term = await self._redirected(command.redirects, term)
         assignments, fields = await self._split_assignments(command.words, term)
         if not fields:
             self.vars.update(assignments)
             return 0
         return await self.run(fields, {**self.environment(), **assignments}, term)
+
+    async def _loop(self, command: Command, term: Terminal) -> int:
+        """`while` / `until`: the body's last status, 0 when it never ran."""
+        status = 0
+        while True:
+            passed = await self._commands(command.condition, term) == 0
+            if passed != (command.kind == "while"):
+                return status
+            jump = await self._iteration(command.body, term)
+            status = self.status
+            if jump == "break":
+                return status
+
+    async def _for(self, command: Command, term: Terminal) -> int:
+        values: list[str] = []
+        for word in command.words:
+            values.extend(await self._fields(word, term))
+        status = 0
+        for value in values:
+            self.vars[command.variable] = value
+            jump = await self._iteration(command.body, term)
+            status = self.status
+            if jump == "break":
+                break
+        return status
+
+    async def _iteration(self, body: list[Command], term: Terminal) -> str:
+        """One pass of a loop body; "break" when it broke out.  Each pass yields to
+        the event loop, so a loop without `sleep` does not hold the cluster."""
+        await asyncio.sleep(0)
+        try:
+            await self._commands(body, term)
+        except _LoopJump as jump:
+            if jump.levels > 1:
+                raise _LoopJump(jump.kind, jump.levels - 1) from None
+            return jump.kind
+        return ""
 
     async def _split_assignments(
         self, words: list[Word], term: Terminal
@@ -282,6 +347,8 @@ class Shell:
     async def _expand(self, part: Part, term: Terminal) -> str:
         if part.kind == "cmd":
             return await self._substitute(part.value, term)
+        if part.kind == "arith":
+            return str(evaluate(part.value, self.vars, self.status))
         match = re.fullmatch(r"([^:-]*)(:?-)?(.*)", part.value, re.S)
         assert match is not None  # the pattern matches any text
         name, operator, default = match.group(1), match.group(2) or "", match.group(3)
@@ -393,6 +460,14 @@ class Shell:
                 await term.write(f"{self.prefix()}exit: Illegal number: {code}\n", True)
                 raise _Exit(2)
             raise _Exit(int(code) & 0xFF)
+        if name in ("break", "continue"):
+            levels = args[0] if args else "1"
+            if not levels.isdigit() or int(levels) < 1:
+                await term.write(
+                    f"{self.prefix()}{name}: Illegal number: {levels}\n", True
+                )
+                return 2
+            raise _LoopJump(name, int(levels))
         if name == "exec":
             raise _Exit(await self.run(args, env, term) if args else 0)
         if name in ("source", "."):

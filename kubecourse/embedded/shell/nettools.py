@@ -85,11 +85,15 @@ class Resolved:
 
 
 def resolve(call: Call, host: str) -> Resolved:
-    """The first address of `host` (an IP address stands for itself)."""
+    """The first address of `host` (an IP address stands for itself): `/etc/hosts`
+    first (`localhost`, the Pod's hostname, hostAliases), then cluster DNS."""
     parts = host.split(".")
     if len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts):
         return Resolved(host)
     box = call.sandbox
+    listed = box.from_hosts(host)
+    if listed is not None and "." in listed[0]:  # an IPv4 line (tools here dial IPv4)
+        return Resolved(listed[0])
     answer = box.resolve(host)
     if answer is not None and answer.canonical and not answer.addresses:
         target = box.resolve(answer.canonical)

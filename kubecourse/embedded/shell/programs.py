@@ -90,6 +90,17 @@ class Sandbox:
         )
         return inside or path in self.files
 
+    def from_hosts(self, name: str) -> tuple[str, list[str]] | None:
+        """(address, names) of the first `/etc/hosts` line naming `name`, as the C
+        library's resolver (`files` before `dns`) finds `localhost` or the Pod's own
+        hostname."""
+        wanted = name.rstrip(".").lower()
+        for line in self.files.get("/etc/hosts", "").splitlines():
+            fields = line.split("#", 1)[0].split()
+            if len(fields) > 1 and wanted in (f.lower() for f in fields[1:]):
+                return fields[0], fields[1:]
+        return None
+
     def resolve(self, name: str) -> Answer | None:
         """`name` as the container's resolver looks it up: search list, then as is."""
         name = name.rstrip(".") if name.endswith(".") else name
@@ -396,10 +407,9 @@ async def getent(call: Call) -> int:
 
 def _hosts_lines(name: str, box: Sandbox) -> str | None:
     """glibc's `getent hosts`: /etc/hosts first, then DNS."""
-    for line in box.files.get("/etc/hosts", "").splitlines():
-        fields = line.split()
-        if fields and not fields[0].startswith("#") and name in fields[1:]:
-            return f"{fields[0]:<15} {' '.join(fields[1:])}\n"
+    found = box.from_hosts(name)
+    if found is not None:
+        return f"{found[0]:<15} {' '.join(found[1])}\n"
     answer = box.resolve(name)
     if answer is None or not answer.addresses:
         return None
@@ -419,7 +429,110 @@ def _outside(program: str, name: str) -> str:
     )
 
 
+async def test(call: Call) -> int:
+    """`test EXPR` and `[ EXPR ]`: strings, integers, known files; 0 true, 1 false."""
+    args = list(call.args)
+    if call.name == "[":
+        if args[-1:] != ["]"]:
+            await call.err("[: missing ]\n")
+            return 2
+        args = args[:-1]
+    try:
+        return 0 if _test(args, call) else 1
+    except ValueError as err:
+        await call.err(f"{call.name}: {err}\n")
+        return 2
+
+
+_INTEGER = {"-eq": "==", "-ne": "!=", "-lt": "<", "-le": "<=", "-gt": ">", "-ge": ">="}
+
+
+def _test(args: list[str], call: Call) -> bool:
+    if args[:1] == ["!"]:
+        return not _test(args[1:], call)
+    if len(args) == 0:
+        return False
+    if len(args) == 1:
+        return args[0] != ""
+    if len(args) == 2:
+        flag, operand = args
+        if flag in ("-z", "-n"):
+            return (operand == "") == (flag == "-z")
+        if flag in ("-e", "-f", "-d", "-r", "-s"):
+            path = call.path(operand)
+            box = call.sandbox
+            if flag == "-d":
+                return path in box.directories
+            return path in box.files and (flag != "-s" or bool(box.files[path]))
+        raise ValueError(f"{flag}: unary operator expected")
+    if len(args) == 3:
+        left, op, right = args
+        if op in ("=", "=="):
+            return left == right
+        if op == "!=":
+            return left != right
+        if op in _INTEGER:
+            numbers = []
+            for value in (left, right):
+                if not re.fullmatch(r"\s*-?[0-9]+\s*", value):
+                    raise ValueError(f"{value}: bad number")
+                numbers.append(int(value))
+            a, b = numbers
+            return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b,
+                    ">": a > b, ">=": a >= b}[_INTEGER[op]]  # fmt: skip
+    raise ValueError(
+        "only simple tests (-z, -n, -e, -f, -d, =, !=, -eq, -lt ...) are simulated"
+    )
+
+
+async def printf(call: Call) -> int:
+    """`printf FORMAT [ARG...]`: `%s`, `%d` / `%i`, `%%` and backslash escapes; the
+    format is used again while arguments remain, as in coreutils and busybox."""
+    if not call.args:
+        await call.err("printf: missing operand\n" if not call.busybox else
+                       "Usage: printf FORMAT [ARG]...\n")  # fmt: skip
+        return 1
+    fmt, args = call.args[0], list(call.args[1:])
+    text, bad = "", False
+    while True:
+        once, used, wrong = _format_once(fmt, args)
+        text, bad, args = text + once, bad or wrong, args[used:]
+        if not args or not used:
+            break
+    await call.out(text)
+    return 1 if bad else 0
+
+
+def _format_once(fmt: str, args: list[str]) -> tuple[str, int, bool]:
+    """The format filled once: (text, arguments used, whether a number was bad)."""
+    used, bad = 0, False
+
+    def field(match: re.Match[str]) -> str:
+        nonlocal used, bad
+        kind = match.group(1)
+        if kind == "%":
+            return "%"
+        value = args[used] if used < len(args) else ""
+        used += 1
+        if kind == "s":
+            return value
+        if value and not re.fullmatch(r"[-+]?[0-9]+", value):
+            bad = True
+            return "0"
+        return str(int(value or 0))
+
+    return _escapes(re.sub(r"%([sdi%])", field, fmt)), used, bad
+
+
+def _escapes(text: str) -> str:
+    table = {"n": "\n", "t": "\t", "\\": "\\", "r": "\r", "a": "\a", "b": "\b"}
+    return re.sub(r"\\([ntr\\ab])", lambda m: table[m.group(1)], text)
+
+
 PROGRAMS: dict[str, Program] = {
+    "printf": printf,
+    "[": test,
+    "test": test,
     "cat": cat,
     "date": date,
     "echo": echo,

@@ -3,8 +3,10 @@
 The subset `kubecourse.embedded.shell` runs: words with single and double quotes and
 backslashes, `$NAME` / `${NAME}` / `${NAME:-default}` / `$?`, `$(command)` and
 backticks, `NAME=value` prefixes, `;` / `&&` / `||` / newlines between commands,
-`# comments`, and redirections.  Pipes, background jobs, subshells, arithmetic and
-compound commands are recognised only to be refused with a clear message.
+`# comments`, redirections, arithmetic `$((...))`, and the compound commands
+`while` / `until LIST; do LIST; done`, `for NAME [in WORDS]; do LIST; done` and
+`if LIST; then LIST; [elif ...;] [else LIST;] fi`.  Pipes, background jobs, subshells,
+`case` and functions are recognised only to be refused with a clear message.
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ KEYWORDS = {
 REDIRECTS = ("2>&1", ">&2", "1>&2", "&>", "2>>", "2>", "1>>", "1>", ">>", ">", "<")
 OPERATORS = ("&&", "||", ";", "\n", "|", "&", "(", ")")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-SIMPLE = "the embedded cluster's shell runs simple commands joined by ;, && and ||"
+SIMPLE = (
+    "the embedded cluster's shell runs simple commands joined by ;, && and ||, "
+    "and if, for, while and until"
+)
+COMPOUND = {"if", "for", "while", "until"}
 
 
 class ShellError(Exception):
@@ -30,7 +36,7 @@ class ShellError(Exception):
 class Part:
     """A piece of a word: literal text, a `$variable` or a `$(command)`."""
 
-    kind: str  # "text" | "var" | "cmd"
+    kind: str  # "text" | "var" | "cmd" | "arith"
     value: str
     quoted: bool
 
@@ -40,9 +46,18 @@ Word = list[Part]
 
 @dataclass
 class Command:
+    """A simple command (`kind` "simple"), or a compound one: `while` / `until`
+    (`condition`, `body`), `for` (`variable`, `words`, `body`), `if` (`condition`,
+    `body`, `otherwise`: an `elif` is an `if` alone in `otherwise`)."""
+
     words: list[Word] = field(default_factory=list)
     redirects: list[tuple[str, Word | None]] = field(default_factory=list)
     connector: str = ";"  # the operator before it: ";", "&&" or "||"
+    kind: str = "simple"
+    condition: list[Command] = field(default_factory=list)
+    body: list[Command] = field(default_factory=list)
+    otherwise: list[Command] = field(default_factory=list)
+    variable: str = ""
 
 
 class Lexer:
@@ -132,7 +147,11 @@ class Lexer:
             self.i = end + 1
             return Part("cmd", text[i + 1 : end], quoted)
         if text.startswith("$((", i):
-            raise ShellError("arithmetic $((...)) is not simulated")
+            end = _closing(text, i + 3)
+            if text[end : end + 2] != "))":
+                raise ShellError("syntax error: unterminated $((...))")
+            self.i = end + 2
+            return Part("arith", text[i + 3 : end], quoted)
         if text.startswith("$(", i):
             end = _closing(text, i + 2)
             self.i = end + 1
@@ -176,38 +195,163 @@ def _merged(parts: Word) -> Word:
 
 
 def parse(text: str) -> list[Command]:
-    """A script as a flat list of commands, each knowing its connector."""
-    tokens = Lexer(text).tokens()
-    commands: list[Command] = []
-    current = Command()
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        index += 1
-        if not isinstance(token, str):
-            current.words.append(token)
-        elif token in REDIRECTS:
-            target = None
-            if token not in ("2>&1", ">&2", "1>&2"):
-                if index >= len(tokens) or isinstance(tokens[index], str):
-                    raise ShellError(f'syntax error: unexpected "{token}"')
-                target = tokens[index]
-                index += 1
-            current.redirects.append((token, target))  # type: ignore[arg-type]
-        elif token in (";", "\n", "&&", "||"):
-            if not (current.words or current.redirects):
-                if token in ("&&", "||") or (token == ";" and not commands):
-                    raise ShellError(f'syntax error: unexpected "{token}"')
-                continue
-            commands.append(current)
-            current = Command(connector=";" if token == "\n" else token)
-        else:
-            raise ShellError(f"{_describe(token)} not simulated: {SIMPLE}")
-    if current.words or current.redirects:
-        commands.append(current)
-    elif current.connector in ("&&", "||"):
-        raise ShellError("syntax error: unexpected end of file")
+    """A script as a list of commands, each knowing its connector."""
+    parser = _Parser(Lexer(text).tokens())
+    commands = parser.commands(stops=set())
+    if parser.index < len(parser.tokens):
+        raise ShellError(f'syntax error: unexpected "{parser.keyword()}"')
     return commands
+
+
+class _Parser:
+    """Recursive descent over the lexer's tokens; keywords count only where a
+    command starts, as in sh (`echo done` is an echo)."""
+
+    def __init__(self, tokens: list[Word | str]) -> None:
+        self.tokens, self.index = tokens, 0
+
+    def keyword(self) -> str:
+        token = self.tokens[self.index] if self.index < len(self.tokens) else ""
+        if isinstance(token, str):
+            return token
+        if len(token) == 1 and token[0].kind == "text" and not token[0].quoted:
+            return token[0].value if token[0].value in KEYWORDS else ""
+        return ""
+
+    def commands(self, stops: set[str]) -> list[Command]:
+        commands: list[Command] = []
+        connector = ";"
+        while self.index < len(self.tokens) and self.keyword() not in stops:
+            token = self.tokens[self.index]
+            if token in (";", "\n", "&&", "||"):
+                self.index += 1
+                if token in ("&&", "||") and (not commands or connector != ";"):
+                    raise ShellError(f'syntax error: unexpected "{token}"')
+                if token == ";" and (not commands or connector != ";"):
+                    raise ShellError(f'syntax error: unexpected "{token}"')
+                if token != "\n" or connector == ";":  # `a &&` NEWLINE `b` goes on
+                    connector = token if token in ("&&", "||") else ";"
+                continue
+            command = self.command()
+            command.connector = connector
+            commands.append(command)
+            connector = ";"
+        if connector in ("&&", "||"):
+            raise ShellError("syntax error: unexpected end of file")
+        return commands
+
+    def expect(self, word: str) -> None:
+        if self.keyword() != word:
+            found = self.keyword() or "end of file"
+            raise ShellError(f'syntax error: unexpected "{found}" (expecting "{word}")')
+        self.index += 1
+
+    def command(self) -> Command:
+        keyword = self.keyword()
+        if keyword in ("while", "until"):
+            self.index += 1
+            condition = self.commands({"do"})
+            self.expect("do")
+            body = self.commands({"done"})
+            self.expect("done")
+            return Command(kind=keyword, condition=condition, body=body)
+        if keyword == "for":
+            return self._for()
+        if keyword == "if":
+            return self._if()
+        if keyword and keyword not in OPERATORS and keyword not in REDIRECTS:
+            if keyword in COMPOUND or keyword in (
+                "case",
+                "function",
+                "select",
+                "{",
+                "[[",
+            ):
+                raise ShellError(
+                    f"{keyword}: shell keywords (case, functions, {{ }}) are not "
+                    f"simulated: {SIMPLE}"
+                )
+            raise ShellError(f'syntax error: unexpected "{keyword}"')
+        return self._simple()
+
+    def _for(self) -> Command:
+        self.index += 1
+        token = self.tokens[self.index] if self.index < len(self.tokens) else ""
+        name = token[0].value if not isinstance(token, str) and len(token) == 1 else ""
+        if not NAME.fullmatch(name):
+            raise ShellError("syntax error: bad for loop variable")
+        self.index += 1
+        words: list[Word] | None = None
+        if self.keyword() == "" and self._word_is("in"):
+            self.index += 1
+            words = []
+            while self.index < len(self.tokens) and not isinstance(
+                self.tokens[self.index], str
+            ):
+                words.append(self.tokens[self.index])  # type: ignore[arg-type]
+                self.index += 1
+        while self.keyword() in (";", "\n"):
+            self.index += 1
+        self.expect("do")
+        body = self.commands({"done"})
+        self.expect("done")
+        loop = Command(kind="for", body=body, variable=name)
+        loop.words = words or []  # without `in`: "$@", none in a container's shell
+        return loop
+
+    def _word_is(self, text: str) -> bool:
+        token = self.tokens[self.index] if self.index < len(self.tokens) else ""
+        return (
+            not isinstance(token, str)
+            and len(token) == 1
+            and (
+                token[0].kind == "text"
+                and token[0].value == text
+                and not token[0].quoted
+            )
+        )
+
+    def _if(self) -> Command:
+        self.index += 1
+        condition = self.commands({"then"})
+        self.expect("then")
+        body = self.commands({"elif", "else", "fi"})
+        otherwise: list[Command] = []
+        if self.keyword() == "elif":
+            otherwise = [self._if()]
+            return Command(
+                kind="if", condition=condition, body=body, otherwise=otherwise
+            )
+        if self.keyword() == "else":
+            self.index += 1
+            otherwise = self.commands({"fi"})
+        self.expect("fi")
+        return Command(kind="if", condition=condition, body=body, otherwise=otherwise)
+
+    def _simple(self) -> Command:
+        current = Command()
+        while self.index < len(self.tokens):
+            token = self.tokens[self.index]
+            if not isinstance(token, str):
+                current.words.append(token)
+                self.index += 1
+            elif token in REDIRECTS:
+                self.index += 1
+                current.redirects.append((token, self._target(token)))
+            elif token in (";", "\n", "&&", "||"):
+                break
+            else:
+                raise ShellError(f"{_describe(token)} not simulated: {SIMPLE}")
+        return current
+
+    def _target(self, token: str) -> Word | None:
+        if token in ("2>&1", ">&2", "1>&2"):
+            return None
+        target = self.tokens[self.index] if self.index < len(self.tokens) else ";"
+        if isinstance(target, str):
+            raise ShellError(f'syntax error: unexpected "{token}"')
+        self.index += 1
+        return target
 
 
 def assignment(word: Word) -> tuple[str, Word] | None:

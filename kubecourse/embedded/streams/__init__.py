@@ -68,6 +68,9 @@ class StreamServer:
             resolver=lambda pod, name: resolve_name(ctx.store, pod, name),
         )
         self.proxy = ProxyServer(self.network)
+        ctx.sandboxes = lambda pod, container: container_sandbox(
+            ctx, pod, container, self.network
+        )
 
     async def serve(
         self, request: web.Request, namespace: str, name: str, subresource: str
