@@ -157,31 +157,17 @@ def _create(
 
 def follow(kubelet: Kubelet, pod: Obj, container: Obj, progress: PodProgress) -> Entry:
     """An init container's status now: running, ended, restarted after back-off."""
-    name, meta = container["name"], pod["metadata"]
-    run = progress.runs[name]
-    timings = kubelet.ctx.timings
-    policy = containers.Policy(
+    sidecar = is_sidecar(container)
+    return kubelet._advance(
+        pod,
+        container,
+        progress,
+        podruns.runnable(pod, container, progress),
+        time.time(),
         restart=_restart_policy(pod, container),
-        ready_after=probes.ready_after(pod, container)
-        if is_sidecar(container)
-        else None,
-        started_after=probes.started_after(pod, container),
-        killer=probes.killer(pod, container) if is_sidecar(container) else None,
-        backoff=(
-            timings.container_restart_backoff,
-            timings.container_restart_backoff_max,
-        ),
-        exited=kubelet.ctx.exits.get((meta["namespace"], meta["name"], name)),
-        runs_process=name in progress.processes,
+        ready_after=probes.ready_after(pod, container) if sidecar else None,
+        killer=probes.killer(pod, container) if sidecar else None,
     )
-    runnable = podruns.runnable(pod, container, progress)
-    step = containers.advance(pod, runnable, run, time.time(), policy)
-    for reason, message, type_ in step.events:
-        kubelet._event(pod, reason, message, type_, container=name)
-    if step.restarted:
-        podruns.relaunch(kubelet.ctx, pod, container, progress, run)
-    progress.stop_ended(name, step.status)
-    return step.status, step.wait
 
 
 def _restart_policy(pod: Obj, container: Obj) -> str:

@@ -455,13 +455,38 @@ class Kubelet(Controller):
         if replacing is not None:
             return replacing
         env = {"HOSTNAME": pod["metadata"]["name"], **progress.env.get(name, {})}
-        timings = self.ctx.timings
-        meta = pod["metadata"]
-        policy = containers.Policy(
+        return self._advance(
+            pod,
+            container,
+            progress,
+            podconfig.expanded(container, env),
+            now,
             restart=str(pod["spec"].get("restartPolicy") or "Always"),
             ready_after=probes.ready_after(pod, container),
-            started_after=probes.started_after(pod, container),
             killer=probes.killer(pod, container),
+        )
+
+    def _advance(
+        self,
+        pod: Obj,
+        container: Obj,
+        progress: PodProgress,
+        runnable: Obj,
+        now: float,
+        *,
+        restart: str,
+        ready_after: float | None,
+        killer: probes.Killer | None,
+    ) -> tuple[Obj, float | None]:
+        """One step of a container's run, app or init: its status, the events it
+        brings, a relaunch after a restart."""
+        name, meta, timings = container["name"], pod["metadata"], self.ctx.timings
+        run = progress.runs[name]
+        policy = containers.Policy(
+            restart=restart,
+            ready_after=ready_after,
+            started_after=probes.started_after(pod, container),
+            killer=killer,
             backoff=(
                 timings.container_restart_backoff,
                 timings.container_restart_backoff_max,
@@ -469,7 +494,6 @@ class Kubelet(Controller):
             exited=self.ctx.exits.get((meta["namespace"], meta["name"], name)),
             runs_process=name in progress.processes,
         )
-        runnable = podconfig.expanded(container, env)
         step = containers.advance(pod, runnable, run, now, policy)
         for reason, message, type_ in step.events:
             self._event(pod, reason, message, type_, container=name)
