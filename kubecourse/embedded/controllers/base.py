@@ -175,10 +175,10 @@ class Context:
         namespace = meta.get("namespace") or "default"
         if action is None:
             source = (component, host or "", namespace, str(meta.get("uid")))
-            if not self.events.allow(source):
-                return
             similar = (*source, type, reason, field_path or "")
             message = self.events.aggregate(similar, message) or message
+            if not self.events.allow(source):
+                return
         key = (namespace, str(meta.get("uid")), reason, _local_key(message), field_path or "")
         name = self._event_names.get(key)
         existing = self.store.get("events", namespace, name) if name else None

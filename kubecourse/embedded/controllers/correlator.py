@@ -2,17 +2,18 @@
 
 Faithful (`tools/record`'s `EventCorrelator`), in upstream's order:
 
-1. The spam filter: every source (component and host) has a token bucket per object,
-   25 events of burst refilled one per 5 minutes; an event beyond it is dropped (and
-   not counted), so a pod crash-looping for hours stops adding events.
-2. The aggregator: events about one object from one source, of one type and reason,
+1. The aggregator: events about one object from one source, of one type and reason,
    that differ only in their message are "similar"; from the tenth distinct message
    within 10 minutes on, they become one event, `(combined from similar events): `
    and the latest message, whose `count` grows.  So a ReplicaSet refused by a quota
    (every refusal names a new generated pod name) shows `FailedCreate (x6 over 10s)`
    after its first nine events rather than one event per retry.
-3. The logger: an event identical to one already written bumps its `count` and
+2. The logger: an event identical to one already written bumps its `count` and
    `lastTimestamp` (done by `Context.record_event`).
+3. The spam filter: every source (component and host) has a token bucket per object,
+   25 events of burst refilled one per 5 minutes; an event beyond it is dropped, so a
+   pod crash-looping for hours stops adding events, and a ReplicaSet that created
+   hundreds of Pods says nothing more about them for a while (its conditions still do).
 
 Simplified: the caches are unbounded dictionaries (upstream: LRU caches of 4096
 entries), and the events.k8s.io recorder (the scheduler's) is not filtered.
