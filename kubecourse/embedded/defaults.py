@@ -195,6 +195,12 @@ def default_service_spec(spec: dict[str, Any]) -> None:
     fields the registry's allocator sets."""
     spec.setdefault("type", "ClusterIP")
     spec.setdefault("sessionAffinity", "None")
+    if spec["sessionAffinity"] == "ClientIP":
+        config = spec.setdefault("sessionAffinityConfig", {})
+        if isinstance(config, dict):
+            client_ip = config.setdefault("clientIP", {})
+            if isinstance(client_ip, dict):
+                client_ip.setdefault("timeoutSeconds", 10800)
     if spec["type"] != "ExternalName":
         spec.setdefault("ipFamilies", ["IPv4"])
         spec.setdefault("ipFamilyPolicy", "SingleStack")

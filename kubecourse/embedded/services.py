@@ -25,8 +25,7 @@ Simplified: no health-check NodePort (`externalTrafficPolicy: Local` on a
 LoadBalancer), no `loadBalancerClass` handling, and no load balancer ever answers, so
 `status.loadBalancer` stays empty (as on kind without cloud-provider-kind); a Service
 that already had a NodePort and is given a second port with the same one is refused by
-validation's duplicate check (upstream's allocator fails it with a 500); a `PUT` that
-leaves out `type` keeps the stored type (upstream defaults it to ClusterIP).
+validation's duplicate check (upstream's allocator fails it with a 500).
 """
 
 from __future__ import annotations
@@ -43,14 +42,10 @@ from kubecourse.embedded.store import Store
 Obj = dict[str, Any]
 
 SERVICE_RANGE = ipaddress.ip_network("10.96.0.0/12")
-# Fields a client may leave out of an update without meaning to clear them.
-KEPT_ON_UPDATE = (
-    "type",
-    "sessionAffinity",
-    "ipFamilies",
-    "ipFamilyPolicy",
-    "internalTrafficPolicy",
-)
+# Fields a client may leave out of an update without meaning to clear them (the IP
+# family fields the allocator keeps); `type`, `sessionAffinity` and
+# `internalTrafficPolicy` left out are defaulted again, as every decode defaults them.
+KEPT_ON_UPDATE = ("ipFamilies", "ipFamilyPolicy")
 EXTERNALLY_ACCESSIBLE = ("NodePort", "LoadBalancer")
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
@@ -189,3 +190,33 @@ def _client(cluster: EmbeddedCluster) -> k8s.ApiClient:
     config.api_key = {"authorization": "Bearer " + cluster.token}
     config.ssl_ca_cert = str(cluster.ca_file)
     return k8s.ApiClient(config)
+
+
+def test_applying_the_file_without_its_type_turns_the_service_back_to_cluster_ip(
+    kubectl: Kubectl, tmp_path: Path
+) -> None:
+    plain = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "back"},
+        "spec": {"selector": {"app": "back"}, "ports": [{"name": "http", "port": 80}]},
+    }
+    exposed = {**plain, "spec": {**plain["spec"], "type": "NodePort", "sessionAffinity": "ClientIP"}}
+    for manifest in (plain, exposed, plain):
+        path = tmp_path / "svc.yaml"
+        path.write_text(yaml.safe_dump(manifest))
+        kubectl("apply", "-f", str(path))
+
+    spec = json.loads(kubectl("get", "svc", "back", "-o", "json").stdout)["spec"]
+
+    assert spec["type"] == "ClusterIP" and spec["sessionAffinity"] == "None"
+    assert "nodePort" not in spec["ports"][0] and "externalTrafficPolicy" not in spec
+
+
+def test_client_ip_affinity_gets_its_default_timeout(kubectl: Kubectl) -> None:
+    kubectl("create", "service", "clusterip", "sticky", "--tcp=80")
+    kubectl("patch", "svc", "sticky", "-p", '{"spec":{"sessionAffinity":"ClientIP"}}')
+
+    spec = json.loads(kubectl("get", "svc", "sticky", "-o", "json").stdout)["spec"]
+
+    assert spec["sessionAffinityConfig"] == {"clientIP": {"timeoutSeconds": 10800}}
