@@ -465,7 +465,7 @@ class Api:
     ) -> Obj:
         causes = validation.immutable(
             "metadata.uid", old["metadata"].get("uid"), new["metadata"].get("uid")
-        )
+        ) + validation.no_new_finalizers(old["metadata"], new["metadata"])
         causes += self._validate(rt, new) + self._validate_update(rt, old, new)
         if causes:
             raise status.invalid(rt, old["metadata"]["name"], causes)

@@ -330,6 +330,22 @@ def _mutable_stripped(spec: dict[str, Any]) -> dict[str, Any]:
     return stripped
 
 
+def no_new_finalizers(old_meta: dict[str, Any], new_meta: dict[str, Any]) -> Causes:
+    """`ValidateNoNewFinalizers`: nothing may be added to an object being deleted."""
+    if not old_meta.get("deletionTimestamp"):
+        return []
+    extra = sorted(set(new_meta.get("finalizers") or []) - set(old_meta.get("finalizers") or []))
+    if not extra:
+        return []
+    shown = "[]string{" + ", ".join(json.dumps(f) for f in extra) + "}"
+    return [
+        forbidden(
+            "metadata.finalizers",
+            f"no new finalizers can be added if the object is being deleted, found new finalizers {shown}",
+        )
+    ]
+
+
 def immutable(field: str, old: Any, new: Any) -> Causes:
     if old is not None and old != new:
         if field.endswith("selector") and isinstance(new, dict):

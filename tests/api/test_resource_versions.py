@@ -455,3 +455,22 @@ def test_a_replace_removing_the_last_finalizer_answers_the_replaced_object(
         ).items
         == []
     )
+
+
+def test_no_finalizer_may_be_added_to_an_object_being_deleted(core: k8s.CoreV1Api) -> None:
+    core.create_namespaced_config_map(
+        "default", {"metadata": {"name": "held", "finalizers": ["a.example.com/x"]}}
+    )
+    core.delete_namespaced_config_map("held", "default")
+
+    with pytest.raises(ApiException) as refused:
+        core.patch_namespaced_config_map(
+            "held", "default", {"metadata": {"finalizers": ["a.example.com/x", "b.example.com/y"]}}
+        )
+
+    assert refused.value.status == 422
+    assert json.loads(refused.value.body)["message"] == (
+        'ConfigMap "held" is invalid: metadata.finalizers: Forbidden: no new finalizers can be '
+        'added if the object is being deleted, found new finalizers []string{"b.example.com/y"}'
+    )
+    core.patch_namespaced_config_map("held", "default", {"metadata": {"finalizers": None}})
