@@ -222,6 +222,9 @@ class Store:
         meta["resourceVersion"] = str(self.rv)
         _in_go_order(obj, _TYPE_ORDER)
         _in_go_order(meta, _META_ORDER)
+        for name in _META_OMITEMPTY:  # Go's omitempty: an empty list or map is not written
+            if meta.get(name) in ([], {}):
+                del meta[name]
         self._persist(key, obj)
         self._put(key, obj)
         self._publish(Change(self.rv, resource, "MODIFIED" if old else "ADDED", obj, old))
@@ -306,6 +309,9 @@ _META_ORDER = (
     "finalizers",
     "managedFields",
 )
+
+
+_META_OMITEMPTY = ("labels", "annotations", "ownerReferences", "finalizers", "managedFields")
 
 
 def _in_go_order(fields: dict[str, Any], order: tuple[str, ...]) -> None:

@@ -449,3 +449,22 @@ def test_a_core_event_reads_with_upstreams_zero_values(cluster: EmbeddedCluster)
     assert stored["source"] == {}
     assert stored["firstTimestamp"] is stored["lastTimestamp"] is stored["eventTime"] is None
     assert stored["reportingComponent"] == stored["reportingInstance"] == ""
+
+
+def test_empty_metadata_lists_and_maps_are_left_out_as_go_omits_them(
+    cluster: EmbeddedCluster,
+) -> None:
+    request(cluster, "POST", CM_PATH, {"metadata": {"name": "bare", "labels": {"a": "b"}}})
+    emptied = [
+        {"op": "add", "path": "/metadata/finalizers", "value": []},
+        {"op": "remove", "path": "/metadata/labels/a"},
+    ]
+    patched = request(
+        cluster,
+        "PATCH",
+        CM_PATH + "/bare",
+        json.dumps(emptied).encode(),
+        {"Content-Type": "application/json-patch+json"},
+    ).json()
+
+    assert "finalizers" not in patched["metadata"] and "labels" not in patched["metadata"]
