@@ -73,8 +73,8 @@ class Route:
     def __str__(self) -> str:
         if self.via == INGRESS:
             host = f"{self.host}" if self.host else ""
-            return (f"through the ingress ({self.rule}: {host}{self.path} → Service "
-                    f"{self.target_namespace}/{self.target})")  # fmt: skip
+            return (f"through the ingress controller (Service {self.target_namespace}/"
+                    f"{self.target}; {self.rule} routes {host}{self.path} to {self.service})")  # fmt: skip
         port = f":{self.port}" if self.port is not None else ""
         return f"through the API server's service proxy (Service {self.service}{port})"
 

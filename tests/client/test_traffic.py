@@ -110,7 +110,7 @@ def test_route_prefers_the_httproute_and_send_counts_the_replicas_behind_it(
     tally = shop.send("catalog-api", 4)
     assert set(tally.counts) == {r.name for r in shop.pods({"app.kubernetes.io/name": "catalog-api"})}
     assert str(tally).startswith(
-        "4 requests through the ingress (HTTPRoute catalog-api: /api/catalog → Service traefik/traefik): "
+        "4 requests through the ingress controller (Service traefik/traefik; HTTPRoute catalog-api routes /api/catalog to catalog-api): "
     )
 
 

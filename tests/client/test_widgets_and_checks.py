@@ -93,7 +93,7 @@ def test_send_requests_goes_through_the_ingress_and_every_replica_answers(shop: 
 
         assert view.last is not None and view.last.route.via == "ingress"
         assert view.answered.value.startswith(
-            "10 requests through the ingress (Ingress shop: /api/orders → Service traefik/traefik): "
+            "10 requests through the ingress controller (Service traefik/traefik; Ingress shop routes /api/orders to orders-api): "
         )
         assert sorted(view.last.counts.values()) == [3, 3, 4]  # Traefik's round robin
         view.scale_to(1)
