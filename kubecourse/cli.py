@@ -66,9 +66,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _up(args: argparse.Namespace) -> int:
-    was = daemon.running(args.home)
     info = daemon.ensure_running(args.home)
-    state = "already running" if was else "started"
+    state = "started" if info.started else "already running"
     print(f"embedded cluster {state} at {info.url} (pid {info.pid})")
     print(f"kubeconfig: {info.kubeconfig}")
     print(f"use it from a shell:  export KUBECONFIG={info.kubeconfig}")

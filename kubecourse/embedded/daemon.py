@@ -79,6 +79,7 @@ class ServerInfo:
     home: Path
     pid: int
     port: int
+    started: bool = False  # by the call that returned it
 
     @property
     def url(self) -> str:
@@ -249,7 +250,9 @@ def _start(state: Path) -> ServerInfo:
         )
     # It outlives this call by design: kept so that Python does not warn it still runs.
     _DETACHED.append(proc)
-    return _wait_started(state, proc)
+    info = _wait_started(state, proc)
+    info.started = True
+    return info
 
 
 def _wait_started(state: Path, proc: subprocess.Popen[bytes]) -> ServerInfo:

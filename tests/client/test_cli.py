@@ -118,6 +118,7 @@ def test_simultaneous_up_starts_one_cluster(tmp_path: Path) -> None:
         outputs = [p.communicate(timeout=120)[0] for p in procs]
         first_lines = {out.splitlines()[0].replace("already running", "started") for out in outputs}
         assert len(first_lines) == 1, outputs  # one URL, one pid
+        assert sum(" started at " in out for out in outputs) == 1, outputs  # the others say so
         for mode_of in ("kubeconfig", "server.log", "state.sqlite"):
             assert stat.S_IMODE((home / mode_of).stat().st_mode) == 0o600, mode_of
     finally:
