@@ -85,6 +85,37 @@ def test_deleting_a_namespace_deletes_everything_in_it_then_the_namespace(
         assert kube.items(resource, ns) == [], resource
 
 
+def test_a_namespace_held_by_a_finalizer_reports_upstreams_five_conditions(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("held")
+    kube.create(
+        "configmaps", ns, {"metadata": {"name": "kept", "finalizers": ["example.com/hold"]}}
+    )
+
+    kube.delete("namespaces", None, ns)
+
+    def conditions() -> dict[str, tuple[str, str]]:
+        found = kube.get("namespaces", None, ns)["status"].get("conditions") or []
+        return {c["type"]: (c["status"], c["message"]) for c in found}
+
+    eventually(lambda: len(conditions()) == 5, what="five conditions")
+    assert list(conditions()) == [
+        "NamespaceDeletionDiscoveryFailure",
+        "NamespaceDeletionGroupVersionParsingFailure",
+        "NamespaceDeletionContentFailure",
+        "NamespaceContentRemaining",
+        "NamespaceFinalizersRemaining",
+    ]
+    assert conditions()["NamespaceFinalizersRemaining"] == (
+        "True",
+        "Some content in the namespace has finalizers remaining: "
+        "example.com/hold in 1 resource instances",
+    )
+    kube.patch("configmaps", ns, "kept", {"metadata": {"finalizers": None}})
+    eventually(lambda: kube.get("namespaces", None, ns) is None, what="namespace removed")
+
+
 def test_object_whose_owner_is_gone_is_garbage_collected(
     kube: Any, eventually: Any
 ) -> None:

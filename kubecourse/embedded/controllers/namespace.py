@@ -85,16 +85,17 @@ class NamespaceController(Controller):
     def _drain(self, ns: Obj) -> float | None:
         """Delete what is left; report it; finish when nothing is."""
         name = ns["metadata"]["name"]
-        remaining = Counter[str]()
+        remaining, finalizers = Counter[str](), Counter[str]()
         for resource in NAMESPACED:
             for obj in list(self.store.items(resource, name)):
                 remaining[resource] += 1
+                finalizers.update(obj["metadata"].get("finalizers") or [])
                 if not obj["metadata"].get("deletionTimestamp"):
                     self._delete(resource, name, obj["metadata"]["name"])
         if not remaining:
             self.api.finalize_delete(REGISTRY.get("namespaces"), None, name)
             return None
-        self._report(ns, remaining)
+        self._report(ns, remaining, finalizers)
         return 0.2
 
     def _delete(self, resource: str, namespace: str, name: str) -> None:
@@ -106,7 +107,8 @@ class NamespaceController(Controller):
         except StatusError:
             pass
 
-    def _report(self, ns: Obj, remaining: Counter[str]) -> None:
+    def _report(self, ns: Obj, remaining: Counter[str], finalizers: Counter[str]) -> None:
+        """The five conditions of upstream's namespace deleter, in its order."""
         new = copy.deepcopy(ns)
         conditions = new.setdefault("status", {}).setdefault("conditions", [])
         kinds = ", ".join(
@@ -114,6 +116,20 @@ class NamespaceController(Controller):
             for r, n in sorted(remaining.items())
         )
         changed = set_condition(
+            conditions,
+            "NamespaceDeletionDiscoveryFailure",
+            "False",
+            "ResourcesDiscovered",
+            "All resources successfully discovered",
+        )
+        changed |= set_condition(
+            conditions,
+            "NamespaceDeletionGroupVersionParsingFailure",
+            "False",
+            "ParsedGroupVersions",
+            "All legacy kube types successfully parsed",
+        )
+        changed |= set_condition(
             conditions,
             "NamespaceDeletionContentFailure",
             "False",
@@ -127,6 +143,7 @@ class NamespaceController(Controller):
             "SomeResourcesRemain",
             f"Some resources are remaining: {kinds}",
         )
+        changed |= _finalizers_condition(conditions, finalizers)
         for condition in conditions:
             condition.pop("lastProbeTime", None)
         if changed:
@@ -137,6 +154,25 @@ class NamespaceController(Controller):
                 new,
                 subresource="status",
             )
+
+
+def _finalizers_condition(conditions: list[Obj], finalizers: Counter[str]) -> bool:
+    if not finalizers:
+        return set_condition(
+            conditions,
+            "NamespaceFinalizersRemaining",
+            "False",
+            "ContentHasNoFinalizers",
+            "All content-preserving finalizers finished",
+        )
+    held = ", ".join(f"{f} in {n} resource instances" for f, n in sorted(finalizers.items()))
+    return set_condition(
+        conditions,
+        "NamespaceFinalizersRemaining",
+        "True",
+        "SomeFinalizersRemain",
+        f"Some content in the namespace has finalizers remaining: {held}",
+    )
 
 
 _CA_DESCRIPTION = (
