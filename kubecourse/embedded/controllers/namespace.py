@@ -4,12 +4,13 @@ Faithful: every active namespace gets the ServiceAccount `default` (the service 
 controller) and the ConfigMap `kube-root-ca.crt` with the cluster CA under `ca.crt` (the
 root-CA publisher), both re-created if deleted; a namespace with a deletionTimestamp
 (phase Terminating) has every namespaced object in it deleted (pods terminate
-gracefully through their kubelet), reports `NamespaceContentRemaining` while anything is
-left, and is then removed (`finalize_delete`, standing in for removing the `kubernetes`
-finalizer).
+gracefully through their kubelet), reports the deleter's five conditions while anything
+is left (`NamespaceContentRemaining`, and `NamespaceFinalizersRemaining` naming the
+finalizers that hold it), and is then removed (`finalize_delete`, standing in for
+removing the `kubernetes` finalizer).
 
-Simplified: the CA is a fixed, well-formed but fake certificate, and only the
-`NamespaceContentRemaining` / `NamespaceDeletionContentFailure` conditions are kept.
+Simplified: the CA is a fixed, well-formed but fake certificate; discovery and
+group-version parsing never fail, so those two conditions are always False.
 """
 
 from __future__ import annotations
