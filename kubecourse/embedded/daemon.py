@@ -50,6 +50,7 @@ READY_TIMEOUT = 2.0  # one /readyz probe
 ANSWER_PATIENCE = 10.0  # how long `up` waits for a live daemon that does not answer
 # A daemon retries its state lock this long: `holder()` may be probing it.
 LOCK_RETRY = 1.0
+KUBECONFIG_CHECK_INTERVAL = 1.0  # how often the daemon looks for a deleted kubeconfig
 
 
 _DETACHED: list[subprocess.Popen[bytes]] = []
@@ -209,6 +210,7 @@ def ensure_running(
     with _locked(state / "start.lock"):
         info = running(state)
         if info is not None:
+            _await_kubeconfig(info)
             return info
         pid = holder(state)
         if pid is not None:
@@ -216,6 +218,13 @@ def ensure_running(
                 state, pid, ANSWER_PATIENCE if patience is None else patience
             )
         return _start(state)
+
+
+def _await_kubeconfig(info: ServerInfo) -> None:
+    """A kubeconfig deleted while the daemon runs is written again by the daemon."""
+    deadline = time.monotonic() + 3 * KUBECONFIG_CHECK_INTERVAL
+    while not info.kubeconfig.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager
@@ -357,9 +366,8 @@ async def _serve(state: Path) -> None:
     except OSError:
         cluster.options.port = 0
         await cluster.start_async()
-    write_private(
-        state / "kubeconfig", yaml.safe_dump(cluster.kubeconfig(), sort_keys=False)
-    )
+    kubeconfig = yaml.safe_dump(cluster.kubeconfig(), sort_keys=False)
+    write_private(state / "kubeconfig", kubeconfig)
     write_private(
         state / "server.json", json.dumps({"pid": os.getpid(), "port": cluster.port})
     )
@@ -368,9 +376,22 @@ async def _serve(state: Path) -> None:
     done = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, done.set)
+    keeper = asyncio.create_task(_keep_kubeconfig(state / "kubeconfig", kubeconfig, done))
     await done.wait()
+    await keeper
     await cluster.stop_async()
     log.info("embedded cluster stopped")
+
+
+async def _keep_kubeconfig(path: Path, text: str, done: asyncio.Event) -> None:
+    """Write the kubeconfig again if it goes while the cluster runs: only this process
+    knows the token, so nothing else could."""
+    while not done.is_set():
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(done.wait(), KUBECONFIG_CHECK_INTERVAL)
+        if not done.is_set() and not path.exists():
+            write_private(path, text)
+            log.warning("the kubeconfig was missing; written again at %s", path)
 
 
 def main(argv: list[str] | None = None) -> int:

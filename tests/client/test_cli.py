@@ -123,3 +123,20 @@ def test_simultaneous_up_starts_one_cluster(tmp_path: Path) -> None:
             assert stat.S_IMODE((home / mode_of).stat().st_mode) == 0o600, mode_of
     finally:
         run("down", home=home, check=False)
+
+
+def test_a_kubeconfig_deleted_while_the_cluster_runs_is_written_again(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    try:
+        run("up", home=home)
+        first = (home / "kubeconfig").read_text()
+        (home / "kubeconfig").unlink()
+
+        again = run("up", home=home)
+
+        assert "already running" in again.stdout
+        assert (home / "kubeconfig").read_text() == first
+        assert stat.S_IMODE((home / "kubeconfig").stat().st_mode) == 0o600
+        assert "kubecourse-control-plane" in run("status", home=home).stdout
+    finally:
+        run("down", home=home, check=False)
