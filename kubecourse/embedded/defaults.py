@@ -126,7 +126,8 @@ def _covers(toleration: dict[str, Any], default: dict[str, Any]) -> bool:
 
 
 def qos_class(spec: dict[str, Any]) -> str:
-    containers = spec.get("containers") or []
+    """`GetPodQOS`, over the app and the init containers alike."""
+    containers = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
     resources = [c.get("resources") or {} for c in containers]
     if not any(r.get("requests") or r.get("limits") for r in resources):
         return "BestEffort"

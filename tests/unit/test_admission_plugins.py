@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kubecourse.embedded import status
+from kubecourse.embedded import defaults, status
 from kubecourse.embedded.conversion import ConvertingApi
 from kubecourse.embedded.resources import REGISTRY
 from kubecourse.embedded.store import Store
@@ -131,3 +131,12 @@ def test_a_hand_made_persistent_volume_is_defaulted(api: ConvertingApi) -> None:
     assert spec["persistentVolumeReclaimPolicy"] == "Retain"
     assert spec["volumeMode"] == "Filesystem"
     assert spec["hostPath"] == {"path": "/data", "type": ""}
+
+
+def test_an_init_container_without_resources_makes_a_limited_pod_burstable() -> None:
+    limited = {"resources": {"limits": {"cpu": "100m", "memory": "64Mi"}}}
+    alone = {"containers": [{"name": "app", **limited}]}
+    with_init = {**alone, "initContainers": [{"name": "wait-for-db"}]}
+
+    assert defaults.qos_class(alone) == "Guaranteed"
+    assert defaults.qos_class(with_init) == "Burstable"
