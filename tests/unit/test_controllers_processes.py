@@ -188,3 +188,20 @@ def test_the_next_init_container_starts_once_the_sidecars_startup_probe_passed(
     assert side_started is not None and after_started is not None
     assert (after_started - side_started).total_seconds() >= 2
     assert log(kube, ns, "gated", "after") == ["after"]
+
+
+def test_a_script_the_shell_cannot_run_says_so_first_in_its_log(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("piped")
+    script = "echo hello | tr a-z A-Z; tail -f /dev/null"
+    kube.create(
+        "pods", ns, pod("piped", image="busybox:1.36", command=["sh", "-c", script])
+    )
+
+    eventually(lambda: phase(kube, ns, "piped", "Running"), what="Running")
+
+    first, *rest = log(kube, ns, "piped")
+    assert first.startswith("sh: pipes (|) are not simulated")
+    assert first.endswith("(so the embedded cluster shows this script's echo lines as written)")
+    assert rest == ["hello | tr a-z A-Z"]

@@ -375,6 +375,11 @@ class ContainerLog(list[str]):
             self._stamps.extend(moment + i * 1e-4 for i in range(len(script.loop)))
             self._emitted += 1
 
+    def noted(self, line: str) -> None:
+        """A first line from the simulator itself, before what the script writes."""
+        super().insert(0, line)
+        self._stamps.insert(0, self._started)
+
     def written(self, moment: float, line: str) -> None:
         """A line the container's running process wrote (`processes`)."""
         if super().__len__() < MAX_LOG_LINES:

@@ -85,7 +85,10 @@ def launch(
         lambda code: ctx.container_exited(*key, code),
     )
     if process is None:
-        write_log(ctx, pod, container, progress, started)
+        log = write_log(ctx, pod, container, progress, started)
+        note = _unsimulated(ctx, pod, runnable(pod, container, progress))
+        if note is not None:
+            log.noted(note)
         return
     progress.processes[name] = process
     ctx.logbook[key] = process.book
@@ -126,3 +129,10 @@ def write_log(
         log.end(until)
         ctx.previous_logs[key] = log
     return log
+
+
+def _unsimulated(ctx: Context, pod: Obj, container: Obj) -> str | None:
+    if ctx.sandboxes is None or images.system_image(container):
+        return None
+    sandbox = ctx.sandboxes(pod, container)
+    return processes.unsimulated(images.process(container), sandbox)

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import posixpath
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -97,6 +97,43 @@ def runs_on_shell(argv: list[str], sandbox: Sandbox) -> bool:
             return False
         return _simulated(argv[argv.index("-c", 1) + 1], sandbox)
     return _known(program, sandbox)
+
+
+def unsimulated(argv: list[str], sandbox: Sandbox) -> str | None:
+    """For a `sh -c` script the shell cannot run, the log line that says so (the
+    container is then left to `images`, whose lines are the script's echoes as written)."""
+    from kubecourse.embedded.shell.interpreter import ALL_SHELLS, not_simulated
+    from kubecourse.embedded.shell.syntax import ShellError, parse
+
+    if len(argv) < 3 or posixpath.basename(argv[0]) not in ALL_SHELLS:
+        return None
+    if "-c" not in argv[1:-1]:
+        return None
+    script = argv[argv.index("-c", 1) + 1]
+    try:
+        commands = parse(script)
+    except ShellError as err:
+        return f"sh: {err} {UNSIMULATED}"
+    for program in _programs(commands):
+        if program not in WAIT_ONLY and not _known(program, sandbox):
+            return f"sh: {not_simulated(program)} {UNSIMULATED}"
+    return None
+
+
+UNSIMULATED = "(so the embedded cluster shows this script's echo lines as written)"
+# Programs scripts use only to keep a container alive (`tail -f /dev/null`): not running
+# them looks the same, so they are not worth a note.
+WAIT_ONLY = frozenset({"tail"})
+
+
+def _programs(commands: list[Command]) -> Iterator[str]:
+    from kubecourse.embedded.shell.syntax import assignment
+
+    for command in commands:
+        yield from _programs(command.condition + command.body + command.otherwise)
+        words = [w for w in command.words if assignment(w) is None]
+        if command.kind == "simple" and words and len(words[0]) == 1:
+            yield posixpath.basename(words[0][0].value)
 
 
 def _known(program: str, sandbox: Sandbox) -> bool:
