@@ -205,3 +205,22 @@ def test_a_script_the_shell_cannot_run_says_so_first_in_its_log(
     assert first.startswith("sh: pipes (|) are not simulated")
     assert first.endswith("(so the embedded cluster shows this script's echo lines as written)")
     assert rest == ["hello | tr a-z A-Z"]
+
+
+def test_a_sidecar_is_stopped_when_the_app_containers_are_done(
+    kube: Any, eventually: Any
+) -> None:
+    ns = kube.namespace("finished")
+    proxy = {"name": "proxy", "image": "busybox:1.36", "restartPolicy": "Always",
+             "command": ["sh", "-c", "while true; do echo alive; sleep 1; done"]}  # fmt: skip
+    body = init_pod("job-like", [proxy], restart="Never")
+    body["spec"]["containers"][0]["command"] = ["sh", "-c", "sleep 1; echo done"]
+    kube.create("pods", ns, body)
+
+    done = eventually(
+        lambda: phase(kube, ns, "job-like", "Succeeded"), timeout=20, what="Succeeded"
+    )
+
+    (sidecar,) = done["status"]["initContainerStatuses"]
+    assert sidecar["ready"] is False
+    assert sidecar["state"]["terminated"]["reason"] == "Completed"

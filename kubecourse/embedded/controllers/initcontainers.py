@@ -234,3 +234,27 @@ def sidecar_statuses(
         if wait is not None:
             waits.append(wait)
     return unready, waits
+
+
+def stop_sidecars(pod: Obj, progress: PodProgress, status: Obj, now: float) -> None:
+    """The app containers are done, so the kubelet stops the sidecars: each is shown
+    terminated (as a sidecar that exits 0 on SIGTERM; one that ignores it would be
+    killed after its grace period, exit code 137)."""
+    entries = status.get("initContainerStatuses") or []
+    for index, entry in enumerate(entries):
+        container = next(
+            (c for c in sidecars(pod) if c["name"] == entry.get("name")), None
+        )
+        if container is None or "running" not in (entry.get("state") or {}):
+            continue
+        run = progress.runs.get(container["name"])
+        started = run.started if run is not None else now
+        entries[index] = podstatus.terminated(
+            pod,
+            container,
+            started,
+            now,
+            0,
+            restarts=int(entry.get("restartCount") or 0),
+            last=entry.get("lastState"),
+        )

@@ -437,6 +437,7 @@ class Kubelet(Controller):
         waits += sidecar_waits
         if self._settle_phase(pod, status, unready):
             progress.stop_processes()  # the sidecars are stopped with the Pod
+            initcontainers.stop_sidecars(pod, progress, status, now)
             waits = []
         self._report_unhealthy(pod, progress)
         wait = ephemeral.sync(self._debuggers(pod, progress), status, now)
