@@ -140,3 +140,21 @@ def test_a_kubeconfig_deleted_while_the_cluster_runs_is_written_again(tmp_path: 
         assert "kubecourse-control-plane" in run("status", home=home).stdout
     finally:
         run("down", home=home, check=False)
+
+
+def test_output_cut_short_by_its_reader_is_not_an_error(tmp_path: Path) -> None:
+    shop = Path(__file__).resolve().parents[2] / "shop" / "compose.yaml"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kubecourse.cli", "translate", str(shop)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # as `| head -0` would, before anything is written
+
+    with proc.stderr:
+        said = proc.stderr.read()
+
+    assert proc.wait(timeout=60) == 0
+    assert said == ""
