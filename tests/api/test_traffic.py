@@ -369,6 +369,14 @@ def test_kubectl_exec_network_failures_read_as_busybox_prints_them(
     assert re.fullmatch(r"web \(10\.\d+\.\d+\.\d+:80\) open\n", probe.stderr)
 
 
+def test_the_kubernetes_service_reaches_the_api_server_on_the_control_plane(
+    kubectl: Any, web: str
+) -> None:
+    for name in ("kubernetes.default", "10.96.0.1"):
+        probe = kubectl("exec", "client", "--", "nc", "-zv", name, "443", check=False)
+        assert probe.returncode == 0 and probe.stderr.endswith(":443) open\n"), probe.stderr
+
+
 # -- NetworkPolicies and the ingress controller (claims 12, 13) --------------------------------------
 
 

@@ -11,6 +11,7 @@ No process runs, so what a container serves follows its image (the repository of
 | `hashicorp/http-echo` | 5678, or `-listen=:P` | the `-text` argument and a newline |
 | `gcr.io/google-samples/hello-app` (`us-docker.pkg.dev/google-samples/...`) | 8080, or `PORT` | `Hello, world!`, `Version: <tag>`, `Hostname: <pod>` |
 | `postgres` 5432, `mysql` / `mariadb` 3306, `redis` / `valkey/valkey` 6379, `rabbitmq` 5672 (and 15672 for `-management` tags), `mongo` 27017, `memcached` 11211 | those ports | TCP: a connection is accepted (`nc -z` succeeds); their protocols are not simulated: whatever the client sends (an HTTP request too) the server closes the connection without a reply (`curl: (52) Empty reply from server`) |
+| `kube-apiserver` (the control plane's static Pod, on its node's network) | 6443 | TCP: a connection is accepted (`nc -z kubernetes.default 443` succeeds); TLS is not simulated |
 | `busybox`, `alpine`, `debian`, `ubuntu`, and any image running a shell `command` | nothing | connection refused |
 | any other image | the `containerPort`s it declares | TCP accepted; HTTP answered `501 Not Implemented` with a body saying that the embedded cluster does not know what the image serves |
 
@@ -47,6 +48,8 @@ _TCP_PORTS = {
     "mongo": {27017},
     "memcached": {11211},
     "rabbitmq": {5672},
+    # the control plane's API server (the `kubernetes` Service's endpoint), on its node
+    "kube-apiserver": {6443},
 }
 _SHELL_IMAGES = {"busybox", "alpine", "debian", "ubuntu"}
 

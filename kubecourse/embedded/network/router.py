@@ -296,6 +296,17 @@ class Network:
                 return self._accept(pod, port, client, address)
         raise NetError("refused", address.ip, port)
 
+    def _on_host_network(
+        self, node: Obj, port: int, client: Peer, address: Peer
+    ) -> Connection:
+        """A Service endpoint that is a node's address: what listens on its network."""
+        if powered_off(node):
+            raise NetError("timeout", address.ip, port)
+        for pod in self._pods_on(node["metadata"]["name"]):
+            if pod["spec"].get("hostNetwork") and self._listens(pod, port):
+                return self._accept(pod, port, client, address)
+        raise NetError("refused", internal_ip(node), port)
+
     def _node_port(
         self,
         source: Source,
@@ -340,6 +351,9 @@ class Network:
         """`seen`: the client as the destination's ingress rules see it, when masqueraded."""
         pod = self._pod_at(ip)
         if pod is None:
+            node = self._node_at(ip)  # an endpoint on a node's network (the API server)
+            if node is not None:
+                return self._on_host_network(node, port, client, address)
             raise self._nobody_at(ip, port)
         node = self.store.get("nodes", "", pod["spec"].get("nodeName") or "")
         if node is None or powered_off(node):
