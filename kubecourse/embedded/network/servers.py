@@ -9,6 +9,7 @@ modules of their own).  Responses are written as the image's program writes them
 
 from __future__ import annotations
 
+import abc
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -158,7 +159,7 @@ def go_response(
 # -- servers ----------------------------------------------------------------------------
 
 
-class HttpServer:
+class HttpServer(abc.ABC):
     """An HTTP server on fixed ports; subclasses answer `handle`."""
 
     def __init__(self, host: Host, ports: set[int]) -> None:
@@ -170,10 +171,11 @@ class HttpServer:
     def accept(self, port: int, client: Peer) -> Stream:
         return HttpStream(self.handle, client, port)
 
+    @abc.abstractmethod
     async def handle(
         self, request: Request, client: Peer, port: int
     ) -> Response | None:
-        raise NotImplementedError
+        """The answer to one request, or None to close the connection."""
 
 
 class Whoami(HttpServer):
