@@ -10,7 +10,6 @@ import pytest
 from kubecourse.embedded import defaults, status
 from kubecourse.embedded.conversion import ConvertingApi
 from kubecourse.embedded.resources import REGISTRY
-from kubecourse.embedded.store import Store
 
 POD = REGISTRY.get("pods")
 SA = REGISTRY.get("serviceaccounts")
@@ -18,13 +17,6 @@ PV = REGISTRY.get("persistentvolumes")
 INGRESS = REGISTRY.get("ingresses.networking.k8s.io")
 INGRESS_CLASS = REGISTRY.get("ingressclasses.networking.k8s.io")
 DEFAULT_CLASS = {"ingressclass.kubernetes.io/is-default-class": "true"}
-
-
-@pytest.fixture
-def api() -> ConvertingApi:
-    api = ConvertingApi(Store())
-    api.ensure_namespace("default")
-    return api
 
 
 def pod(name: str = "nosa", **spec: Any) -> dict[str, Any]:

@@ -12,20 +12,12 @@ from kubecourse.embedded import status
 from kubecourse.embedded.api import WriteOptions
 from kubecourse.embedded.conversion import ConvertingApi
 from kubecourse.embedded.resources import REGISTRY
-from kubecourse.embedded.store import Store
 
 CM = REGISTRY.get("configmaps")
 SECRET = REGISTRY.get("secrets")
 POD = REGISTRY.get("pods")
 DEPLOY = REGISTRY.get("deployments.apps")
 GATEWAY = REGISTRY.by_kind("gateway.networking.k8s.io/v1", "Gateway")
-
-
-@pytest.fixture
-def api() -> ConvertingApi:
-    api = ConvertingApi(Store())
-    api.ensure_namespace("default")
-    return api
 
 
 def refusal(call: Any) -> status.StatusError:

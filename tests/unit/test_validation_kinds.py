@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from kubecourse.embedded import status
 from kubecourse.embedded.conversion import ConvertingApi
 from kubecourse.embedded.resources import REGISTRY
-from kubecourse.embedded.store import Store
+from tests.unit.refusals import causes_of
 
 INGRESS = REGISTRY.get("ingresses.networking.k8s.io")
 INGRESS_CLASS = REGISTRY.get("ingressclasses.networking.k8s.io")
@@ -27,23 +26,6 @@ LEASE = REGISTRY.get("leases.coordination.k8s.io")
 GATEWAY = REGISTRY.by_kind("gateway.networking.k8s.io/v1", "Gateway")
 ROUTE = REGISTRY.by_kind("gateway.networking.k8s.io/v1", "HTTPRoute")
 PORT_RANGE = "must be between 1 and 65535, inclusive"
-
-
-@pytest.fixture
-def api() -> ConvertingApi:
-    api = ConvertingApi(Store())
-    api.ensure_namespace("default")
-    return api
-
-
-def causes_of(call: Any) -> list[tuple[str, str, str]]:
-    with pytest.raises(status.StatusError) as raised:
-        call()
-    assert raised.value.code == 422
-    return [
-        (c["reason"], c.get("field", ""), c["message"])
-        for c in raised.value.details["causes"]
-    ]
 
 
 def ingress_path(**path: Any) -> dict[str, Any]:

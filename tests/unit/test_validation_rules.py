@@ -12,7 +12,7 @@ import pytest
 from kubecourse.embedded import status
 from kubecourse.embedded.conversion import ConvertingApi
 from kubecourse.embedded.resources import REGISTRY
-from kubecourse.embedded.store import Store
+from tests.unit.refusals import causes_of
 
 CM = REGISTRY.get("configmaps")
 SECRET = REGISTRY.get("secrets")
@@ -22,23 +22,6 @@ DEPLOY = REGISTRY.get("deployments.apps")
 QUALIFIED_REGEX = (
     "regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
 )
-
-
-@pytest.fixture
-def api() -> ConvertingApi:
-    api = ConvertingApi(Store())
-    api.ensure_namespace("default")
-    return api
-
-
-def causes_of(call: Any) -> list[tuple[str, str, str]]:
-    with pytest.raises(status.StatusError) as raised:
-        call()
-    assert raised.value.code == 422
-    return [
-        (c["reason"], c.get("field", ""), c["message"])
-        for c in raised.value.details["causes"]
-    ]
 
 
 def pod(**container: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 from kubecourse.embedded import status
 from kubecourse.embedded.conversion import ConvertingApi
 from kubecourse.embedded.resources import REGISTRY
-from kubecourse.embedded.store import Store
+from tests.unit.refusals import causes_of
 
 PVC = REGISTRY.get("persistentvolumeclaims")
 PV = REGISTRY.get("persistentvolumes")
@@ -21,23 +21,6 @@ INGRESS_CLASS = REGISTRY.get("ingressclasses.networking.k8s.io")
 JOB = REGISTRY.get("jobs.batch")
 NODE = REGISTRY.get("nodes")
 SLICE = REGISTRY.get("endpointslices.discovery.k8s.io")
-
-
-@pytest.fixture
-def api() -> ConvertingApi:
-    api = ConvertingApi(Store())
-    api.ensure_namespace("default")
-    return api
-
-
-def causes_of(call: Any) -> list[tuple[str, str, str]]:
-    with pytest.raises(status.StatusError) as raised:
-        call()
-    assert raised.value.code == 422
-    return [
-        (c["reason"], c.get("field", ""), c["message"])
-        for c in raised.value.details["causes"]
-    ]
 
 
 def edited(api: ConvertingApi, rt: Any, name: str, ns: str | None = "default") -> Any:
