@@ -36,7 +36,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from kubecourse.embedded import status
+from kubecourse.embedded import queryparams, status
 from kubecourse.embedded.store import Store
 
 Obj = dict[str, Any]
@@ -79,9 +79,9 @@ def read_point(
     """The revision a list reads and the key it starts after."""
     if continue_token:
         return _continuation(store, continue_token, resource_version)
-    if resource_version in (None, "", "0"):
+    wanted = queryparams.resource_version(resource_version)
+    if wanted is None:
         return ReadPoint(None)
-    wanted = parse_resource_version(resource_version)
     check_not_too_large(store, wanted)
     exact = match == "Exact" or (not match and limit is not None and limit > 0)
     if not exact:
@@ -103,16 +103,6 @@ def _continuation(store: Store, token: str, resource_version: str | None) -> Rea
         fresh = encode_continue(after, NEWEST)
         raise status.expired(status.EXPIRED_CONTINUE, {"continue": fresh})
     return ReadPoint(revision, after)
-
-
-def parse_resource_version(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as err:
-        raise status.bad_request(f"invalid resource version: {text}") from err
-    if value < 0:
-        raise status.bad_request(f"invalid resource version: {text}")
-    return value
 
 
 def check_not_too_large(store: Store, wanted: int) -> None:

@@ -348,8 +348,8 @@ class ApiHttp:
 
     async def _list(self, request: web.Request, t: Target) -> web.Response:
         q = request.query
-        limit = _int(q.get("limit"), "limit")
-        _int(q.get("timeoutSeconds"), "timeoutSeconds")
+        limit = queryparams.int_param(q.get("limit"))
+        queryparams.int_param(q.get("timeoutSeconds"))
         _check_list_options(q, watch=False)
         queryparams.resource_version(q.get("resourceVersion"))
         if not q.get("continue"):
@@ -477,8 +477,8 @@ class ApiHttp:
 
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
         q = request.query
-        timeout = _int(q.get("timeoutSeconds"), "timeoutSeconds")
-        _int(q.get("limit"), "limit")
+        timeout = queryparams.int_param(q.get("timeoutSeconds"))
+        queryparams.int_param(q.get("limit"))
         _check_list_options(q, watch=True)
         bookmarks = _truthy(q.get("allowWatchBookmarks"))
         table = _wants_table(request)
@@ -676,7 +676,7 @@ class ApiHttp:
             raise status.bad_request("DeleteOptions must be an object")
         q = request.query
         if "gracePeriodSeconds" in q:
-            body["gracePeriodSeconds"] = _int(q["gracePeriodSeconds"], "gracePeriodSeconds")
+            body["gracePeriodSeconds"] = queryparams.int_param(q["gracePeriodSeconds"])
         if "propagationPolicy" in q:
             body["propagationPolicy"] = q["propagationPolicy"]
         if "orphanDependents" in q:
@@ -790,11 +790,6 @@ def _wants_table(request: web.Request) -> bool:
 
 def _truthy(value: str | None) -> bool:
     return value in ("true", "1", "True")
-
-
-def _int(value: str | None, name: str) -> int | None:
-    """An int64 query parameter `name`, converted as the parameter codec does."""
-    return queryparams.int_param(value)
 
 
 def _bookmark(rt: ResourceType, rv: int) -> Obj:

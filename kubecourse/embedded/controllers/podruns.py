@@ -77,16 +77,17 @@ def launch(
     old = progress.processes.pop(name, None)
     if old is not None:
         old.stop()
+    command = runnable(pod, container, progress)
     process = processes.start(
         ctx,
         ctx.store.get("pods", meta["namespace"], meta["name"]) or pod,
-        runnable(pod, container, progress),
+        command,
         started,
         lambda code: ctx.container_exited(*key, code),
     )
     if process is None:
         log = write_log(ctx, pod, container, progress, started)
-        note = _unsimulated(ctx, pod, runnable(pod, container, progress))
+        note = _unsimulated(ctx, pod, command)
         if note is not None:
             log.noted(note)
         return
