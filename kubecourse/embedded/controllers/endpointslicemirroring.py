@@ -40,6 +40,7 @@ from kubecourse.embedded.controllers.endpointslices import (
     MANAGED_BY,
     SERVICE_NAME,
     SLICES,
+    managed_slices,
 )
 from kubecourse.embedded.status import StatusError
 from kubecourse.embedded.store import Change
@@ -162,12 +163,7 @@ class EndpointSliceMirroringController(Controller):
         return None
 
     def _mirrored(self, key: Key) -> list[Obj]:
-        return [
-            s
-            for s in self.store.items(SLICES, key[0])
-            if (s["metadata"].get("labels") or {}).get(SERVICE_NAME) == key[1]
-            and (s["metadata"].get("labels") or {}).get(MANAGED_BY) == MIRROR_MANAGER
-        ]
+        return managed_slices(self.store, key, MIRROR_MANAGER)
 
     def _write(
         self,

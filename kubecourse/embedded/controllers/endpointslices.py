@@ -31,7 +31,7 @@ from kubecourse.embedded.controllers.endpoints import (
     target_ref,
 )
 from kubecourse.embedded.status import StatusError
-from kubecourse.embedded.store import Change
+from kubecourse.embedded.store import Change, Store
 
 SLICES = "endpointslices.discovery.k8s.io"
 SERVICE_NAME = "kubernetes.io/service-name"
@@ -59,6 +59,16 @@ def slice_endpoint(svc: Obj, pod: Obj) -> Obj:
     if pod["spec"].get("nodeName"):
         endpoint["nodeName"] = pod["spec"]["nodeName"]
     return endpoint
+
+
+def managed_slices(store: Store, key: Key, manager: str) -> list[Obj]:
+    """The EndpointSlices of Service `key` (namespace, name) that `manager` manages."""
+    found = []
+    for piece in store.items(SLICES, key[0]):
+        labels = piece["metadata"].get("labels") or {}
+        if labels.get(SERVICE_NAME) == key[1] and labels.get(MANAGED_BY) == manager:
+            found.append(piece)
+    return found
 
 
 def desired_slices(svc: Obj, pods: list[Obj]) -> list[tuple[list[Obj], list[Obj]]]:
@@ -121,12 +131,7 @@ class EndpointSliceController(Controller):
         return None
 
     def _slices(self, key: Key) -> list[Obj]:
-        return [
-            s
-            for s in self.store.items(SLICES, key[0])
-            if (s["metadata"].get("labels") or {}).get(SERVICE_NAME) == key[1]
-            and (s["metadata"].get("labels") or {}).get(MANAGED_BY) == MANAGER
-        ]
+        return managed_slices(self.store, key, MANAGER)
 
     def _write(
         self,
